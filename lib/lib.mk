@@ -1,0 +1,2 @@
+# libhapmem: built into $(BUILD)/lib.  Included by the top-level Makefile.
+lib:
