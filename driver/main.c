@@ -1,39 +1,72 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hapmem: module entry points.
+ * hapmem: module entry points, parameters and global counters.
  */
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/pci.h>
+#include <linux/sizes.h>
 
-static long hapmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	return -ENOTTY;
-}
+#include "hapmem.h"
 
-static const struct file_operations hapmem_fops = {
-	.owner = THIS_MODULE,
-	.unlocked_ioctl = hapmem_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-};
+unsigned long hapmem_max_session_bytes = SZ_4G;
+module_param_named(max_session_bytes, hapmem_max_session_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_session_bytes, "Bytes one session may map (EDQUOT beyond)");
 
-static struct miscdevice hapmem_misc = {
+unsigned int hapmem_max_session_maps = 65536;
+module_param_named(max_session_maps, hapmem_max_session_maps, uint, 0644);
+MODULE_PARM_DESC(max_session_maps, "Maps one session may hold (EDQUOT beyond)");
+
+unsigned long hapmem_max_global_bytes = 16ULL * SZ_1G;
+module_param_named(max_global_bytes, hapmem_max_global_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_global_bytes, "Bytes all sessions together may map (EDQUOT beyond)");
+
+struct hapmem_counters hapmem_stats;
+
+struct miscdevice hapmem_alias = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "hapmem",
 	.fops = &hapmem_fops,
+	.mode = 0666,
 };
 
 static int __init hapmem_init(void)
 {
-	return misc_register(&hapmem_misc);
+	int ret;
+
+	ret = hapmem_llc_init();
+	if (ret)
+		return ret;
+	ret = hapmem_remotes_init();
+	if (ret)
+		goto err_llc;
+	ret = misc_register(&hapmem_alias);
+	if (ret)
+		goto err_remotes;
+	hapmem_debugfs_init();
+	return 0;
+
+err_remotes:
+	hapmem_remotes_exit();
+err_llc:
+	hapmem_llc_exit();
+	return ret;
 }
 
+/*
+ * Sessions hold the module through their file's owner and exported buffers
+ * through dma-buf's, so nothing of ours is alive when this runs.
+ */
 static void __exit hapmem_exit(void)
 {
-	misc_deregister(&hapmem_misc);
+	hapmem_debugfs_exit();
+	misc_deregister(&hapmem_alias);
+	hapmem_remotes_exit();
+	hapmem_llc_exit();
 }
 
 module_init(hapmem_init);
 module_exit(hapmem_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("DSP-platform memory services");
+MODULE_DESCRIPTION("DSP-platform memory services: apps_mem and HAP_mem for Linux");
+MODULE_AUTHOR("The hapmem authors");
+HAPMEM_IMPORT_DMA_BUF_NS();

@@ -400,14 +400,18 @@ struct hapmem_dma_handle_unmap {
  * @vadsp: device address
  * @len: bytes, at most %HAPMEM_ACCESS_MAX_LEN
  * @uptr: user buffer
- * @faults: out: number of 4 KiB transfers the IOMMU refused
+ * @faults: out: page accesses of the device that the IOMMU refused
  * @__reserved: must be 0
  *
- * The transfer goes through the device's own DMA engine, in chunks of its
- * 4 KiB buffer.  ``ENOENT``: the range is not inside one map of this
- * session.  ``EFAULT``: the IOMMU refused the device's access (the
- * range was not mapped): @faults says how many chunks, and reads return
- * what the device saw.  ``EOPNOTSUPP``: the remote has no DMA engine.
+ * The transfer goes through the device's own DMA engine, staged through
+ * its internal buffer (at most 4095 bytes a transfer).  Each transfer takes
+ * about 100 ms on QEMU's edu device: move the bytes you need, not megabytes.
+ * ``ENOENT``: without %HAPMEM_ACCESS_RAW, the range is not inside one map
+ * of this session.  A %HAPMEM_ACCESS_RAW access of an unmapped range
+ * succeeds with @faults > 0: the IOMMU refused those accesses (and logs a
+ * DMAR fault), a read returns what the device received instead (zeros on
+ * QEMU).  ``EOPNOTSUPP``: the remote has no DMA engine.  ``EIO``: the
+ * engine did not finish.
  */
 struct hapmem_remote_access {
 	__u32 size;

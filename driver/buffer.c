@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hapmem: the dma-buf exporter.
+ *
+ * Memory is allocated in chunks whose sizes are IOMMU page sizes, largest
+ * first: 2 MiB chunks let the remote's IOMMU use superpages (one page
+ * table entry and one IOTLB entry where 512 would be needed), 64 KiB
+ * chunks still cut the scatterlist and the page walks by 16, and 4 KiB
+ * pages fill whatever is left.  Large orders are asked for without
+ * reclaim or retries, so a fragmented system falls back to smaller chunks
+ * at once instead of stalling in compaction.
+ *
+ * Protected buffers (REMOTE_HEAP_ADDR) have no CPU path: no mmap, no vmap,
+ * no CPU access, and only their own remote's import device may attach.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/set_memory.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "hapmem.h"
+
+struct hapmem_attachment {
+	struct device *dev;
+	struct sg_table table;
+	struct list_head node;
+	bool mapped;
+};
+
+/* Orders tried, largest first: 2 MiB, 64 KiB, 4 KiB (with 4 KiB pages). */
+static const unsigned int hapmem_orders[] = {
+	ilog2(SZ_2M) - PAGE_SHIFT, ilog2(SZ_64K) - PAGE_SHIFT, 0
+};
+
+#define HAPMEM_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT)
+/* No reclaim, no retries, no warnings: a miss falls back to a lower order. */
+#define HAPMEM_GFP_HIGH							\
+	((HAPMEM_GFP | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY) &	\
+	 ~__GFP_RECLAIM)
+/* 64 KiB may wake kswapd, but still gives up rather than stall. */
+#define HAPMEM_GFP_MID	(HAPMEM_GFP | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY)
+
+static gfp_t hapmem_order_gfp(unsigned int order)
+{
+	if (order >= hapmem_orders[0])
+		return HAPMEM_GFP_HIGH;
+	if (order)
+		return HAPMEM_GFP_MID;
+	return HAPMEM_GFP;
+}
+
+static const struct dma_buf_ops hapmem_buffer_ops;
+
+bool hapmem_is_buffer(struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &hapmem_buffer_ops;
+}
+
+static struct page *hapmem_alloc_chunk(unsigned long remaining,
+				       unsigned int max_order,
+				       unsigned int *order)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hapmem_orders); i++) {
+		struct page *page;
+
+		if (hapmem_orders[i] > max_order ||
+		    remaining < (PAGE_SIZE << hapmem_orders[i]))
+			continue;
+		page = alloc_pages(hapmem_order_gfp(hapmem_orders[i]),
+				   hapmem_orders[i]);
+		if (page) {
+			*order = hapmem_orders[i];
+			return page;
+		}
+	}
+	return NULL;
+}
+
+static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
+{
+	struct scatterlist *sg;
+	int i;
+
+	if (buf->flags & HAPMEM_BUF_LLC) {
+		hapmem_llc_free(sg_page(buf->table.sgl), buf->size);
+		return;
+	}
+	for_each_sgtable_sg(&buf->table, sg, i) {
+		struct page *page = sg_page(sg);
+		unsigned int order = get_order(sg->length);
+
+		if (buf->flags & HAPMEM_BUF_PROTECTED) {
+			unsigned int p;
+
+			/* Scrub before the pages return to the system. */
+			for (p = 0; p < (1U << order); p++)
+				clear_highpage(page + p);
+		}
+		__free_pages(page, order);
+	}
+}
+
+/*
+ * Fill buf->table with zeroed chunks.  Stops on a fatal signal, since a
+ * large buffer can take long and the caller is going away anyway.
+ */
+static int hapmem_buffer_alloc_pages(struct hapmem_buffer *buf)
+{
+	unsigned long remaining = buf->size;
+	unsigned int max_order = hapmem_orders[0];
+	struct scatterlist *sg;
+	struct page **chunks;
+	unsigned int *orders;
+	unsigned long n = 0, i;
+	int ret;
+
+	if (buf->flags & HAPMEM_BUF_LLC) {
+		struct page *page;
+
+		ret = hapmem_llc_alloc(buf->size, &page);
+		if (ret)
+			return ret;
+		ret = sg_alloc_table(&buf->table, 1, GFP_KERNEL);
+		if (ret) {
+			hapmem_llc_free(page, buf->size);
+			return ret;
+		}
+		sg_set_page(buf->table.sgl, page, buf->size, 0);
+		return 0;
+	}
+
+	/* At most one chunk per page: bounded by size, checked by the caller. */
+	chunks = kvmalloc_array(buf->nr_pages, sizeof(*chunks), GFP_KERNEL);
+	orders = kvmalloc_array(buf->nr_pages, sizeof(*orders), GFP_KERNEL);
+	if (!chunks || !orders) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	while (remaining) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_free;
+		}
+		chunks[n] = hapmem_alloc_chunk(remaining, max_order, &orders[n]);
+		if (!chunks[n]) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		/* Once an order fails, do not try it again for this buffer. */
+		max_order = orders[n];
+		remaining -= PAGE_SIZE << orders[n];
+		n++;
+	}
+
+	ret = sg_alloc_table(&buf->table, n, GFP_KERNEL);
+	if (ret)
+		goto err_free;
+	sg = buf->table.sgl;
+	for (i = 0; i < n; i++, sg = sg_next(sg))
+		sg_set_page(sg, chunks[i], PAGE_SIZE << orders[i], 0);
+	ret = 0;
+	goto out;
+
+err_free:
+	for (i = 0; i < n; i++)
+		__free_pages(chunks[i], orders[i]);
+out:
+	kvfree(orders);
+	kvfree(chunks);
+	return ret;
+}
+
+static int hapmem_buffer_attach(struct dma_buf *dmabuf,
+				struct dma_buf_attachment *attachment)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+	struct hapmem_attachment *a;
+	struct scatterlist *src, *dst;
+	int ret, i;
+
+	/* Protected memory is reachable by its own remote only. */
+	if ((buf->flags & HAPMEM_BUF_PROTECTED) &&
+	    attachment->dev != hapmem_import_dev(buf->remote))
+		return -EPERM;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+	/* Each attachment gets its own table: DMA addresses are per device. */
+	ret = sg_alloc_table(&a->table, buf->table.orig_nents, GFP_KERNEL);
+	if (ret) {
+		kfree(a);
+		return ret;
+	}
+	dst = a->table.sgl;
+	for_each_sgtable_sg(&buf->table, src, i) {
+		sg_set_page(dst, sg_page(src), src->length, src->offset);
+		dst = sg_next(dst);
+	}
+	a->dev = attachment->dev;
+	attachment->priv = a;
+
+	mutex_lock(&buf->lock);
+	list_add(&a->node, &buf->attachments);
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static void hapmem_buffer_detach(struct dma_buf *dmabuf,
+				 struct dma_buf_attachment *attachment)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+	struct hapmem_attachment *a = attachment->priv;
+
+	mutex_lock(&buf->lock);
+	list_del(&a->node);
+	mutex_unlock(&buf->lock);
+	sg_free_table(&a->table);
+	kfree(a);
+}
+
+static struct sg_table *hapmem_buffer_map(struct dma_buf_attachment *attachment,
+					  enum dma_data_direction dir)
+{
+	struct hapmem_attachment *a = attachment->priv;
+	int ret;
+
+	ret = dma_map_sgtable(attachment->dev, &a->table, dir, 0);
+	if (ret)
+		return ERR_PTR(ret);
+	a->mapped = true;
+	return &a->table;
+}
+
+static void hapmem_buffer_unmap(struct dma_buf_attachment *attachment,
+				struct sg_table *table,
+				enum dma_data_direction dir)
+{
+	struct hapmem_attachment *a = attachment->priv;
+
+	a->mapped = false;
+	dma_unmap_sgtable(attachment->dev, table, dir, 0);
+}
+
+static int hapmem_buffer_begin_cpu_access(struct dma_buf *dmabuf,
+					  enum dma_data_direction dir)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+	struct hapmem_attachment *a;
+
+	if (buf->flags & HAPMEM_BUF_PROTECTED)
+		return -EPERM;
+
+	mutex_lock(&buf->lock);
+	if (buf->vmap_cnt)
+		invalidate_kernel_vmap_range(buf->vaddr, buf->size);
+	list_for_each_entry(a, &buf->attachments, node)
+		if (a->mapped)
+			dma_sync_sgtable_for_cpu(a->dev, &a->table, dir);
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static int hapmem_buffer_end_cpu_access(struct dma_buf *dmabuf,
+					enum dma_data_direction dir)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+	struct hapmem_attachment *a;
+
+	if (buf->flags & HAPMEM_BUF_PROTECTED)
+		return -EPERM;
+
+	mutex_lock(&buf->lock);
+	if (buf->vmap_cnt)
+		flush_kernel_vmap_range(buf->vaddr, buf->size);
+	list_for_each_entry(a, &buf->attachments, node)
+		if (a->mapped)
+			dma_sync_sgtable_for_device(a->dev, &a->table, dir);
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static pgprot_t hapmem_buffer_pgprot(struct hapmem_buffer *buf, pgprot_t prot)
+{
+	return (buf->flags & HAPMEM_BUF_CACHED) ? prot : pgprot_writecombine(prot);
+}
+
+static int hapmem_buffer_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+	unsigned long addr = vma->vm_start;
+	unsigned long skip = vma->vm_pgoff << PAGE_SHIFT;
+	struct scatterlist *sg;
+	int i, ret;
+
+	if (buf->flags & HAPMEM_BUF_PROTECTED)
+		return -EPERM;
+
+	vma->vm_page_prot = hapmem_buffer_pgprot(buf, vma->vm_page_prot);
+	for_each_sgtable_sg(&buf->table, sg, i) {
+		unsigned long len = sg->length;
+		unsigned long pfn = page_to_pfn(sg_page(sg));
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		pfn += skip >> PAGE_SHIFT;
+		len -= skip;
+		skip = 0;
+		len = min(len, vma->vm_end - addr);
+		ret = remap_pfn_range(vma, addr, pfn, len, vma->vm_page_prot);
+		if (ret)
+			return ret;
+		addr += len;
+		if (addr >= vma->vm_end)
+			break;
+	}
+	return 0;
+}
+
+static int hapmem_buffer_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+	struct page **pages, **p;
+	struct sg_page_iter piter;
+	void *vaddr;
+	int ret = 0;
+
+	if (buf->flags & HAPMEM_BUF_PROTECTED)
+		return -EPERM;
+
+	mutex_lock(&buf->lock);
+	if (buf->vmap_cnt) {
+		buf->vmap_cnt++;
+		iosys_map_set_vaddr(map, buf->vaddr);
+		goto out;
+	}
+	pages = kvmalloc_array(buf->nr_pages, sizeof(*pages), GFP_KERNEL);
+	if (!pages) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	p = pages;
+	for_each_sgtable_page(&buf->table, &piter, 0)
+		*p++ = sg_page_iter_page(&piter);
+	vaddr = vmap(pages, buf->nr_pages, VM_MAP,
+		     hapmem_buffer_pgprot(buf, PAGE_KERNEL));
+	kvfree(pages);
+	if (!vaddr) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	buf->vaddr = vaddr;
+	buf->vmap_cnt = 1;
+	iosys_map_set_vaddr(map, vaddr);
+out:
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+static void hapmem_buffer_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+
+	mutex_lock(&buf->lock);
+	if (!--buf->vmap_cnt) {
+		vunmap(buf->vaddr);
+		buf->vaddr = NULL;
+	}
+	mutex_unlock(&buf->lock);
+	iosys_map_clear(map);
+}
+
+static void hapmem_buffer_release(struct dma_buf *dmabuf)
+{
+	struct hapmem_buffer *buf = dmabuf->priv;
+
+	WARN_ON(buf->vmap_cnt);
+	hapmem_buffer_free_pages(buf);
+	sg_free_table(&buf->table);
+	atomic64_dec(&hapmem_stats.buffers);
+	atomic64_sub(buf->nr_pages, &hapmem_stats.pages);
+	kfree(buf);
+}
+
+static const struct dma_buf_ops hapmem_buffer_ops = {
+	.attach = hapmem_buffer_attach,
+	.detach = hapmem_buffer_detach,
+	.map_dma_buf = hapmem_buffer_map,
+	.unmap_dma_buf = hapmem_buffer_unmap,
+	.begin_cpu_access = hapmem_buffer_begin_cpu_access,
+	.end_cpu_access = hapmem_buffer_end_cpu_access,
+	.mmap = hapmem_buffer_mmap,
+	.vmap = hapmem_buffer_vmap,
+	.vunmap = hapmem_buffer_vunmap,
+	.release = hapmem_buffer_release,
+};
+
+/**
+ * hapmem_buffer_export() - allocate zeroed memory and export it
+ * @size: bytes, a non-zero multiple of PAGE_SIZE
+ * @flags: HAPMEM_BUF_*
+ * @remote: for protected buffers, the only remote that may attach
+ *
+ * Return: the dma-buf (one reference, owned by the caller) or an ERR_PTR:
+ * -ENOMEM, -EINTR on a fatal signal.
+ */
+struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
+				     struct hapmem_remote *remote)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct hapmem_buffer *buf;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	if (WARN_ON(!size || !PAGE_ALIGNED(size)))
+		return ERR_PTR(-EINVAL);
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	buf->size = size;
+	buf->nr_pages = size >> PAGE_SHIFT;
+	buf->flags = flags;
+	buf->remote = remote;
+	mutex_init(&buf->lock);
+	INIT_LIST_HEAD(&buf->attachments);
+
+	ret = hapmem_buffer_alloc_pages(buf);
+	if (ret)
+		goto err_buf;
+
+	exp_info.ops = &hapmem_buffer_ops;
+	exp_info.size = size;
+	exp_info.flags = O_RDWR;
+	exp_info.priv = buf;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_pages;
+	}
+	buf->dmabuf = dmabuf;
+	atomic64_inc(&hapmem_stats.buffers);
+	atomic64_add(buf->nr_pages, &hapmem_stats.pages);
+	return dmabuf;
+
+err_pages:
+	hapmem_buffer_free_pages(buf);
+	sg_free_table(&buf->table);
+err_buf:
+	kfree(buf);
+	return ERR_PTR(ret);
+}

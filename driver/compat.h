@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hapmem: the kernel API differences between the versions hapmem builds
+ * against, kept in one place.  Known to build: 6.1 (Debian bookworm).
+ */
+#ifndef _HAPMEM_COMPAT_H
+#define _HAPMEM_COMPAT_H
+
+#include <linux/iommu.h>
+#include <linux/version.h>
+
+/* 6.3 gave iommu_map() a gfp argument. */
+static inline int hapmem_iommu_map(struct iommu_domain *domain,
+				   unsigned long iova, phys_addr_t paddr,
+				   size_t size, int prot)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL);
+#else
+	return iommu_map(domain, iova, paddr, size, prot);
+#endif
+}
+
+/* 6.11 replaced the bus-wide allocator with a per-device one. */
+static inline struct iommu_domain *hapmem_iommu_domain_alloc(struct device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	struct iommu_domain *domain = iommu_paging_domain_alloc(dev);
+
+	return IS_ERR(domain) ? NULL : domain;
+#else
+	return iommu_domain_alloc(dev->bus);
+#endif
+}
+
+/* 6.13 turned the namespace argument into a string literal. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define HAPMEM_IMPORT_DMA_BUF_NS() MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define HAPMEM_IMPORT_DMA_BUF_NS() MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
+#endif /* _HAPMEM_COMPAT_H */

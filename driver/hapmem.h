@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hapmem: internal declarations shared by the driver's files.
+ *
+ * Data flows one way: ioctl -> session -> map -> (buffer exporter, remote's
+ * IOMMU domain).  See Documentation/driver.rst for the design.
+ */
+#ifndef _HAPMEM_H
+#define _HAPMEM_H
+
+#include <linux/atomic.h>
+#include <linux/dma-buf.h>
+#include <linux/kref.h>
+#include <linux/maple_tree.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/platform_device.h>
+#include <linux/rbtree.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+#include <linux/hapmem.h>
+
+#include "compat.h"
+
+#define HAPMEM_SZ_4G		(1ULL << 32)
+/* The lowest device address handed out: 0 always means "no address". */
+#define HAPMEM_VA_BASE		0x100000ULL
+
+struct hapmem_session;
+struct hapmem_llc;
+
+/* /dev/hapmem, the first remote's alias (main.c) */
+extern struct miscdevice hapmem_alias;
+
+/* Module parameters (main.c); read with READ_ONCE, they may change. */
+extern unsigned long hapmem_max_session_bytes;
+extern unsigned int hapmem_max_session_maps;
+extern unsigned long hapmem_max_global_bytes;
+
+/**
+ * struct hapmem_counters - global counters, all back at 0 when idle
+ * @sessions: open sessions
+ * @maps: live maps (request, share and dma_handle)
+ * @bytes: bytes those maps cover
+ * @buffers: live buffers this driver exported
+ * @pages: pages those buffers hold
+ * @reservations: live address reservations
+ */
+struct hapmem_counters {
+	atomic64_t sessions;
+	atomic64_t maps;
+	atomic64_t bytes;
+	atomic64_t buffers;
+	atomic64_t pages;
+	atomic64_t reservations;
+};
+extern struct hapmem_counters hapmem_stats;
+
+/**
+ * enum hapmem_va_kind - what occupies a range of a remote's address space
+ * @HAPMEM_VA_MAP: a map (struct hapmem_map)
+ * @HAPMEM_VA_RESV: a reservation (struct hapmem_resv)
+ * @HAPMEM_VA_BLOCKED: never handed out (IOMMU reserved regions, the DMA
+ *	engine's bounce page)
+ */
+enum hapmem_va_kind {
+	HAPMEM_VA_MAP,
+	HAPMEM_VA_RESV,
+	HAPMEM_VA_BLOCKED,
+};
+
+/* The common head of everything stored in a remote's address space tree. */
+struct hapmem_va {
+	u64 start;
+	u64 len;
+	enum hapmem_va_kind kind;
+};
+
+/**
+ * struct hapmem_remote - one remote processor and its device address space
+ * @index: position in probe order; names the device node
+ * @name: "adsp", "cdsp", ...
+ * @misc: the /dev/hapmem-<name> node
+ * @pdev: the edu device, or NULL for the software remote
+ * @dma_dev: the device whose DMA reaches the remote's memory
+ * @import_pdev: a directly mapped device used to attach dma-bufs and learn
+ *	their physical addresses, which are then mapped into @domain
+ * @domain: the remote's own IOMMU domain, or NULL when the DMA API's
+ *	addresses are used as device addresses
+ * @va_lock: protects @va and every reservation's tree
+ * @va: the device address space: struct hapmem_va entries by range
+ * @va32_start: first address of the 32-bit window
+ * @va32_end: end of the 32-bit window (exclusive)
+ * @va64_start: first address of the high window
+ * @va64_end: end of the high window (exclusive), 0 if none
+ * @mmio: BAR0 of the edu device
+ * @engine_lock: serialises the DMA engine and @bounce
+ * @bounce: a page the engine stages transfers through
+ * @bounce_va: its CPU address
+ * @bounce_dva: its device address
+ * @bounce_blk: its entry in @va
+ * @dbg: debugfs directory
+ * @node: on hapmem_remotes
+ */
+struct hapmem_remote {
+	unsigned int index;
+	char name[16];
+	struct miscdevice misc;
+	char misc_name[32];
+	struct pci_dev *pdev;
+	struct device *dma_dev;
+	struct platform_device *import_pdev;
+	struct iommu_domain *domain;
+	struct mutex va_lock;
+	struct maple_tree va;
+	u64 va32_start;
+	u64 va32_end;
+	u64 va64_start;
+	u64 va64_end;
+	void __iomem *mmio;
+	struct mutex engine_lock;
+	struct page *bounce;
+	void *bounce_va;
+	dma_addr_t bounce_dva;
+	struct hapmem_va bounce_blk;
+	struct list_head node;
+};
+
+static inline struct device *hapmem_import_dev(struct hapmem_remote *r)
+{
+	return &r->import_pdev->dev;
+}
+
+/* remote.c */
+extern struct list_head hapmem_remotes;
+extern struct mutex hapmem_remotes_lock;
+int hapmem_remotes_init(void);
+void hapmem_remotes_exit(void);
+struct hapmem_remote *hapmem_remote_by_index(unsigned int index);
+struct hapmem_remote *hapmem_remote_first(void);
+unsigned int hapmem_remote_count(void);
+u32 hapmem_remote_flags(struct hapmem_remote *r);
+
+/* va.c: the remote's device address space */
+int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
+		    u32 map_flags);
+void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va);
+int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
+		    u64 start, u64 len);
+
+/* engine.c: the remote's DMA engine */
+int hapmem_engine_init(struct hapmem_remote *r);
+void hapmem_engine_exit(struct hapmem_remote *r);
+int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
+			 void __user *ubuf, bool write, u32 *faults);
+
+/**
+ * struct hapmem_buffer - memory this driver allocated and exports
+ * @dmabuf: the dma-buf
+ * @size: bytes, whole pages
+ * @flags: HAPMEM_BUF_*
+ * @remote: the only remote a protected buffer may be attached by
+ * @table: one entry per physically contiguous chunk
+ * @nr_pages: pages held
+ * @lock: protects @attachments, @vmap_cnt and @vaddr
+ * @attachments: struct hapmem_attachment list
+ * @vmap_cnt: kernel mappings
+ * @vaddr: the kernel mapping while @vmap_cnt > 0
+ * @llc: carve-out the memory came from, or NULL
+ */
+struct hapmem_buffer {
+	struct dma_buf *dmabuf;
+	size_t size;
+	u32 flags;
+	struct hapmem_remote *remote;
+	struct sg_table table;
+	unsigned long nr_pages;
+	struct mutex lock;
+	struct list_head attachments;
+	unsigned int vmap_cnt;
+	void *vaddr;
+	struct hapmem_llc *llc;
+};
+
+#define HAPMEM_BUF_CACHED	BIT(0)	/* CPU mappings cached */
+#define HAPMEM_BUF_PROTECTED	BIT(1)	/* no CPU path at all */
+#define HAPMEM_BUF_LLC		BIT(2)	/* from the LLC carve-out */
+#define HAPMEM_BUF_CONTIG	BIT(3)	/* one physically contiguous chunk */
+
+/* buffer.c */
+struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
+				     struct hapmem_remote *remote);
+bool hapmem_is_buffer(struct dma_buf *dmabuf);
+
+/* llc.c: the low-latency carve-out */
+int hapmem_llc_init(void);
+void hapmem_llc_exit(void);
+int hapmem_llc_alloc(size_t size, struct page **page);
+void hapmem_llc_free(struct page *page, size_t size);
+void hapmem_llc_usage(u64 *total, u64 *used);
+
+enum hapmem_map_kind {
+	HAPMEM_MAP_REQUEST,
+	HAPMEM_MAP_SHARE,
+	HAPMEM_MAP_DMA_HANDLE,
+};
+
+/**
+ * struct hapmem_resv - a reserved range of a remote's address space
+ * @va: the range, in the remote's tree
+ * @maps: fixed maps inside it, by range (under the remote's va_lock)
+ * @owner: the session that made it
+ * @node: on the owning session's list
+ */
+struct hapmem_resv {
+	struct hapmem_va va;
+	struct maple_tree maps;
+	struct hapmem_session *owner;
+	struct list_head node;
+};
+
+/* resv.c */
+int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
+		       u64 *vadsp);
+int hapmem_resv_destroy(struct hapmem_session *s, u64 vadsp, u64 len);
+void hapmem_resv_destroy_all(struct hapmem_session *s);
+
+/**
+ * struct hapmem_map - a range of memory mapped for the remote
+ * @kref: the session's tree holds one reference; ioctls in flight hold more
+ * @va: the device address range (in the remote's tree, or in @resv's)
+ * @kind: which ioctl made it, and so which unmap undoes it
+ * @remote: the remote whose address space holds it
+ * @resv: the reservation a fixed map sits in, or NULL
+ * @dmabuf: the memory, or NULL for pinned user pages
+ * @attach: @dmabuf attached to the remote's import device
+ * @sgt: the DMA addresses of the memory, from @attach or @upages
+ * @offset: where the map starts in @dmabuf
+ * @upages: pinned user pages (ADD_PAGES with vin)
+ * @nr_upages: how many
+ * @usgt: @upages as a DMA-mapped table
+ * @prot: IOMMU_READ | IOMMU_WRITE
+ * @rflags: the request's rflags (request maps)
+ * @chunks: the IOMMU layout, for info and debugfs
+ * @dh_node: on the session's dma_handle tree (dma_handle maps)
+ * @dh_refs: dma_handle_map references (under the session lock)
+ * @dh_seq: creation order, newest first on unmap
+ */
+struct hapmem_map {
+	struct kref kref;
+	struct hapmem_va va;
+	enum hapmem_map_kind kind;
+	struct hapmem_remote *remote;
+	struct hapmem_resv *resv;
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	u64 offset;
+	struct page **upages;
+	unsigned long nr_upages;
+	struct sg_table usgt;
+	int prot;
+	u32 rflags;
+	struct hapmem_chunks chunks;
+	struct rb_node dh_node;
+	unsigned int dh_refs;
+	u64 dh_seq;
+};
+
+/* map.c */
+struct hapmem_map *hapmem_map_dmabuf(struct hapmem_session *s,
+				     struct dma_buf *dmabuf, u64 offset,
+				     u64 len, u32 map_flags, u64 fixed_va);
+struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
+				   u64 len, u32 map_flags);
+void hapmem_map_put(struct hapmem_map *map);
+void hapmem_map_release_va(struct hapmem_map *map);
+int hapmem_resv_place(struct hapmem_session *s, struct hapmem_map *map,
+		      u64 start, u64 len);
+void hapmem_resv_remove(struct hapmem_remote *r, struct hapmem_map *map);
+static inline void hapmem_map_get(struct hapmem_map *map)
+{
+	kref_get(&map->kref);
+}
+
+/**
+ * struct hapmem_session - one open file of a remote's device node
+ * @remote: the remote it is bound to
+ * @lock: protects everything below
+ * @maps: every map by device address range
+ * @dh_root: dma_handle maps by (buffer, offset, len)
+ * @dh_seq: next dma_handle creation number
+ * @resvs: reservations
+ * @nr_maps: maps in @maps
+ * @bytes: bytes they cover
+ * @pid: the opener, for debugfs
+ * @node: on hapmem_sessions
+ */
+struct hapmem_session {
+	struct hapmem_remote *remote;
+	struct mutex lock;
+	struct maple_tree maps;
+	struct rb_root dh_root;
+	u64 dh_seq;
+	struct list_head resvs;
+	u64 nr_maps;
+	u64 bytes;
+	pid_t pid;
+	struct list_head node;
+};
+
+/* session.c */
+extern const struct file_operations hapmem_fops;
+extern struct list_head hapmem_sessions;
+extern struct mutex hapmem_sessions_lock;
+int hapmem_session_charge(struct hapmem_session *s, u64 len);
+void hapmem_session_uncharge(struct hapmem_session *s, u64 len);
+int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map);
+struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
+				       u64 len, enum hapmem_map_kind kind,
+				       int *err);
+struct hapmem_map *hapmem_session_find(struct hapmem_session *s, u64 vadsp,
+				       u64 len);
+struct hapmem_map *hapmem_session_dh_find(struct hapmem_session *s,
+					  struct dma_buf *dmabuf, u64 offset,
+					  u64 len);
+void hapmem_session_dh_add(struct hapmem_session *s, struct hapmem_map *map);
+void hapmem_session_dh_del(struct hapmem_session *s, struct hapmem_map *map);
+
+/* ioctl.c */
+long hapmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* debugfs.c */
+void hapmem_debugfs_init(void);
+void hapmem_debugfs_exit(void);
+
+#endif /* _HAPMEM_H */

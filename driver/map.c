@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hapmem: maps.
+ *
+ * A map is memory (a dma-buf from any exporter, or pinned user pages)
+ * made reachable by a remote at a device address.  With an IOMMU, the
+ * memory's physical chunks are mapped back to back into the remote's own
+ * domain at an address from its address space; without one, the DMA API's
+ * address is the device address and must be contiguous.
+ *
+ * A map is refcounted: the session's tree holds one reference and every
+ * ioctl using it holds another, so an unmap racing a remote access leaves
+ * the memory mapped until the access is done.  The device address goes back
+ * to the address space only after the IOMMU mapping is gone, so no new map
+ * can land on a range the device can still reach.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include "hapmem.h"
+
+/* Count how an IOMMU run of @len bytes at (@iova, @pa) splits into pages. */
+static void hapmem_count_chunks(struct hapmem_chunks *c, u64 iova, u64 pa,
+				u64 len)
+{
+	while (len) {
+		u64 step;
+
+		if (IS_ALIGNED(iova | pa, SZ_2M) && len >= SZ_2M) {
+			step = SZ_2M;
+			c->n_2m++;
+		} else if (IS_ALIGNED(iova | pa, SZ_64K) && len >= SZ_64K) {
+			step = SZ_64K;
+			c->n_64k++;
+		} else {
+			step = PAGE_SIZE;
+			c->n_4k++;
+		}
+		iova += step;
+		pa += step;
+		len -= step;
+	}
+}
+
+/*
+ * Map @map->va.len bytes of @map->sgt, starting @skip bytes in, at
+ * @map->va.start of the remote's domain.  Physically contiguous runs are
+ * mapped with one call each so the IOMMU driver can use superpages.
+ */
+static int hapmem_map_iommu(struct hapmem_map *map, u64 skip)
+{
+	struct iommu_domain *domain = map->remote->domain;
+	u64 iova = map->va.start, left = map->va.len;
+	u64 run_pa = 0, run_len = 0;
+	struct scatterlist *sg;
+	int i, ret = 0;
+
+	for_each_sgtable_dma_sg(map->sgt, sg, i) {
+		u64 pa = sg_dma_address(sg), len = sg_dma_len(sg);
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		pa += skip;
+		len = min(len - skip, left);
+		skip = 0;
+		if (run_len && run_pa + run_len == pa) {
+			run_len += len;
+		} else {
+			if (run_len) {
+				ret = hapmem_iommu_map(domain, iova, run_pa,
+						       run_len, map->prot);
+				if (ret)
+					goto err;
+				hapmem_count_chunks(&map->chunks, iova, run_pa,
+						    run_len);
+				iova += run_len;
+			}
+			run_pa = pa;
+			run_len = len;
+		}
+		left -= len;
+		if (!left)
+			break;
+	}
+	if (WARN_ON(left))
+		ret = -EINVAL;
+	else
+		ret = hapmem_iommu_map(domain, iova, run_pa, run_len, map->prot);
+	if (ret)
+		goto err;
+	hapmem_count_chunks(&map->chunks, iova, run_pa, run_len);
+	return 0;
+
+err:
+	if (iova > map->va.start)
+		iommu_unmap(domain, map->va.start, iova - map->va.start);
+	memset(&map->chunks, 0, sizeof(map->chunks));
+	return ret;
+}
+
+/* Without an IOMMU the DMA addresses must form one run: that is the vadsp. */
+static int hapmem_map_direct(struct hapmem_map *map, u64 skip, u64 len)
+{
+	u64 start = 0, next = 0, left = len;
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sgtable_dma_sg(map->sgt, sg, i) {
+		u64 da = sg_dma_address(sg), l = sg_dma_len(sg);
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		da += skip;
+		l = min(l - skip, left);
+		skip = 0;
+		if (left == len)
+			start = da;
+		else if (da != next)
+			return -EINVAL;
+		next = da + l;
+		left -= l;
+		hapmem_count_chunks(&map->chunks, da, da, l);
+		if (!left)
+			break;
+	}
+	if (left)
+		return -EINVAL;
+	map->va.start = start;
+	map->va.len = len;
+	return 0;
+}
+
+/* Choose the device address and make the memory reachable there. */
+static int hapmem_map_place(struct hapmem_session *s, struct hapmem_map *map,
+			    u64 skip, u64 len, u32 map_flags, u64 fixed_va)
+{
+	struct hapmem_remote *r = map->remote;
+	int ret;
+
+	if (!r->domain) {
+		if (map_flags & HAPMEM_MAP_FIXED)
+			return -EOPNOTSUPP;
+		ret = hapmem_map_direct(map, skip, len);
+		if (ret)
+			return ret;
+		if ((map_flags & HAPMEM_MAP_VA32) &&
+		    map->va.start + len > HAPMEM_SZ_4G)
+			return -ENOSPC;
+		if ((map_flags & HAPMEM_MAP_VA_HIGH) &&
+		    map->va.start < HAPMEM_SZ_4G)
+			return -ENOSPC;
+		return 0;
+	}
+
+	map->va.kind = HAPMEM_VA_MAP;
+	if (map_flags & HAPMEM_MAP_FIXED)
+		ret = hapmem_resv_place(s, map, fixed_va, len);
+	else
+		ret = hapmem_va_alloc(r, &map->va, len, map_flags);
+	if (ret)
+		return ret;
+	map->va.kind = HAPMEM_VA_MAP;
+
+	ret = hapmem_map_iommu(map, skip);
+	if (ret) {
+		hapmem_map_release_va(map);
+		return ret;
+	}
+	return 0;
+}
+
+void hapmem_map_release_va(struct hapmem_map *map)
+{
+	if (map->resv)
+		hapmem_resv_remove(map->remote, map);
+	else
+		hapmem_va_free(map->remote, &map->va);
+}
+
+static struct hapmem_map *hapmem_map_new(struct hapmem_session *s, u32 map_flags)
+{
+	struct hapmem_map *map;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map)
+		return NULL;
+	kref_init(&map->kref);
+	RB_CLEAR_NODE(&map->dh_node);
+	map->remote = s->remote;
+	map->prot = IOMMU_READ;
+	if (!(map_flags & HAPMEM_MAP_READ_ONLY))
+		map->prot |= IOMMU_WRITE;
+	return map;
+}
+
+static void hapmem_map_drop_memory(struct hapmem_map *map)
+{
+	if (map->attach) {
+		dma_buf_unmap_attachment_unlocked(map->attach, map->sgt,
+						  DMA_BIDIRECTIONAL);
+		dma_buf_detach(map->dmabuf, map->attach);
+	}
+	if (map->dmabuf)
+		dma_buf_put(map->dmabuf);
+	if (map->upages) {
+		if (map->sgt)
+			dma_unmap_sgtable(hapmem_import_dev(map->remote),
+					  map->sgt, DMA_BIDIRECTIONAL, 0);
+		sg_free_table(&map->usgt);
+		unpin_user_pages(map->upages, map->nr_upages);
+		kvfree(map->upages);
+	}
+}
+
+static void hapmem_map_release(struct kref *kref)
+{
+	struct hapmem_map *map = container_of(kref, struct hapmem_map, kref);
+	struct hapmem_remote *r = map->remote;
+
+	if (r->domain) {
+		size_t unmapped = iommu_unmap(r->domain, map->va.start,
+					      map->va.len);
+
+		WARN_ON(unmapped != map->va.len);
+		hapmem_map_release_va(map);
+	}
+	hapmem_map_drop_memory(map);
+	atomic64_dec(&hapmem_stats.maps);
+	atomic64_sub(map->va.len, &hapmem_stats.bytes);
+	kfree(map);
+}
+
+void hapmem_map_put(struct hapmem_map *map)
+{
+	kref_put(&map->kref, hapmem_map_release);
+}
+
+static void hapmem_map_account(struct hapmem_map *map)
+{
+	atomic64_inc(&hapmem_stats.maps);
+	atomic64_add(map->va.len, &hapmem_stats.bytes);
+}
+
+/**
+ * hapmem_map_dmabuf() - map part of a dma-buf for the session's remote
+ * @s: the session
+ * @dmabuf: the buffer; the map takes its own reference
+ * @offset: page aligned offset into @dmabuf
+ * @len: page aligned, non-zero, @offset + @len within @dmabuf
+ * @map_flags: HAPMEM_MAP_*
+ * @fixed_va: the device address with HAPMEM_MAP_FIXED
+ *
+ * Return: the map with one reference, or an ERR_PTR.
+ */
+struct hapmem_map *hapmem_map_dmabuf(struct hapmem_session *s,
+				     struct dma_buf *dmabuf, u64 offset,
+				     u64 len, u32 map_flags, u64 fixed_va)
+{
+	struct hapmem_map *map;
+	int ret;
+
+	map = hapmem_map_new(s, map_flags);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	get_dma_buf(dmabuf);
+	map->dmabuf = dmabuf;
+	map->offset = offset;
+
+	map->attach = dma_buf_attach(dmabuf, hapmem_import_dev(s->remote));
+	if (IS_ERR(map->attach)) {
+		ret = PTR_ERR(map->attach);
+		map->attach = NULL;
+		goto err;
+	}
+	map->sgt = dma_buf_map_attachment_unlocked(map->attach,
+						   DMA_BIDIRECTIONAL);
+	if (IS_ERR(map->sgt)) {
+		ret = PTR_ERR(map->sgt);
+		map->sgt = NULL;
+		dma_buf_detach(dmabuf, map->attach);
+		map->attach = NULL;
+		goto err;
+	}
+
+	ret = hapmem_map_place(s, map, offset, len, map_flags, fixed_va);
+	if (ret)
+		goto err;
+	hapmem_map_account(map);
+	return map;
+
+err:
+	hapmem_map_drop_memory(map);
+	kfree(map);
+	return ERR_PTR(ret);
+}
+
+/**
+ * hapmem_map_user() - pin the caller's memory and map it for the remote
+ * @s: the session
+ * @vin: page aligned user address
+ * @len: page aligned, non-zero
+ * @map_flags: HAPMEM_MAP_*
+ *
+ * The pages are pinned long-term: munmap() of the range leaves them pinned
+ * and mapped for the remote until the unmap, and fork() gives the child a
+ * copy while the parent keeps the pinned pages (see driver.rst).
+ *
+ * Return: the map with one reference, or an ERR_PTR.
+ */
+struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
+				   u64 len, u32 map_flags)
+{
+	unsigned long npages = len >> PAGE_SHIFT, pinned = 0;
+	struct hapmem_map *map;
+	int ret;
+
+	map = hapmem_map_new(s, map_flags);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	map->upages = kvmalloc_array(npages, sizeof(*map->upages), GFP_KERNEL);
+	if (!map->upages) {
+		ret = -ENOMEM;
+		goto err_map;
+	}
+	while (pinned < npages) {
+		int n = min_t(unsigned long, npages - pinned, INT_MAX);
+
+		ret = pin_user_pages_fast(vin + (pinned << PAGE_SHIFT), n,
+					  FOLL_WRITE | FOLL_LONGTERM,
+					  map->upages + pinned);
+		if (ret <= 0) {
+			ret = ret ? ret : -EFAULT;
+			goto err_unpin;
+		}
+		pinned += ret;
+	}
+	map->nr_upages = npages;
+
+	ret = sg_alloc_table_from_pages(&map->usgt, map->upages, npages, 0,
+					len, GFP_KERNEL);
+	if (ret)
+		goto err_unpin;
+	ret = dma_map_sgtable(hapmem_import_dev(s->remote), &map->usgt,
+			      DMA_BIDIRECTIONAL, 0);
+	if (ret)
+		goto err_table;
+	map->sgt = &map->usgt;
+
+	ret = hapmem_map_place(s, map, 0, len, map_flags, 0);
+	if (ret)
+		goto err_drop;
+	hapmem_map_account(map);
+	return map;
+
+err_drop:
+	hapmem_map_drop_memory(map);
+	kfree(map);
+	return ERR_PTR(ret);
+err_table:
+	sg_free_table(&map->usgt);
+err_unpin:
+	unpin_user_pages(map->upages, pinned);
+	kvfree(map->upages);
+err_map:
+	kfree(map);
+	return ERR_PTR(ret);
+}

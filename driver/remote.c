@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hapmem: remotes.
+ *
+ * A remote is a processor that reaches memory through its own device
+ * address space.  Each QEMU edu device (1234:11e8) is one remote: its DMA
+ * engine is the remote's, and when an IOMMU translates for it the remote
+ * gets an IOMMU domain of its own, whose addresses hapmem hands out as
+ * vadsp.  Without an IOMMU the DMA API's addresses are used instead.  When
+ * no edu device is present a software remote (no DMA engine) keeps the
+ * driver usable.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+
+#include "hapmem.h"
+
+#define PCI_VENDOR_ID_QEMU_EDU	0x1234
+#define PCI_DEVICE_ID_QEMU_EDU	0x11e8
+#define EDU_REG_ID		0x00
+#define EDU_ID_MAGIC		0xedU
+
+LIST_HEAD(hapmem_remotes);
+DEFINE_MUTEX(hapmem_remotes_lock);
+static struct hapmem_remote *hapmem_soft_remote;
+static DEFINE_IDA(hapmem_remote_ida);
+
+/* The names multi-DSP users know, in probe order. */
+static const char *const hapmem_remote_names[] = { "adsp", "cdsp", "sdsp", "mdsp" };
+
+struct hapmem_remote *hapmem_remote_by_index(unsigned int index)
+{
+	struct hapmem_remote *r, *found = NULL;
+
+	mutex_lock(&hapmem_remotes_lock);
+	list_for_each_entry(r, &hapmem_remotes, node) {
+		if (r->index == index) {
+			found = r;
+			break;
+		}
+	}
+	mutex_unlock(&hapmem_remotes_lock);
+	return found;
+}
+
+struct hapmem_remote *hapmem_remote_first(void)
+{
+	struct hapmem_remote *r;
+
+	mutex_lock(&hapmem_remotes_lock);
+	r = list_first_entry_or_null(&hapmem_remotes, struct hapmem_remote,
+				     node);
+	mutex_unlock(&hapmem_remotes_lock);
+	return r;
+}
+
+unsigned int hapmem_remote_count(void)
+{
+	struct hapmem_remote *r;
+	unsigned int n = 0;
+
+	mutex_lock(&hapmem_remotes_lock);
+	list_for_each_entry(r, &hapmem_remotes, node)
+		n++;
+	mutex_unlock(&hapmem_remotes_lock);
+	return n;
+}
+
+u32 hapmem_remote_flags(struct hapmem_remote *r)
+{
+	u32 flags = 0;
+
+	if (r->domain)
+		flags |= HAPMEM_REMOTE_IOMMU | HAPMEM_REMOTE_FIXED_VA;
+	if (r->mmio)
+		flags |= HAPMEM_REMOTE_DMA_ENGINE;
+	return flags;
+}
+
+/*
+ * Keep the IOMMU's reserved regions (the interrupt window on x86) out of
+ * the address space: a map there would never reach memory.
+ */
+static int hapmem_remote_block_resv_regions(struct hapmem_remote *r)
+{
+	struct iommu_resv_region *region;
+	struct iommu_group *group;
+	LIST_HEAD(regions);
+	int ret = 0;
+
+	group = iommu_group_get(&r->pdev->dev);
+	if (!group)
+		return 0;
+	ret = iommu_get_group_resv_regions(group, &regions);
+	iommu_group_put(group);
+	if (ret)
+		goto out;
+
+	list_for_each_entry(region, &regions, list) {
+		u64 start = max_t(u64, region->start, r->va32_start);
+		u64 end = region->start + region->length;
+		struct hapmem_va *blk;
+
+		if (region->type == IOMMU_RESV_DIRECT_RELAXABLE ||
+		    region->type == IOMMU_RESV_DIRECT)
+			dev_warn(&r->pdev->dev,
+				 "direct-mapped region %pa+%zx is not mapped for the remote\n",
+				 &region->start, region->length);
+		end = min_t(u64, end, r->va64_end ? r->va64_end : r->va32_end);
+		if (start >= end)
+			continue;
+		blk = kzalloc(sizeof(*blk), GFP_KERNEL);
+		if (!blk) {
+			ret = -ENOMEM;
+			break;
+		}
+		start = round_down(start, PAGE_SIZE);
+		ret = hapmem_va_block(r, blk, start,
+				      round_up(end, PAGE_SIZE) - start);
+		if (ret) {
+			kfree(blk);
+			break;
+		}
+	}
+out:
+	iommu_put_resv_regions(&r->pdev->dev, &regions);
+	return ret;
+}
+
+/* Free the blocked ranges hapmem_remote_block_resv_regions() allocated. */
+static void hapmem_remote_free_va(struct hapmem_remote *r)
+{
+	MA_STATE(mas, &r->va, 0, 0);
+	struct hapmem_va *va;
+
+	mutex_lock(&r->va_lock);
+	mas_for_each(&mas, va, ULONG_MAX) {
+		WARN_ON(va->kind != HAPMEM_VA_BLOCKED);
+		if (va != &r->bounce_blk)
+			kfree(va);
+	}
+	__mt_destroy(&r->va);
+	mutex_unlock(&r->va_lock);
+}
+
+static int hapmem_remote_setup_iommu(struct hapmem_remote *r)
+{
+	struct device *dev = &r->pdev->dev;
+	struct iommu_domain *domain;
+	u64 end;
+	int ret;
+
+	if (!device_iommu_mapped(dev))
+		return 0;
+
+	domain = hapmem_iommu_domain_alloc(dev);
+	if (!domain)
+		return -ENOMEM;
+	ret = iommu_attach_device(domain, dev);
+	if (ret) {
+		iommu_domain_free(domain);
+		return ret;
+	}
+	r->domain = domain;
+
+	end = domain->geometry.force_aperture ?
+		domain->geometry.aperture_end : U64_MAX;
+	r->va32_start = HAPMEM_VA_BASE;
+	r->va32_end = min_t(u64, end, HAPMEM_SZ_4G - 1) + 1;
+	if (end >= HAPMEM_SZ_4G && end != U64_MAX) {
+		r->va64_start = HAPMEM_SZ_4G;
+		r->va64_end = end + 1;
+	}
+	return 0;
+}
+
+static void hapmem_remote_teardown_iommu(struct hapmem_remote *r)
+{
+	if (!r->domain)
+		return;
+	iommu_detach_device(r->domain, &r->pdev->dev);
+	iommu_domain_free(r->domain);
+	r->domain = NULL;
+}
+
+/* The software remote and DMA-API remotes: addresses are what the DMA API says. */
+static void hapmem_remote_direct_windows(struct hapmem_remote *r)
+{
+	r->va32_start = 0;
+	r->va32_end = HAPMEM_SZ_4G;
+	r->va64_start = HAPMEM_SZ_4G;
+	r->va64_end = 0;
+}
+
+static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
+{
+	struct platform_device_info pinfo = {
+		.parent = parent,
+		.name = "hapmem-import",
+		.dma_mask = DMA_BIT_MASK(64),
+	};
+	struct hapmem_remote *r;
+	int index;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+
+	index = ida_alloc(&hapmem_remote_ida, GFP_KERNEL);
+	if (index < 0) {
+		kfree(r);
+		return ERR_PTR(index);
+	}
+	r->index = index;
+	if (index < ARRAY_SIZE(hapmem_remote_names))
+		strscpy(r->name, hapmem_remote_names[index], sizeof(r->name));
+	else
+		snprintf(r->name, sizeof(r->name), "dsp%d", index);
+	mutex_init(&r->va_lock);
+	mutex_init(&r->engine_lock);
+	mt_init_flags(&r->va, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN);
+	mt_set_external_lock(&r->va, &r->va_lock);
+	INIT_LIST_HEAD(&r->node);
+
+	/*
+	 * dma-bufs are attached to this directly mapped device, so the
+	 * exporter's scatterlist gives physical addresses, which are then
+	 * mapped into the remote's own domain at addresses hapmem chooses.
+	 * Attaching to the edu device itself would map them into its DMA-API
+	 * domain, which the remote no longer uses.
+	 */
+	pinfo.id = index;
+	r->import_pdev = platform_device_register_full(&pinfo);
+	if (IS_ERR(r->import_pdev)) {
+		int ret = PTR_ERR(r->import_pdev);
+
+		ida_free(&hapmem_remote_ida, index);
+		kfree(r);
+		return ERR_PTR(ret);
+	}
+	return r;
+}
+
+static void hapmem_remote_free(struct hapmem_remote *r)
+{
+	platform_device_unregister(r->import_pdev);
+	ida_free(&hapmem_remote_ida, r->index);
+	kfree(r);
+}
+
+static int hapmem_remote_publish(struct hapmem_remote *r)
+{
+	int ret;
+
+	snprintf(r->misc_name, sizeof(r->misc_name), "hapmem-%s", r->name);
+	r->misc.minor = MISC_DYNAMIC_MINOR;
+	r->misc.name = r->misc_name;
+	r->misc.fops = &hapmem_fops;
+	r->misc.mode = 0666;
+	ret = misc_register(&r->misc);
+	if (ret)
+		return ret;
+
+	mutex_lock(&hapmem_remotes_lock);
+	list_add_tail(&r->node, &hapmem_remotes);
+	mutex_unlock(&hapmem_remotes_lock);
+	return 0;
+}
+
+static void hapmem_remote_unpublish(struct hapmem_remote *r)
+{
+	mutex_lock(&hapmem_remotes_lock);
+	list_del_init(&r->node);
+	mutex_unlock(&hapmem_remotes_lock);
+	misc_deregister(&r->misc);
+}
+
+static int hapmem_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct hapmem_remote *r;
+	u32 ident;
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	ret = pcim_iomap_regions(pdev, BIT(0), KBUILD_MODNAME);
+	if (ret)
+		return ret;
+	ident = ioread32(pcim_iomap_table(pdev)[0] + EDU_REG_ID);
+	if ((ident & 0xffff) != EDU_ID_MAGIC) {
+		dev_err(&pdev->dev, "not an edu device (id %#x)\n", ident);
+		return -ENODEV;
+	}
+	pci_set_master(pdev);
+
+	r = hapmem_remote_alloc(&pdev->dev);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+	r->pdev = pdev;
+	r->dma_dev = &pdev->dev;
+	r->mmio = pcim_iomap_table(pdev)[0];
+
+	ret = hapmem_remote_setup_iommu(r);
+	if (ret) {
+		dev_warn(&pdev->dev, "no IOMMU domain of its own (%d): using DMA-API addresses\n",
+			 ret);
+		ret = 0;
+	}
+	if (r->domain) {
+		ret = hapmem_remote_block_resv_regions(r);
+		if (ret)
+			goto err_iommu;
+	} else {
+		hapmem_remote_direct_windows(r);
+		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+		if (ret)
+			goto err_iommu;
+	}
+
+	ret = hapmem_engine_init(r);
+	if (ret)
+		goto err_va;
+	ret = hapmem_remote_publish(r);
+	if (ret)
+		goto err_engine;
+	pci_set_drvdata(pdev, r);
+
+	if (r->domain)
+		dev_info(&pdev->dev,
+			 "remote %s: IOMMU translates, windows [%#llx, %#llx) [%#llx, %#llx), page sizes %#lx\n",
+			 r->name, r->va32_start, r->va32_end, r->va64_start,
+			 r->va64_end, r->domain->pgsize_bitmap);
+	else
+		dev_info(&pdev->dev,
+			 "remote %s: no IOMMU translates, DMA-API addresses\n",
+			 r->name);
+	return 0;
+
+err_engine:
+	hapmem_engine_exit(r);
+err_va:
+	hapmem_remote_free_va(r);
+err_iommu:
+	hapmem_remote_teardown_iommu(r);
+	hapmem_remote_free(r);
+	return ret;
+}
+
+static void hapmem_edu_remove(struct pci_dev *pdev)
+{
+	struct hapmem_remote *r = pci_get_drvdata(pdev);
+
+	hapmem_remote_unpublish(r);
+	hapmem_engine_exit(r);
+	hapmem_remote_free_va(r);
+	hapmem_remote_teardown_iommu(r);
+	hapmem_remote_free(r);
+}
+
+static const struct pci_device_id hapmem_edu_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_QEMU_EDU, PCI_DEVICE_ID_QEMU_EDU) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, hapmem_edu_ids);
+
+static struct pci_driver hapmem_edu_driver = {
+	.name = "hapmem",
+	.id_table = hapmem_edu_ids,
+	.probe = hapmem_edu_probe,
+	.remove = hapmem_edu_remove,
+	/* The remote's domain is managed here, not by the DMA API. */
+	.driver_managed_dma = true,
+	/* Sessions hold remotes; only module unload may remove one. */
+	.driver.suppress_bind_attrs = true,
+};
+
+static int hapmem_soft_remote_create(void)
+{
+	struct hapmem_remote *r;
+	int ret;
+
+	r = hapmem_remote_alloc(NULL);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+	r->dma_dev = hapmem_import_dev(r);
+	hapmem_remote_direct_windows(r);
+	r->va64_end = U64_MAX;
+	ret = hapmem_remote_publish(r);
+	if (ret) {
+		hapmem_remote_free(r);
+		return ret;
+	}
+	hapmem_soft_remote = r;
+	pr_info("hapmem: no edu device: software remote %s, DMA-API addresses, no DMA engine\n",
+		r->name);
+	return 0;
+}
+
+int hapmem_remotes_init(void)
+{
+	int ret;
+
+	ret = pci_register_driver(&hapmem_edu_driver);
+	if (ret)
+		return ret;
+	if (hapmem_remote_count())
+		return 0;
+	ret = hapmem_soft_remote_create();
+	if (ret)
+		pci_unregister_driver(&hapmem_edu_driver);
+	return ret;
+}
+
+void hapmem_remotes_exit(void)
+{
+	if (hapmem_soft_remote) {
+		hapmem_remote_unpublish(hapmem_soft_remote);
+		hapmem_remote_free(hapmem_soft_remote);
+		hapmem_soft_remote = NULL;
+	}
+	pci_unregister_driver(&hapmem_edu_driver);
+}

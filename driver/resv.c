@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hapmem: reservations of a remote's address space (HAP_RESERVE_VA).
+ *
+ * A reservation takes a range out of the remote's allocator; only fixed
+ * maps of the session that made it land inside, each recorded in the
+ * reservation's own tree, which refuses overlaps.  Everything here is under
+ * the remote's va_lock.
+ */
+#include <linux/overflow.h>
+#include <linux/slab.h>
+
+#include "hapmem.h"
+
+int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
+		       u64 *vadsp)
+{
+	struct hapmem_remote *r = s->remote;
+	struct hapmem_resv *resv;
+	int ret;
+
+	if (!r->domain)
+		return -EOPNOTSUPP;
+	resv = kzalloc(sizeof(*resv), GFP_KERNEL);
+	if (!resv)
+		return -ENOMEM;
+	mt_init_flags(&resv->maps, MT_FLAGS_LOCK_EXTERN);
+	mt_set_external_lock(&resv->maps, &r->va_lock);
+	resv->owner = s;
+	resv->va.kind = HAPMEM_VA_RESV;
+	ret = hapmem_va_alloc(r, &resv->va, len, flags);
+	if (ret) {
+		kfree(resv);
+		return ret;
+	}
+	mutex_lock(&s->lock);
+	list_add_tail(&resv->node, &s->resvs);
+	mutex_unlock(&s->lock);
+	atomic64_inc(&hapmem_stats.reservations);
+	*vadsp = resv->va.start;
+	return 0;
+}
+
+static void hapmem_resv_free(struct hapmem_remote *r, struct hapmem_resv *resv)
+	__must_hold(&r->va_lock)
+{
+	MA_STATE(mas, &r->va, resv->va.start, resv->va.start);
+
+	WARN_ON(mas_erase(&mas) != &resv->va);
+	__mt_destroy(&resv->maps);
+	atomic64_dec(&hapmem_stats.reservations);
+}
+
+int hapmem_resv_destroy(struct hapmem_session *s, u64 vadsp, u64 len)
+{
+	struct hapmem_remote *r = s->remote;
+	struct hapmem_resv *resv, *found = NULL;
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	list_for_each_entry(resv, &s->resvs, node) {
+		if (resv->va.start == vadsp) {
+			found = resv;
+			break;
+		}
+	}
+	if (!found) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (found->va.len != len) {
+		ret = -EINVAL;
+		goto out;
+	}
+	mutex_lock(&r->va_lock);
+	if (!mtree_empty(&found->maps)) {
+		ret = -EBUSY;
+	} else {
+		hapmem_resv_free(r, found);
+		list_del(&found->node);
+	}
+	mutex_unlock(&r->va_lock);
+	if (!ret)
+		kfree(found);
+out:
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* At session release, after every map of the session is gone. */
+void hapmem_resv_destroy_all(struct hapmem_session *s)
+{
+	struct hapmem_remote *r = s->remote;
+	struct hapmem_resv *resv, *tmp;
+
+	list_for_each_entry_safe(resv, tmp, &s->resvs, node) {
+		mutex_lock(&r->va_lock);
+		WARN_ON(!mtree_empty(&resv->maps));
+		hapmem_resv_free(r, resv);
+		mutex_unlock(&r->va_lock);
+		list_del(&resv->node);
+		kfree(resv);
+	}
+}
+
+/**
+ * hapmem_resv_place() - put a fixed map inside one of the session's
+ * reservations
+ * @s: the session
+ * @map: the map; its va is filled in
+ * @start: page aligned device address
+ * @len: page aligned length
+ *
+ * Return: 0; -ENOENT if [@start, @start + @len) is not inside a
+ * reservation of @s; -EEXIST if it overlaps a map there; -ENOMEM.
+ */
+int hapmem_resv_place(struct hapmem_session *s, struct hapmem_map *map,
+		      u64 start, u64 len)
+{
+	struct hapmem_remote *r = s->remote;
+	MA_STATE(mas, &r->va, start, start);
+	struct hapmem_resv *resv;
+	struct hapmem_va *va;
+	u64 last;
+	int ret;
+
+	if (check_add_overflow(start, len - 1, &last))
+		return -EINVAL;
+
+	mutex_lock(&r->va_lock);
+	va = mas_walk(&mas);
+	if (!va || va->kind != HAPMEM_VA_RESV) {
+		ret = -ENOENT;
+		goto out;
+	}
+	resv = container_of(va, struct hapmem_resv, va);
+	if (resv->owner != s || last > va->start + va->len - 1) {
+		ret = -ENOENT;
+		goto out;
+	}
+
+	mas.tree = &resv->maps;
+	mas_set(&mas, start);
+	if (mas_find(&mas, last)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	mas_set_range(&mas, start, last);
+	ret = mas_store_gfp(&mas, &map->va, GFP_KERNEL);
+	if (ret)
+		goto out;
+	map->va.start = start;
+	map->va.len = len;
+	map->resv = resv;
+out:
+	mutex_unlock(&r->va_lock);
+	return ret;
+}
+
+void hapmem_resv_remove(struct hapmem_remote *r, struct hapmem_map *map)
+{
+	MA_STATE(mas, &map->resv->maps, map->va.start, map->va.start);
+
+	mutex_lock(&r->va_lock);
+	WARN_ON(mas_erase(&mas) != &map->va);
+	mutex_unlock(&r->va_lock);
+}

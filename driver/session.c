@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hapmem: sessions.
+ *
+ * Each open file of a remote's device node is a session.  It owns its maps,
+ * found by device address in a maple tree (O(log n) at any number of maps),
+ * and its dma_handle maps, also found by the buffer they map in an rbtree:
+ * the buffer itself, never the fd number, so a recycled fd cannot reach a
+ * stale map.  Closing the file releases all of it.
+ */
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "hapmem.h"
+
+LIST_HEAD(hapmem_sessions);
+DEFINE_MUTEX(hapmem_sessions_lock);
+
+/* Bytes charged to all sessions, against hapmem_max_global_bytes. */
+static atomic64_t hapmem_charged = ATOMIC64_INIT(0);
+
+/**
+ * hapmem_session_charge() - account @len more bytes and one more map
+ * @s: the session, locked
+ * @len: bytes
+ *
+ * Return: 0 or -EDQUOT when a session or global limit would be exceeded.
+ */
+int hapmem_session_charge(struct hapmem_session *s, u64 len)
+	__must_hold(&s->lock)
+{
+	u64 max_bytes = READ_ONCE(hapmem_max_session_bytes);
+	u64 max_global = READ_ONCE(hapmem_max_global_bytes);
+
+	if (s->nr_maps >= READ_ONCE(hapmem_max_session_maps) ||
+	    len > max_bytes || s->bytes > max_bytes - len)
+		return -EDQUOT;
+	if (atomic64_add_return(len, &hapmem_charged) > max_global) {
+		atomic64_sub(len, &hapmem_charged);
+		return -EDQUOT;
+	}
+	s->nr_maps++;
+	s->bytes += len;
+	return 0;
+}
+
+void hapmem_session_uncharge(struct hapmem_session *s, u64 len)
+	__must_hold(&s->lock)
+{
+	s->nr_maps--;
+	s->bytes -= len;
+	atomic64_sub(len, &hapmem_charged);
+}
+
+/**
+ * hapmem_session_add() - publish a map in the session, taking over the
+ * caller's reference
+ * @s: the session, locked, with the map already charged
+ * @map: the map
+ *
+ * Return: 0 or -ENOMEM; on error the caller keeps its reference.
+ */
+int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map)
+	__must_hold(&s->lock)
+{
+	return mtree_insert_range(&s->maps, map->va.start,
+				  map->va.start + map->va.len - 1, map,
+				  GFP_KERNEL);
+}
+
+/**
+ * hapmem_session_take() - remove the map that starts at @vadsp
+ * @s: the session, locked
+ * @vadsp: the device address the map returned
+ * @len: the map's length
+ * @kind: the kind of map the caller may undo
+ * @err: out: -ENOENT when there is no such map, -EINVAL when @len or
+ *	@kind do not match it
+ *
+ * Return: the map, with the tree's reference now the caller's, or NULL.
+ */
+struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
+				       u64 len, enum hapmem_map_kind kind,
+				       int *err)
+	__must_hold(&s->lock)
+{
+	struct hapmem_map *map = mtree_load(&s->maps, vadsp);
+
+	if (!map || map->va.start != vadsp) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (map->va.len != len || map->kind != kind) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	mtree_erase(&s->maps, vadsp);
+	hapmem_session_uncharge(s, len);
+	return map;
+}
+
+/**
+ * hapmem_session_find() - the map holding [@vadsp, @vadsp + @len)
+ * @s: the session
+ * @vadsp: device address
+ * @len: non-zero length, @vadsp + @len not overflowing
+ *
+ * Return: the map with a new reference, or NULL.
+ */
+struct hapmem_map *hapmem_session_find(struct hapmem_session *s, u64 vadsp,
+				       u64 len)
+{
+	struct hapmem_map *map;
+
+	mutex_lock(&s->lock);
+	map = mtree_load(&s->maps, vadsp);
+	if (map && vadsp + len <= map->va.start + map->va.len)
+		hapmem_map_get(map);
+	else
+		map = NULL;
+	mutex_unlock(&s->lock);
+	return map;
+}
+
+/* dma_handle maps: by (buffer, creation order), newest first per buffer. */
+static bool hapmem_dh_less(struct rb_node *a, const struct rb_node *b)
+{
+	struct hapmem_map *ma = rb_entry(a, struct hapmem_map, dh_node);
+	struct hapmem_map *mb = rb_entry(b, struct hapmem_map, dh_node);
+
+	if (ma->dmabuf != mb->dmabuf)
+		return ma->dmabuf < mb->dmabuf;
+	return ma->dh_seq > mb->dh_seq;
+}
+
+static int hapmem_dh_cmp_buf(const void *key, const struct rb_node *node)
+{
+	const struct dma_buf *dmabuf = key;
+	struct hapmem_map *map = rb_entry(node, struct hapmem_map, dh_node);
+
+	if (dmabuf == map->dmabuf)
+		return 0;
+	return dmabuf < map->dmabuf ? -1 : 1;
+}
+
+/**
+ * hapmem_session_dh_find() - the newest dma_handle map of @dmabuf that
+ * matches
+ * @s: the session, locked
+ * @dmabuf: the buffer
+ * @offset: the offset to match, or U64_MAX for any
+ * @len: the length to match
+ *
+ * Return: the map (no new reference) or NULL.
+ */
+struct hapmem_map *hapmem_session_dh_find(struct hapmem_session *s,
+					  struct dma_buf *dmabuf, u64 offset,
+					  u64 len)
+	__must_hold(&s->lock)
+{
+	struct rb_node *node = rb_find_first(dmabuf, &s->dh_root,
+					     hapmem_dh_cmp_buf);
+
+	for (; node; node = rb_next(node)) {
+		struct hapmem_map *map = rb_entry(node, struct hapmem_map,
+						  dh_node);
+
+		if (map->dmabuf != dmabuf)
+			break;
+		if (map->va.len == len &&
+		    (offset == U64_MAX || map->offset == offset))
+			return map;
+	}
+	return NULL;
+}
+
+void hapmem_session_dh_add(struct hapmem_session *s, struct hapmem_map *map)
+	__must_hold(&s->lock)
+{
+	map->dh_seq = s->dh_seq++;
+	rb_add(&map->dh_node, &s->dh_root, hapmem_dh_less);
+}
+
+void hapmem_session_dh_del(struct hapmem_session *s, struct hapmem_map *map)
+	__must_hold(&s->lock)
+{
+	rb_erase(&map->dh_node, &s->dh_root);
+	RB_CLEAR_NODE(&map->dh_node);
+}
+
+static struct hapmem_remote *hapmem_file_remote(struct file *file)
+{
+	struct miscdevice *misc = file->private_data;
+
+	if (misc == &hapmem_alias)
+		return hapmem_remote_first();
+	return container_of(misc, struct hapmem_remote, misc);
+}
+
+static int hapmem_open(struct inode *inode, struct file *file)
+{
+	struct hapmem_remote *r = hapmem_file_remote(file);
+	struct hapmem_session *s;
+
+	if (!r)
+		return -ENODEV;
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	s->remote = r;
+	mutex_init(&s->lock);
+	mt_init(&s->maps);
+	s->dh_root = RB_ROOT;
+	INIT_LIST_HEAD(&s->resvs);
+	s->pid = task_tgid_nr(current);
+
+	mutex_lock(&hapmem_sessions_lock);
+	list_add_tail(&s->node, &hapmem_sessions);
+	mutex_unlock(&hapmem_sessions_lock);
+	atomic64_inc(&hapmem_stats.sessions);
+	file->private_data = s;
+	return 0;
+}
+
+static int hapmem_release(struct inode *inode, struct file *file)
+{
+	struct hapmem_session *s = file->private_data;
+	struct hapmem_map *map;
+	unsigned long index = 0;
+
+	mutex_lock(&hapmem_sessions_lock);
+	list_del(&s->node);
+	mutex_unlock(&hapmem_sessions_lock);
+
+	/* No ioctl can be running: this was the file's last reference. */
+	mt_for_each(&s->maps, map, index, ULONG_MAX) {
+		atomic64_sub(map->va.len, &hapmem_charged);
+		hapmem_map_put(map);
+	}
+	mtree_destroy(&s->maps);
+	hapmem_resv_destroy_all(s);
+	atomic64_dec(&hapmem_stats.sessions);
+	kfree(s);
+	return 0;
+}
+
+const struct file_operations hapmem_fops = {
+	.owner = THIS_MODULE,
+	.open = hapmem_open,
+	.release = hapmem_release,
+	.unlocked_ioctl = hapmem_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hapmem: a remote's device address space.
+ *
+ * A maple tree with gap tracking holds every range in use (maps,
+ * reservations, blocked ranges), so finding room and finding the owner of
+ * an address both stay O(log n) however many maps a remote carries.  The
+ * tree is locked by the remote's va_lock, a mutex, so node allocation may
+ * sleep.
+ */
+#include <linux/sizes.h>
+
+#include "hapmem.h"
+
+/*
+ * Align a map to the largest IOMMU page size it can use, so that chunks of
+ * 2 MiB (and 64 KiB) in memory land on IOMMU superpages.
+ */
+static u64 hapmem_va_align(u64 len)
+{
+	if (len >= SZ_2M)
+		return SZ_2M;
+	if (len >= SZ_64K)
+		return SZ_64K;
+	return PAGE_SIZE;
+}
+
+static int hapmem_va_find(struct hapmem_remote *r, struct hapmem_va *va,
+			  u64 len, u64 lo, u64 hi)
+	__must_hold(&r->va_lock)
+{
+	MA_STATE(mas, &r->va, 0, 0);
+	u64 align = hapmem_va_align(len);
+	u64 need = len + align - PAGE_SIZE;
+	u64 start;
+	int ret;
+
+	if (hi <= lo || need > hi - lo)
+		return -ENOSPC;
+	ret = mas_empty_area(&mas, lo, hi - 1, need);
+	if (ret)
+		return -ENOSPC;
+	start = ALIGN(mas.index, align);
+	mas_set_range(&mas, start, start + len - 1);
+	ret = mas_store_gfp(&mas, va, GFP_KERNEL);
+	if (ret)
+		return ret;
+	va->start = start;
+	va->len = len;
+	return 0;
+}
+
+/**
+ * hapmem_va_alloc() - find room for @len bytes in a remote's address space
+ * @r: the remote
+ * @va: the entry to record; its kind is set by the caller
+ * @len: bytes, a multiple of PAGE_SIZE
+ * @map_flags: HAPMEM_MAP_VA32 for the 32-bit window only,
+ *	HAPMEM_MAP_VA_HIGH for the high window only, neither for the 32-bit
+ *	window first and the high one after
+ *
+ * Return: 0, -ENOSPC when no window has room, or -ENOMEM.
+ */
+int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
+		    u32 map_flags)
+{
+	int ret = -ENOSPC;
+
+	mutex_lock(&r->va_lock);
+	if (!(map_flags & HAPMEM_MAP_VA_HIGH))
+		ret = hapmem_va_find(r, va, len, r->va32_start, r->va32_end);
+	if (ret == -ENOSPC && !(map_flags & HAPMEM_MAP_VA32))
+		ret = hapmem_va_find(r, va, len, r->va64_start, r->va64_end);
+	mutex_unlock(&r->va_lock);
+	return ret;
+}
+
+/**
+ * hapmem_va_free() - give a range back
+ * @r: the remote
+ * @va: what hapmem_va_alloc() or hapmem_va_block() recorded
+ */
+void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va)
+{
+	MA_STATE(mas, &r->va, va->start, va->start);
+
+	mutex_lock(&r->va_lock);
+	WARN_ON(mas_erase(&mas) != va);
+	mutex_unlock(&r->va_lock);
+}
+
+/**
+ * hapmem_va_block() - keep a fixed range out of the allocator
+ * @r: the remote
+ * @va: the entry to record (kind set to HAPMEM_VA_BLOCKED)
+ * @start: page aligned start
+ * @len: page aligned length
+ *
+ * Return: 0, -EEXIST if part of the range is taken, or -ENOMEM.
+ */
+int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
+		    u64 start, u64 len)
+{
+	MA_STATE(mas, &r->va, start, start);
+	int ret;
+
+	va->kind = HAPMEM_VA_BLOCKED;
+	va->start = start;
+	va->len = len;
+	mutex_lock(&r->va_lock);
+	if (mas_find(&mas, start + len - 1)) {
+		ret = -EEXIST;
+	} else {
+		mas_set_range(&mas, start, start + len - 1);
+		ret = mas_store_gfp(&mas, va, GFP_KERNEL);
+	}
+	mutex_unlock(&r->va_lock);
+	return ret;
+}
