@@ -15,7 +15,6 @@
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/iopoll.h>
-#include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/pci.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -97,11 +96,15 @@ static int hapmem_engine_dma(struct hapmem_remote *r, u64 src, u64 dst,
 {
 	u64 cmd;
 
-	lo_hi_writeq(src, r->mmio + EDU_REG_DMA_SRC);
-	lo_hi_writeq(dst, r->mmio + EDU_REG_DMA_DST);
-	lo_hi_writeq(cnt, r->mmio + EDU_REG_DMA_CNT);
-	lo_hi_writeq(EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0),
-		     r->mmio + EDU_REG_DMA_CMD);
+	/*
+	 * 64-bit accesses: edu ignores the upper halves of its DMA registers
+	 * when they are written as two 32-bit halves.
+	 */
+	writeq(src, r->mmio + EDU_REG_DMA_SRC);
+	writeq(dst, r->mmio + EDU_REG_DMA_DST);
+	writeq(cnt, r->mmio + EDU_REG_DMA_CNT);
+	writeq(EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0),
+	       r->mmio + EDU_REG_DMA_CMD);
 	return readq_poll_timeout(r->mmio + EDU_REG_DMA_CMD, cmd,
 				  !(cmd & EDU_DMA_START), 1000,
 				  EDU_DMA_TIMEOUT_US) ? -EIO : 0;

@@ -251,7 +251,8 @@ struct hapmem_alloc {
  * @fd: out: a dma-buf fd of the memory when %HAPMEM_REQUEST_FD was asked
  *	or for HLOS_FD, else -1
  * @__reserved2: must be 0
- * @chunks: out: the IOMMU layout of the map
+ * @chunks: out: the IOMMU layout of the map (version 2; a caller whose
+ *	@size ends before it gets everything else)
  *
  * REMOTE_HEAP_ADDR and ADD_PAGES_LLC need ``CAP_SYS_ADMIN`` (``EPERM``).
  * REMOTE_HEAP_ADDR memory is never given a CPU path, so %HAPMEM_REQUEST_FD
@@ -310,7 +311,7 @@ struct hapmem_unmap {
  *	the end of the buffer
  * @vadsp: in with %HAPMEM_MAP_FIXED (inside a reservation of this
  *	session), out: the device address
- * @chunks: out: the IOMMU layout of the map
+ * @chunks: out: the IOMMU layout of the map (version 2)
  *
  * ``EBADF``/``ENODEV``: @fd is not open / not a dma-buf.  ``EINVAL``:
  * @offset + @len beyond the buffer.  ``EEXIST``: a fixed @vadsp overlaps
@@ -342,7 +343,7 @@ struct hapmem_share_map {
  * @vadsp: out: the device address
  * @refs: out: references on this (buffer, offset, len) map after the call
  * @__reserved2: must be 0
- * @chunks: out: the IOMMU layout of the map
+ * @chunks: out: the IOMMU layout of the map (version 2)
  *
  * Mapping the same buffer range again takes a reference on the existing
  * map.  The map is found by the buffer itself, never by the fd number.
