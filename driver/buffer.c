@@ -12,6 +12,10 @@
  *
  * Protected buffers (REMOTE_HEAP_ADDR) have no CPU path: no mmap, no vmap,
  * no CPU access, and only their own remote's import device may attach.
+ * The distro kernel exports no way for a module to unmap pages from the
+ * direct map, so the furthest hapmem can go is to make their direct-map
+ * entries uncached: no cache line ever holds their contents and the CPU
+ * never prefetches them.  They are scrubbed before they are freed.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
@@ -86,6 +90,35 @@ static struct page *hapmem_alloc_chunk(unsigned long remaining,
 	return NULL;
 }
 
+/* Gather every page of @buf, for calls that take page arrays. */
+static struct page **hapmem_buffer_pages(struct hapmem_buffer *buf)
+{
+	struct sg_page_iter piter;
+	struct page **pages, **p;
+
+	pages = kvmalloc_array(buf->nr_pages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	p = pages;
+	for_each_sgtable_page(&buf->table, &piter, 0)
+		*p++ = sg_page_iter_page(&piter);
+	return pages;
+}
+
+/* Uncached direct-map entries for protected memory, or back to normal. */
+static int hapmem_buffer_set_protected(struct hapmem_buffer *buf, bool on)
+{
+	struct page **pages = hapmem_buffer_pages(buf);
+	int ret;
+
+	if (!pages)
+		return -ENOMEM;
+	ret = on ? set_pages_array_uc(pages, buf->nr_pages) :
+		   set_pages_array_wb(pages, buf->nr_pages);
+	kvfree(pages);
+	return ret;
+}
+
 static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
 {
 	struct scatterlist *sg;
@@ -95,6 +128,13 @@ static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
 		hapmem_llc_free(sg_page(buf->table.sgl), buf->size);
 		return;
 	}
+	/*
+	 * Should the attributes not go back to write-back, leak the pages
+	 * rather than hand uncached memory to the next user.
+	 */
+	if ((buf->flags & HAPMEM_BUF_PROTECTED) &&
+	    WARN_ON(hapmem_buffer_set_protected(buf, false)))
+		return;
 	for_each_sgtable_sg(&buf->table, sg, i) {
 		struct page *page = sg_page(sg);
 		unsigned int order = get_order(sg->length);
@@ -333,8 +373,7 @@ static int hapmem_buffer_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma
 static int hapmem_buffer_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct hapmem_buffer *buf = dmabuf->priv;
-	struct page **pages, **p;
-	struct sg_page_iter piter;
+	struct page **pages;
 	void *vaddr;
 	int ret = 0;
 
@@ -347,14 +386,11 @@ static int hapmem_buffer_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		iosys_map_set_vaddr(map, buf->vaddr);
 		goto out;
 	}
-	pages = kvmalloc_array(buf->nr_pages, sizeof(*pages), GFP_KERNEL);
+	pages = hapmem_buffer_pages(buf);
 	if (!pages) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	p = pages;
-	for_each_sgtable_page(&buf->table, &piter, 0)
-		*p++ = sg_page_iter_page(&piter);
 	vaddr = vmap(pages, buf->nr_pages, VM_MAP,
 		     hapmem_buffer_pgprot(buf, PAGE_KERNEL));
 	kvfree(pages);
@@ -441,6 +477,14 @@ struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
 	ret = hapmem_buffer_alloc_pages(buf);
 	if (ret)
 		goto err_buf;
+	if (flags & HAPMEM_BUF_PROTECTED) {
+		ret = hapmem_buffer_set_protected(buf, true);
+		if (ret) {
+			/* Nothing changed: free as plain memory. */
+			buf->flags &= ~HAPMEM_BUF_PROTECTED;
+			goto err_pages;
+		}
+	}
 
 	exp_info.ops = &hapmem_buffer_ops;
 	exp_info.size = size;
