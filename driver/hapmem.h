@@ -27,7 +27,6 @@
 #define HAPMEM_VA_BASE		0x100000ULL
 
 struct hapmem_session;
-struct hapmem_llc;
 
 /* /dev/hapmem, the first remote's alias (main.c) */
 extern struct miscdevice hapmem_alias;
@@ -166,7 +165,6 @@ int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
  * @attachments: struct hapmem_attachment list
  * @vmap_cnt: kernel mappings
  * @vaddr: the kernel mapping while @vmap_cnt > 0
- * @llc: carve-out the memory came from, or NULL
  */
 struct hapmem_buffer {
 	struct dma_buf *dmabuf;
@@ -179,7 +177,6 @@ struct hapmem_buffer {
 	struct list_head attachments;
 	unsigned int vmap_cnt;
 	void *vaddr;
-	struct hapmem_llc *llc;
 };
 
 #define HAPMEM_BUF_CACHED	BIT(0)	/* CPU mappings cached */

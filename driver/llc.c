@@ -8,7 +8,7 @@
  * most MAX_ORDER pages (4 MiB with 4 KiB pages), the largest contiguous
  * allocation the buddy allocator makes.
  */
-#include <linux/genalloc.h>
+#include <linux/bitmap.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -19,10 +19,18 @@ static unsigned long llc_size = SZ_4M;
 module_param(llc_size, ulong, 0444);
 MODULE_PARM_DESC(llc_size, "Bytes of the LLC carve-out (0 to disable, at most 4 MiB)");
 
+/*
+ * One bit per page of the block.  The carve-out is small (at most 1024
+ * pages) and allocations are rare and large, so a first-fit bitmap search
+ * under a mutex is all it needs.
+ */
 struct hapmem_llc {
 	struct page *block;
 	unsigned int order;
-	struct gen_pool *pool;
+	unsigned long nr_pages;
+	unsigned long used;
+	unsigned long *map;
+	struct mutex lock;
 };
 
 static struct hapmem_llc hapmem_llc;
@@ -30,8 +38,8 @@ static struct hapmem_llc hapmem_llc;
 int hapmem_llc_init(void)
 {
 	struct hapmem_llc *llc = &hapmem_llc;
-	int ret;
 
+	mutex_init(&llc->lock);
 	if (!llc_size)
 		return 0;
 	if (!PAGE_ALIGNED(llc_size) || get_order(llc_size) >= MAX_ORDER) {
@@ -39,45 +47,35 @@ int hapmem_llc_init(void)
 		       llc_size, PAGE_SIZE << (MAX_ORDER - 1));
 		return -EINVAL;
 	}
+	llc->nr_pages = llc_size >> PAGE_SHIFT;
+	llc->map = bitmap_zalloc(llc->nr_pages, GFP_KERNEL);
+	if (!llc->map)
+		return -ENOMEM;
 	llc->order = get_order(llc_size);
 	llc->block = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN,
 				 llc->order);
 	if (!llc->block) {
 		pr_err("hapmem: cannot reserve a %lu byte LLC carve-out\n",
 		       llc_size);
+		bitmap_free(llc->map);
+		llc->map = NULL;
 		return -ENOMEM;
 	}
-	llc->pool = gen_pool_create(PAGE_SHIFT, NUMA_NO_NODE);
-	if (!llc->pool) {
-		ret = -ENOMEM;
-		goto err_block;
-	}
-	/* gen_pool hands out physical addresses here, never touched by it. */
-	ret = gen_pool_add(llc->pool, page_to_phys(llc->block), llc_size,
-			   NUMA_NO_NODE);
-	if (ret)
-		goto err_pool;
+	/* Pages of the block past llc_size are never handed out. */
 	return 0;
-
-err_pool:
-	gen_pool_destroy(llc->pool);
-	llc->pool = NULL;
-err_block:
-	__free_pages(llc->block, llc->order);
-	llc->block = NULL;
-	return ret;
 }
 
 void hapmem_llc_exit(void)
 {
 	struct hapmem_llc *llc = &hapmem_llc;
 
-	if (!llc->pool)
+	if (!llc->block)
 		return;
-	gen_pool_destroy(llc->pool);
+	WARN_ON(llc->used);
 	__free_pages(llc->block, llc->order);
-	llc->pool = NULL;
+	bitmap_free(llc->map);
 	llc->block = NULL;
+	llc->map = NULL;
 }
 
 /**
@@ -90,31 +88,43 @@ void hapmem_llc_exit(void)
 int hapmem_llc_alloc(size_t size, struct page **page)
 {
 	struct hapmem_llc *llc = &hapmem_llc;
-	unsigned long phys;
+	unsigned long n = size >> PAGE_SHIFT, first;
+	int ret = -ENOMEM;
 
-	if (!llc->pool)
+	if (!llc->block || n > llc->nr_pages)
 		return -ENOMEM;
-	phys = gen_pool_alloc(llc->pool, size);
-	if (!phys)
-		return -ENOMEM;
-	*page = pfn_to_page(PHYS_PFN(phys));
-	return 0;
+	mutex_lock(&llc->lock);
+	first = bitmap_find_next_zero_area(llc->map, llc->nr_pages, 0, n, 0);
+	if (first < llc->nr_pages) {
+		bitmap_set(llc->map, first, n);
+		llc->used += n;
+		*page = llc->block + first;
+		ret = 0;
+	}
+	mutex_unlock(&llc->lock);
+	return ret;
 }
 
 /* Scrub and return memory: the next user must see zeros. */
 void hapmem_llc_free(struct page *page, size_t size)
 {
-	unsigned long i;
+	struct hapmem_llc *llc = &hapmem_llc;
+	unsigned long n = size >> PAGE_SHIFT, i;
 
-	for (i = 0; i < size >> PAGE_SHIFT; i++)
+	for (i = 0; i < n; i++)
 		clear_highpage(page + i);
-	gen_pool_free(hapmem_llc.pool, page_to_phys(page), size);
+	mutex_lock(&llc->lock);
+	bitmap_clear(llc->map, page - llc->block, n);
+	llc->used -= n;
+	mutex_unlock(&llc->lock);
 }
 
 void hapmem_llc_usage(u64 *total, u64 *used)
 {
 	struct hapmem_llc *llc = &hapmem_llc;
 
-	*total = llc->pool ? gen_pool_size(llc->pool) : 0;
-	*used = llc->pool ? *total - gen_pool_avail(llc->pool) : 0;
+	mutex_lock(&llc->lock);
+	*total = (u64)llc->nr_pages << PAGE_SHIFT;
+	*used = (u64)llc->used << PAGE_SHIFT;
+	mutex_unlock(&llc->lock);
 }

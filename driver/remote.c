@@ -242,6 +242,8 @@ static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
 		kfree(r);
 		return ERR_PTR(ret);
 	}
+	/* Chunks are up to 2 MiB; the IOMMU maps runs of any length. */
+	dma_set_max_seg_size(hapmem_import_dev(r), UINT_MAX);
 	return r;
 }
 
