@@ -94,14 +94,14 @@ static struct page *hapmem_alloc_chunk(unsigned long remaining,
 static struct page **hapmem_buffer_pages(struct hapmem_buffer *buf)
 {
 	struct sg_page_iter piter;
-	struct page **pages, **p;
+	struct page **pages;
+	unsigned long i = 0;
 
 	pages = kvmalloc_array(buf->nr_pages, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
 		return NULL;
-	p = pages;
 	for_each_sgtable_page(&buf->table, &piter, 0)
-		*p++ = sg_page_iter_page(&piter);
+		pages[i++] = sg_page_iter_page(&piter);
 	return pages;
 }
 

@@ -2,6 +2,10 @@
 /*
  * hapmem: the kernel API differences between the versions hapmem builds
  * against, kept in one place.  Known to build: 6.1 (Debian bookworm).
+ *
+ * This is the one file that tests LINUX_VERSION_CODE, so the code-health
+ * check (scripts/check-kernel-style) lets checkpatch's LINUX_VERSION_CODE
+ * and CONSTANT_COMPARISON reports through here and nowhere else.
  */
 #ifndef _HAPMEM_COMPAT_H
 #define _HAPMEM_COMPAT_H

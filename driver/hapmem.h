@@ -22,7 +22,7 @@
 
 #include "compat.h"
 
-#define HAPMEM_SZ_4G		(1ULL << 32)
+#define HAPMEM_SZ_4G		BIT_ULL(32)
 /* The lowest device address handed out: 0 always means "no address". */
 #define HAPMEM_VA_BASE		0x100000ULL
 
@@ -53,6 +53,7 @@ struct hapmem_counters {
 	atomic64_t pages;
 	atomic64_t reservations;
 };
+
 extern struct hapmem_counters hapmem_stats;
 
 /**
@@ -110,14 +111,14 @@ struct hapmem_remote {
 	struct device *dma_dev;
 	struct platform_device *import_pdev;
 	struct iommu_domain *domain;
-	struct mutex va_lock;
+	struct mutex va_lock; /* see @va_lock above */
 	struct maple_tree va;
 	u64 va32_start;
 	u64 va32_end;
 	u64 va64_start;
 	u64 va64_end;
 	void __iomem *mmio;
-	struct mutex engine_lock;
+	struct mutex engine_lock; /* see @engine_lock above */
 	struct page *bounce;
 	void *bounce_va;
 	dma_addr_t bounce_dva;
@@ -173,7 +174,7 @@ struct hapmem_buffer {
 	struct hapmem_remote *remote;
 	struct sg_table table;
 	unsigned long nr_pages;
-	struct mutex lock;
+	struct mutex lock; /* see @lock above */
 	struct list_head attachments;
 	unsigned int vmap_cnt;
 	void *vaddr;
@@ -295,7 +296,7 @@ static inline void hapmem_map_get(struct hapmem_map *map)
  */
 struct hapmem_session {
 	struct hapmem_remote *remote;
-	struct mutex lock;
+	struct mutex lock; /* see @lock above */
 	struct maple_tree maps;
 	struct rb_root dh_root;
 	u64 dh_seq;

@@ -609,7 +609,7 @@ struct hapmem_ioctl_op {
 };
 
 #define HAPMEM_OP(_cmd, _fn, _struct, _last)				\
-	[_cmd - HAPMEM_CMD_BASE] = {					\
+	[(_cmd) - HAPMEM_CMD_BASE] = {					\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
 		.execute = _fn,						\

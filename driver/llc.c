@@ -30,7 +30,7 @@ struct hapmem_llc {
 	unsigned long nr_pages;
 	unsigned long used;
 	unsigned long *map;
-	struct mutex lock;
+	struct mutex lock; /* protects @map and @used */
 };
 
 static struct hapmem_llc hapmem_llc;

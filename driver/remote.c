@@ -24,8 +24,9 @@
 #define EDU_REG_ID		0x00
 #define EDU_ID_MAGIC		0xedU
 
+/* Every published remote, in probe order, under hapmem_remotes_lock. */
 LIST_HEAD(hapmem_remotes);
-DEFINE_MUTEX(hapmem_remotes_lock);
+DEFINE_MUTEX(hapmem_remotes_lock); /* protects hapmem_remotes */
 static struct hapmem_remote *hapmem_soft_remote;
 static DEFINE_IDA(hapmem_remote_ida);
 

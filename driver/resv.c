@@ -103,6 +103,18 @@ void hapmem_resv_destroy_all(struct hapmem_session *s)
 	}
 }
 
+/* Record [@start, @last] in @resv's tree, unless it overlaps a map there. */
+static int hapmem_resv_insert(struct hapmem_resv *resv, struct hapmem_va *va,
+			      u64 start, u64 last)
+{
+	MA_STATE(mas, &resv->maps, start, start);
+
+	if (mas_find(&mas, last))
+		return -EEXIST;
+	mas_set_range(&mas, start, last);
+	return mas_store_gfp(&mas, va, GFP_KERNEL);
+}
+
 /**
  * hapmem_resv_place() - put a fixed map inside one of the session's
  * reservations
@@ -117,8 +129,8 @@ void hapmem_resv_destroy_all(struct hapmem_session *s)
 int hapmem_resv_place(struct hapmem_session *s, struct hapmem_map *map,
 		      u64 start, u64 len)
 {
+	MA_STATE(mas, &s->remote->va, start, start);
 	struct hapmem_remote *r = s->remote;
-	MA_STATE(mas, &r->va, start, start);
 	struct hapmem_resv *resv;
 	struct hapmem_va *va;
 	u64 last;
@@ -139,14 +151,7 @@ int hapmem_resv_place(struct hapmem_session *s, struct hapmem_map *map,
 		goto out;
 	}
 
-	mas.tree = &resv->maps;
-	mas_set(&mas, start);
-	if (mas_find(&mas, last)) {
-		ret = -EEXIST;
-		goto out;
-	}
-	mas_set_range(&mas, start, last);
-	ret = mas_store_gfp(&mas, &map->va, GFP_KERNEL);
+	ret = hapmem_resv_insert(resv, &map->va, start, last);
 	if (ret)
 		goto out;
 	map->va.start = start;

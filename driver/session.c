@@ -15,8 +15,9 @@
 
 #include "hapmem.h"
 
+/* Every open session, for debugfs. */
 LIST_HEAD(hapmem_sessions);
-DEFINE_MUTEX(hapmem_sessions_lock);
+DEFINE_MUTEX(hapmem_sessions_lock); /* protects hapmem_sessions */
 
 /* Bytes charged to all sessions, against hapmem_max_global_bytes. */
 static atomic64_t hapmem_charged = ATOMIC64_INIT(0);

@@ -107,7 +107,7 @@ enum {
 	 HAPMEM_RFLAG_ADD_PAGES_LLC | HAPMEM_RFLAG_HLOS_FD)
 
 /* Cache attribute (@ion_flags of request_map, @flags of alloc). */
-#define HAPMEM_ION_FLAG_CACHED		(1U << 0)
+#define HAPMEM_ION_FLAG_CACHED		0x1U
 #define HAPMEM_ION_FLAGS_VALID		HAPMEM_ION_FLAG_CACHED
 
 /* Heap ids accepted by request_map: any, the default, or the system heap. */
@@ -116,10 +116,10 @@ enum {
 #define HAPMEM_HEAP_ID_SYSTEM		25
 
 /* Where a map may be placed in the remote's device address space. */
-#define HAPMEM_MAP_VA32			(1U << 0) /* vadsp + len <= 4 GiB */
-#define HAPMEM_MAP_VA_HIGH		(1U << 1) /* vadsp >= 4 GiB */
-#define HAPMEM_MAP_FIXED		(1U << 2) /* at @vadsp, in a reservation */
-#define HAPMEM_MAP_READ_ONLY		(1U << 3) /* the remote may only read */
+#define HAPMEM_MAP_VA32			0x1U /* vadsp + len <= 4 GiB */
+#define HAPMEM_MAP_VA_HIGH		0x2U /* vadsp >= 4 GiB */
+#define HAPMEM_MAP_FIXED		0x4U /* at @vadsp, in a reservation */
+#define HAPMEM_MAP_READ_ONLY		0x8U /* the remote may only read */
 
 /**
  * struct hapmem_chunks - how a map was laid out in the remote's IOMMU
@@ -136,9 +136,9 @@ struct hapmem_chunks {
 };
 
 /* Remote capabilities (@remote_flags of info). */
-#define HAPMEM_REMOTE_IOMMU		(1U << 0) /* an IOMMU translates */
-#define HAPMEM_REMOTE_DMA_ENGINE	(1U << 1) /* remote access works */
-#define HAPMEM_REMOTE_FIXED_VA		(1U << 2) /* reserve_va works */
+#define HAPMEM_REMOTE_IOMMU		0x1U /* an IOMMU translates */
+#define HAPMEM_REMOTE_DMA_ENGINE	0x2U /* remote access works */
+#define HAPMEM_REMOTE_FIXED_VA		0x4U /* reserve_va works */
 
 #define HAPMEM_INFO_SELF		0xffffffffU
 
@@ -205,6 +205,7 @@ struct hapmem_info {
 	__u64 global_pages;
 	__u64 global_reservations;
 };
+
 #define HAPMEM_IOC_INFO _IO(HAPMEM_TYPE, HAPMEM_CMD_INFO)
 
 /**
@@ -226,11 +227,12 @@ struct hapmem_alloc {
 	__s32 fd;
 	__u32 __reserved;
 };
+
 #define HAPMEM_IOC_ALLOC _IO(HAPMEM_TYPE, HAPMEM_CMD_ALLOC)
 #define HAPMEM_ALLOC_VALID HAPMEM_ION_FLAG_CACHED
 
 /* @flags of request_map, besides the HAPMEM_MAP_VA32/VA_HIGH placement. */
-#define HAPMEM_REQUEST_FD		(1U << 8) /* also return a dma-buf fd */
+#define HAPMEM_REQUEST_FD		0x100U /* also return a dma-buf fd */
 #define HAPMEM_REQUEST_MAP_VALID					\
 	(HAPMEM_MAP_VA32 | HAPMEM_MAP_VA_HIGH | HAPMEM_REQUEST_FD)
 
@@ -273,6 +275,7 @@ struct hapmem_request_map {
 	__u32 __reserved2;
 	struct hapmem_chunks chunks;
 };
+
 #define HAPMEM_IOC_REQUEST_MAP _IO(HAPMEM_TYPE, HAPMEM_CMD_REQUEST_MAP)
 
 /**
@@ -292,6 +295,7 @@ struct hapmem_unmap {
 	__u64 vadsp;
 	__u64 len;
 };
+
 #define HAPMEM_IOC_REQUEST_UNMAP _IO(HAPMEM_TYPE, HAPMEM_CMD_REQUEST_UNMAP)
 #define HAPMEM_IOC_SHARE_UNMAP _IO(HAPMEM_TYPE, HAPMEM_CMD_SHARE_UNMAP)
 
@@ -328,6 +332,7 @@ struct hapmem_share_map {
 	__u64 vadsp;
 	struct hapmem_chunks chunks;
 };
+
 #define HAPMEM_IOC_SHARE_MAP _IO(HAPMEM_TYPE, HAPMEM_CMD_SHARE_MAP)
 
 #define HAPMEM_DMA_HANDLE_MAP_VALID (HAPMEM_MAP_VA32 | HAPMEM_MAP_READ_ONLY)
@@ -360,6 +365,7 @@ struct hapmem_dma_handle_map {
 	__u32 __reserved2;
 	struct hapmem_chunks chunks;
 };
+
 #define HAPMEM_IOC_DMA_HANDLE_MAP _IO(HAPMEM_TYPE, HAPMEM_CMD_DMA_HANDLE_MAP)
 
 /**
@@ -384,12 +390,13 @@ struct hapmem_dma_handle_unmap {
 	__u32 refs;
 	__u32 __reserved2;
 };
+
 #define HAPMEM_IOC_DMA_HANDLE_UNMAP _IO(HAPMEM_TYPE, HAPMEM_CMD_DMA_HANDLE_UNMAP)
 
-#define HAPMEM_ACCESS_WRITE		(1U << 0) /* user buffer -> device */
-#define HAPMEM_ACCESS_RAW		(1U << 1) /* any vadsp; CAP_SYS_ADMIN */
+#define HAPMEM_ACCESS_WRITE		0x1U /* user buffer -> device */
+#define HAPMEM_ACCESS_RAW		0x2U /* any vadsp; CAP_SYS_ADMIN */
 #define HAPMEM_ACCESS_VALID (HAPMEM_ACCESS_WRITE | HAPMEM_ACCESS_RAW)
-#define HAPMEM_ACCESS_MAX_LEN		(16U << 20)
+#define HAPMEM_ACCESS_MAX_LEN		0x1000000U /* 16 MiB */
 
 /**
  * struct hapmem_remote_access - the remote's DMA engine reads or writes
@@ -423,6 +430,7 @@ struct hapmem_remote_access {
 	__u32 faults;
 	__u32 __reserved;
 };
+
 #define HAPMEM_IOC_REMOTE_ACCESS _IO(HAPMEM_TYPE, HAPMEM_CMD_REMOTE_ACCESS)
 
 #define HAPMEM_RESERVE_VA_VALID (HAPMEM_MAP_VA32 | HAPMEM_MAP_VA_HIGH)
@@ -443,6 +451,7 @@ struct hapmem_reserve_va {
 	__u64 len;
 	__u64 vadsp;
 };
+
 #define HAPMEM_IOC_RESERVE_VA _IO(HAPMEM_TYPE, HAPMEM_CMD_RESERVE_VA)
 
 /**
@@ -460,6 +469,7 @@ struct hapmem_unreserve_va {
 	__u64 vadsp;
 	__u64 len;
 };
+
 #define HAPMEM_IOC_UNRESERVE_VA _IO(HAPMEM_TYPE, HAPMEM_CMD_UNRESERVE_VA)
 
 /**
@@ -471,6 +481,7 @@ struct hapmem_nop {
 	__u32 size;
 	__u32 flags;
 };
+
 #define HAPMEM_IOC_NOP _IO(HAPMEM_TYPE, HAPMEM_CMD_NOP)
 
 #endif /* _UAPI_LINUX_HAPMEM_H */
