@@ -30,6 +30,8 @@ deps:
 
 include lib/lib.mk
 include tests/tests.mk
+-include bench/bench.mk
+-include mk/eco.mk
 
 clean::
 	$(MAKE) -C $(KDIR) M=$(TOP)/driver clean 2>/dev/null || true

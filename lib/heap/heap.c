@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The HAP heap: the allocator core, a growth and release policy, and a
+ * backend that supplies segments.
+ *
+ * Locking.  One mutex per heap guards the core and the policy state.  It
+ * is held only for O(1) core operations (and for bounded batches of an
+ * incremental walk), never across a backend call: growth drops the lock
+ * around backend->grow(), so other threads keep allocating from the
+ * existing segments meanwhile, and releases are made after unlocking.
+ * A thread that runs out while a growth is in flight waits for that growth
+ * (condition variable) and retries before growing itself, so a burst of
+ * failures adds one segment, not one per thread.  Uncontended, an
+ * operation costs one lock/unlock pair (two atomic instructions).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap/heap.h"
+
+/* Segments released per trim pass (descriptors kept on the stack). */
+#define TRIM_BATCH	16
+/* Blocks visited per lock hold by walks (markers, CSV). */
+#define WALK_BATCH	256
+#define MARKERS		65536
+
+struct hm_heap {
+	pthread_mutex_t lock;
+	pthread_cond_t grown;
+	struct hm_core *core;
+	const struct hm_backend_ops *ops;
+	void *ctx;
+
+	/* Growth policy (HAP_mem_set_grow_size). */
+	uint64_t grow_min, grow_max, min_grow_bytes;
+	bool grow_user_set;
+	unsigned int growing;		/* backend grow() calls in flight */
+	uint64_t grow_gen;		/* bumped when one completes */
+
+	/* Thresholds (HAP_mem_set_heap_thresholds). */
+	unsigned int low, high;
+	uint64_t freed_since_flush;	/* see trim_locked() */
+
+	uint64_t grow_events, release_events, pregrow_events;
+
+	/* Markers: tag of each open START (0 = closed); tags only increase. */
+	uint32_t *marker_tag;
+	uint32_t epoch;
+	uint32_t next_marker;
+};
+
+struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
+{
+	struct hm_heap *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->core = hm_core_create();
+	if (!h->core) {
+		free(h);
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->grown, NULL);
+	h->ops = ops;
+	h->ctx = ctx;
+	h->grow_min = HM_HEAP_DEFAULT_MIN_GROW;
+	h->grow_max = HM_HEAP_DEFAULT_MAX_GROW;
+	h->min_grow_bytes = HM_HEAP_DEFAULT_MIN_GROW;
+	h->high = UINT_MAX;
+	return h;
+}
+
+/* Backend descriptor of core segment @seg. */
+static int segment_desc(const struct hm_heap *h, unsigned int seg, struct hm_segment_desc *d)
+{
+	uintptr_t base;
+	int err = hm_core_segment(h->core, seg, &base, &d->dev, &d->len, &d->handle);
+
+	d->cpu = (void *)base;
+	return err;
+}
+
+void hm_heap_destroy(struct hm_heap *h)
+{
+	struct hm_core_stats st;
+	unsigned int s;
+
+	if (!h)
+		return;
+	/* Every segment goes back, whatever it still holds. */
+	hm_core_stats(h->core, &st);
+	for (s = 0; st.segments; s++) {
+		struct hm_segment_desc d;
+
+		if (segment_desc(h, s, &d))
+			continue;
+		st.segments--;
+		h->ops->release(h->ctx, &d);
+	}
+	hm_core_destroy(h->core);
+	pthread_cond_destroy(&h->grown);
+	pthread_mutex_destroy(&h->lock);
+	free(h->marker_tag);
+	free(h);
+}
+
+/* ---- growth ------------------------------------------------------------- */
+
+/*
+ * Segment length for a @request-byte allocation, by the platform's rule.
+ * Without HAP_mem_set_grow_size() the heap sizes growth from its history:
+ * half of what it already holds, so the number of growth events stays
+ * logarithmic in the heap's size, within the default bounds.
+ */
+static size_t grow_len_locked(struct hm_heap *h, uint64_t request)
+{
+	uint64_t mgb = h->min_grow_bytes, len;
+
+	if (!h->grow_user_set) {
+		struct hm_core_stats st;
+
+		hm_core_stats(h->core, &st);
+		mgb = st.total_bytes / 2;
+	}
+	if (mgb < h->grow_min)
+		mgb = h->grow_min;
+	if (mgb > h->grow_max)
+		mgb = h->grow_max;
+	h->min_grow_bytes = mgb;
+	if (mgb > UINT64_MAX - request - HM_HEAP_GROW_ALIGN)
+		return 0;
+	len = (mgb + request + HM_HEAP_GROW_ALIGN - 1) & ~(HM_HEAP_GROW_ALIGN - 1);
+	return len > SIZE_MAX || len > HM_CORE_MAX_BLOCK ? 0 : (size_t)len;
+}
+
+/*
+ * Add one segment big enough for @request bytes.  Called and returns with
+ * the lock held; drops it around the backend call.
+ */
+static int grow_locked(struct hm_heap *h, uint64_t request)
+{
+	struct hm_segment_desc d;
+	size_t len = grow_len_locked(h, request);
+	int err, seg;
+
+	if (!len)
+		return -ENOMEM;
+	h->growing++;
+	pthread_mutex_unlock(&h->lock);
+	err = h->ops->grow(h->ctx, len, &d);
+	if (!err && !d.cpu) {
+		/* The HAP heap hands out CPU pointers: it needs a CPU mapping. */
+		h->ops->release(h->ctx, &d);
+		err = -EINVAL;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->growing--;
+	h->grow_gen++;
+	pthread_cond_broadcast(&h->grown);
+	if (err)
+		return err;
+	seg = hm_core_add_segment(h->core, (uintptr_t)d.cpu, d.dev, d.len, d.handle);
+	if (seg < 0) {
+		pthread_mutex_unlock(&h->lock);
+		h->ops->release(h->ctx, &d);
+		pthread_mutex_lock(&h->lock);
+		return seg;
+	}
+	h->grow_events++;
+	return 0;
+}
+
+/* The formula's "request": the bytes asked for (a 0-byte request counts as 1). */
+static uint64_t grow_request(size_t size, size_t align)
+{
+	return (size ? size : 1) + (align > HM_CORE_GRANULE ? align - HM_CORE_GRANULE : 0);
+}
+
+static bool below_low_locked(const struct hm_heap *h)
+{
+	return h->low && !h->growing && hm_core_largest_free(h->core) < h->low;
+}
+
+/* Grow ahead of need: the caller already has its block. */
+static void pregrow(struct hm_heap *h)
+{
+	pthread_mutex_lock(&h->lock);
+	if (below_low_locked(h) && !grow_locked(h, h->low))
+		h->pregrow_events++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
+{
+	uintptr_t addr = 0;
+	bool low;
+	int err;
+
+	*out = NULL;
+	if (align & (align - 1))
+		return -EINVAL;
+	if (size > HM_CORE_MAX_BLOCK || align > HM_CORE_MAX_BLOCK)
+		return -ENOMEM;
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		err = hm_core_alloc(h->core, size, align, &addr);
+		if (err != -ENOMEM)
+			break;
+		if (h->growing) {
+			uint64_t gen = h->grow_gen;
+
+			while (h->growing && gen == h->grow_gen)
+				pthread_cond_wait(&h->grown, &h->lock);
+			continue;
+		}
+		/* On success the new segment fits the request, and we still hold the lock. */
+		err = grow_locked(h, grow_request(size, align));
+		if (err)
+			break;
+	}
+	low = !err && below_low_locked(h);
+	pthread_mutex_unlock(&h->lock);
+	if (err)
+		return err;
+	*out = (void *)addr;
+	if (low)
+		pregrow(h);
+	return 0;
+}
+
+int hm_heap_calloc(struct hm_heap *h, size_t num, size_t size, void **out)
+{
+	size_t bytes;
+	int err;
+
+	if (__builtin_mul_overflow(num, size, &bytes)) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	err = hm_heap_alloc(h, bytes, 0, out);
+	if (!err)
+		memset(*out, 0, bytes);
+	return err;
+}
+
+/* ---- release ------------------------------------------------------------ */
+
+/*
+ * Above the high threshold, take fully unused segments out of the core;
+ * the caller releases them after unlocking.  A segment whose removal would
+ * leave the largest free block below the low threshold is put back and
+ * the pass stops: that is the hysteresis that keeps a workload sitting at
+ * either threshold from alternating grow and release.
+ *
+ * Cached blocks keep a segment busy; the cache is flushed for a trim only
+ * after a segment's worth of bytes was freed since the last flush, so a
+ * heap hovering above @high does not lose its cache on every free.
+ */
+static unsigned int trim_locked(struct hm_heap *h, struct hm_segment_desc *out)
+{
+	unsigned int n = 0;
+
+	while (n < TRIM_BATCH && hm_core_largest_free(h->core) > h->high) {
+		uintptr_t owner;
+		int seg = hm_core_unused_segment(h->core);
+
+		if (seg < 0 && h->freed_since_flush >= HM_HEAP_GROW_ALIGN) {
+			hm_core_flush_cache(h->core);
+			h->freed_since_flush = 0;
+			seg = hm_core_unused_segment(h->core);
+		}
+		if (seg < 0)
+			break;
+		segment_desc(h, (unsigned int)seg, &out[n]);
+		hm_core_remove_segment(h->core, (unsigned int)seg, &owner);
+		if (h->low && hm_core_largest_free(h->core) < h->low) {
+			/* Cannot fail: the removal just freed everything it needs. */
+			hm_core_add_segment(h->core, (uintptr_t)out[n].cpu, out[n].dev, out[n].len, owner);
+			break;
+		}
+		n++;
+	}
+	h->release_events += n;
+	return n;
+}
+
+static void release_segments(struct hm_heap *h, const struct hm_segment_desc *d, unsigned int n)
+{
+	while (n--)
+		h->ops->release(h->ctx, &d[n]);
+}
+
+int hm_heap_free(struct hm_heap *h, void *ptr)
+{
+	struct hm_segment_desc rel[TRIM_BATCH];
+	unsigned int n = 0;
+	size_t size = 0;
+	int err;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->high != UINT_MAX)
+		hm_core_block_size(h->core, (uintptr_t)ptr, &size);
+	err = hm_core_free(h->core, (uintptr_t)ptr);
+	if (!err && h->high != UINT_MAX) {
+		h->freed_since_flush += size;
+		n = trim_locked(h, rel);
+	}
+	pthread_mutex_unlock(&h->lock);
+	release_segments(h, rel, n);
+	return err;
+}
+
+/* ---- realloc ------------------------------------------------------------ */
+
+int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out)
+{
+	size_t old = 0;
+	void *n;
+	int err;
+
+	if (!ptr)
+		return hm_heap_alloc(h, size, 0, out);
+	pthread_mutex_lock(&h->lock);
+	err = hm_core_block_size(h->core, (uintptr_t)ptr, &old);
+	if (!err)
+		err = hm_core_resize(h->core, (uintptr_t)ptr, size);
+	pthread_mutex_unlock(&h->lock);
+	if (err != -ENOMEM) {
+		*out = err ? NULL : ptr;
+		return err;
+	}
+	/* Cannot grow in place: move.  The old block stays valid on failure. */
+	err = hm_heap_alloc(h, size, 0, &n);
+	if (err) {
+		*out = NULL;
+		return err;
+	}
+	memcpy(n, ptr, old < size ? old : size);
+	hm_heap_free(h, ptr);
+	*out = n;
+	return 0;
+}
+
+int hm_heap_dev_addr(struct hm_heap *h, const void *ptr, uint64_t *dev)
+{
+	int err;
+
+	pthread_mutex_lock(&h->lock);
+	err = hm_core_dev_addr(h->core, (uintptr_t)ptr, dev);
+	pthread_mutex_unlock(&h->lock);
+	return err;
+}
+
+/* ---- settings and statistics -------------------------------------------- */
+
+int hm_heap_set_grow_size(struct hm_heap *h, uint64_t min, uint64_t max)
+{
+	pthread_mutex_lock(&h->lock);
+	h->grow_min = min;
+	h->grow_max = max;
+	h->grow_user_set = true;
+	/* The platform's rule, applied now so that the stats show it at once. */
+	if (h->min_grow_bytes < min)
+		h->min_grow_bytes = min;
+	if (h->min_grow_bytes > max)
+		h->min_grow_bytes = max;
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+int hm_heap_set_thresholds(struct hm_heap *h, unsigned int low, unsigned int high)
+{
+	struct hm_segment_desc rel[TRIM_BATCH];
+	unsigned int n;
+	bool grow;
+
+	if (low >= high)
+		return -EINVAL;
+	pthread_mutex_lock(&h->lock);
+	h->low = low;
+	h->high = high;
+	h->freed_since_flush = HM_HEAP_GROW_ALIGN;	/* allow one flush now */
+	n = high != UINT_MAX ? trim_locked(h, rel) : 0;
+	grow = below_low_locked(h);
+	pthread_mutex_unlock(&h->lock);
+	release_segments(h, rel, n);
+	if (grow)
+		pregrow(h);
+	return 0;
+}
+
+void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes)
+{
+	pthread_mutex_lock(&h->lock);
+	hm_core_set_cache_limit(h->core, bytes);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st)
+{
+	pthread_mutex_lock(&h->lock);
+	/* Parked blocks are free memory: report the heap as the user left it. */
+	hm_core_flush_cache(h->core);
+	hm_core_stats(h->core, &st->core);
+	st->min_grow_bytes = h->min_grow_bytes;
+	st->grow_events = h->grow_events;
+	st->release_events = h->release_events;
+	st->pregrow_events = h->pregrow_events;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- walks: markers and the CSV log -------------------------------------- */
+
+struct walk_batch {
+	struct hm_block_info b[WALK_BATCH * 2 + 1];	/* free blocks do not count against the budget */
+	unsigned int n;
+	uint32_t min_tag;		/* markers: report live blocks with tag >= this */
+	bool live_only;
+};
+
+static void collect(const struct hm_block_info *b, void *arg)
+{
+	struct walk_batch *w = arg;
+
+	if (w->live_only && (b->state != HM_BLOCK_USED || b->tag < w->min_tag))
+		return;
+	w->b[w->n++] = *b;
+}
+
+/* Walk the heap in batches, calling @emit on each batch outside the lock. */
+static void walk(struct hm_heap *h, struct walk_batch *w,
+		 void (*emit)(const struct walk_batch *w, void *arg), void *arg)
+{
+	struct hm_core_cursor cur = { 0 };
+	int more;
+
+	do {
+		w->n = 0;
+		pthread_mutex_lock(&h->lock);
+		more = hm_core_walk(h->core, &cur, WALK_BATCH, collect, w);
+		pthread_mutex_unlock(&h->lock);
+		emit(w, arg);
+	} while (more);
+}
+
+int hm_heap_marker_start(struct hm_heap *h, uint16_t *instance)
+{
+	uint32_t i;
+	int err = -ENOSPC;
+
+	pthread_mutex_lock(&h->lock);
+	if (!h->marker_tag)
+		h->marker_tag = calloc(MARKERS, sizeof(*h->marker_tag));
+	if (!h->marker_tag) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < MARKERS; i++) {
+		uint32_t m = (h->next_marker + i) % MARKERS;
+
+		if (h->marker_tag[m])
+			continue;
+		/* Blocks allocated from now on carry a tag >= this one. */
+		h->marker_tag[m] = ++h->epoch;
+		hm_core_set_tag(h->core, h->epoch);
+		h->next_marker = m + 1;
+		*instance = (uint16_t)m;
+		err = 0;
+		break;
+	}
+out:
+	pthread_mutex_unlock(&h->lock);
+	return err;
+}
+
+struct leak_report {
+	FILE *out;
+	uint16_t instance;
+	int count;
+};
+
+static void emit_leaks(const struct walk_batch *w, void *arg)
+{
+	struct leak_report *r = arg;
+	unsigned int i;
+
+	for (i = 0; i < w->n; i++, r->count++)
+		if (r->out)
+			fprintf(r->out, "hapmem: marker %u: leaked %zu bytes at %p (device 0x%llx)\n",
+				r->instance, w->b[i].size, (void *)w->b[i].addr,
+				(unsigned long long)w->b[i].dev);
+}
+
+int hm_heap_marker_end(struct hm_heap *h, uint16_t instance, FILE *report)
+{
+	struct leak_report r = { .out = report, .instance = instance };
+	struct walk_batch *w = malloc(sizeof(*w));
+	uint32_t tag;
+
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_lock(&h->lock);
+	tag = h->marker_tag ? h->marker_tag[instance] : 0;
+	if (tag)
+		h->marker_tag[instance] = 0;
+	pthread_mutex_unlock(&h->lock);
+	if (!tag) {
+		free(w);
+		return -EINVAL;
+	}
+	*w = (struct walk_batch){ .live_only = true, .min_tag = tag };
+	walk(h, w, emit_leaks, &r);
+	if (report)
+		fprintf(report, "hapmem: marker %u: %d block(s) leaked\n", instance, r.count);
+	free(w);
+	return r.count;
+}
+
+static void emit_csv(const struct walk_batch *w, void *arg)
+{
+	static const char *const state[] = {
+		[HM_BLOCK_FREE] = "free", [HM_BLOCK_USED] = "used", [HM_BLOCK_CACHED] = "cached",
+	};
+	unsigned int i;
+
+	for (i = 0; i < w->n; i++)
+		fprintf(arg, "0x%llx,%zu,%s,%u,0x%llx\n", (unsigned long long)w->b[i].addr,
+			w->b[i].size, state[w->b[i].state], w->b[i].seg,
+			(unsigned long long)w->b[i].dev);
+}
+
+int hm_heap_log_blocks(struct hm_heap *h, FILE *out)
+{
+	struct walk_batch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	fprintf(out, "address,size,state,segment,device_address\n");
+	walk(h, w, emit_csv, out);
+	free(w);
+	return ferror(out) ? -EIO : 0;
+}

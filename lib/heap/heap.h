@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internal: a HAP heap instance over the allocator core and a backend.
+ * The HAP_* face (hap_heap.c) uses one default instance on the driver
+ * backend; tests and benchmarks create their own on the host backend.
+ * Functions return 0 or -errno.
+ */
+#ifndef HAPMEM_HEAP_HEAP_H
+#define HAPMEM_HEAP_HEAP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/core.h"
+#include "heap/backend.h"
+
+#define HM_HEAP_GROW_ALIGN	0x100000ull
+#define HM_HEAP_DEFAULT_MIN_GROW	HM_HEAP_GROW_ALIGN
+#define HM_HEAP_DEFAULT_MAX_GROW	(32ull << 20)
+
+struct hm_heap;
+
+struct hm_heap_stats {
+	struct hm_core_stats core;
+	uint64_t min_grow_bytes;
+	uint64_t grow_events;
+	uint64_t release_events;
+	uint64_t pregrow_events;
+};
+
+struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx);
+/* Releases every segment, live blocks included. */
+void hm_heap_destroy(struct hm_heap *h);
+
+int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out);
+int hm_heap_calloc(struct hm_heap *h, size_t num, size_t size, void **out);
+int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out);
+int hm_heap_free(struct hm_heap *h, void *ptr);
+int hm_heap_dev_addr(struct hm_heap *h, const void *ptr, uint64_t *dev);
+
+int hm_heap_set_grow_size(struct hm_heap *h, uint64_t min, uint64_t max);
+int hm_heap_set_thresholds(struct hm_heap *h, unsigned int low, unsigned int high);
+void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st);
+/* Disable (0) or bound the core's front-end cache. */
+void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes);
+
+/* Markers: START gives *instance; END writes the leak report to @report
+ * and returns the number of leaked blocks. */
+int hm_heap_marker_start(struct hm_heap *h, uint16_t *instance);
+int hm_heap_marker_end(struct hm_heap *h, uint16_t instance, FILE *report);
+/* Every block as CSV: address,size,state,segment,device_address. */
+int hm_heap_log_blocks(struct hm_heap *h, FILE *out);
+
+/*
+ * HAP_mem_request() for the heap's requests, called by the library's
+ * dispatcher: HAP_MEM_LOG_BLOCKS (payload ignored; writes
+ * hprt_block_info_<pid>.csv in the working directory) and
+ * HAP_MEM_SET_MARKER (payload: HAP_mem_marker_payload_t).  Returns an AEE
+ * code; AEE_EUNSUPPORTED for any other request.
+ */
+int hm_heap_mem_request(int request, void *payload);
+
+#endif /* HAPMEM_HEAP_HEAP_H */
