@@ -51,6 +51,8 @@ static const unsigned int hapmem_orders[] = {
 	 ~__GFP_RECLAIM)
 /* 64 KiB may wake kswapd, but still gives up rather than stall. */
 #define HAPMEM_GFP_MID	(HAPMEM_GFP | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY)
+/* Contiguous buffers live in the direct map (page_address() is used). */
+#define HAPMEM_GFP_CONTIG (GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT | __GFP_NOWARN)
 
 static gfp_t hapmem_order_gfp(unsigned int order)
 {
@@ -119,15 +121,20 @@ static int hapmem_buffer_set_protected(struct hapmem_buffer *buf, bool on)
 	return ret;
 }
 
+static void hapmem_buffer_free_contig(struct hapmem_buffer *buf,
+				      struct page *page)
+{
+	if (buf->flags & HAPMEM_BUF_LLC)
+		hapmem_llc_free(page, buf->size);
+	else
+		free_pages_exact(page_address(page), buf->size);
+}
+
 static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
 {
 	struct scatterlist *sg;
 	int i;
 
-	if (buf->flags & HAPMEM_BUF_LLC) {
-		hapmem_llc_free(sg_page(buf->table.sgl), buf->size);
-		return;
-	}
 	/*
 	 * Should the attributes not go back to write-back, leak the pages
 	 * rather than hand uncached memory to the next user.
@@ -137,17 +144,51 @@ static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
 		return;
 	for_each_sgtable_sg(&buf->table, sg, i) {
 		struct page *page = sg_page(sg);
-		unsigned int order = get_order(sg->length);
 
 		if (buf->flags & HAPMEM_BUF_PROTECTED) {
-			unsigned int p;
+			unsigned long p;
 
 			/* Scrub before the pages return to the system. */
-			for (p = 0; p < (1U << order); p++)
+			for (p = 0; p < sg->length >> PAGE_SHIFT; p++)
 				clear_highpage(page + p);
 		}
-		__free_pages(page, order);
+		if (buf->flags & (HAPMEM_BUF_LLC | HAPMEM_BUF_CONTIG))
+			hapmem_buffer_free_contig(buf, page);
+		else
+			__free_pages(page, get_order(sg->length));
 	}
+}
+
+/*
+ * One physically contiguous chunk: LLC memory, or any memory of a remote
+ * without an IOMMU, whose device address must be one run.  The page
+ * allocator's limit (MAX_ORDER) bounds the latter.
+ */
+static int hapmem_buffer_alloc_contig(struct hapmem_buffer *buf)
+{
+	struct page *page;
+	void *va;
+	int ret;
+
+	if (buf->flags & HAPMEM_BUF_LLC) {
+		ret = hapmem_llc_alloc(buf->size, &page);
+		if (ret)
+			return ret;
+	} else {
+		if (get_order(buf->size) >= MAX_ORDER)
+			return -ENOMEM;
+		va = alloc_pages_exact(buf->size, HAPMEM_GFP_CONTIG);
+		if (!va)
+			return -ENOMEM;
+		page = virt_to_page(va);
+	}
+	ret = sg_alloc_table(&buf->table, 1, GFP_KERNEL);
+	if (ret) {
+		hapmem_buffer_free_contig(buf, page);
+		return ret;
+	}
+	sg_set_page(buf->table.sgl, page, buf->size, 0);
+	return 0;
 }
 
 /*
@@ -164,20 +205,8 @@ static int hapmem_buffer_alloc_pages(struct hapmem_buffer *buf)
 	unsigned long n = 0, i;
 	int ret;
 
-	if (buf->flags & HAPMEM_BUF_LLC) {
-		struct page *page;
-
-		ret = hapmem_llc_alloc(buf->size, &page);
-		if (ret)
-			return ret;
-		ret = sg_alloc_table(&buf->table, 1, GFP_KERNEL);
-		if (ret) {
-			hapmem_llc_free(page, buf->size);
-			return ret;
-		}
-		sg_set_page(buf->table.sgl, page, buf->size, 0);
-		return 0;
-	}
+	if (buf->flags & (HAPMEM_BUF_LLC | HAPMEM_BUF_CONTIG))
+		return hapmem_buffer_alloc_contig(buf);
 
 	/* At most one chunk per page: bounded by size, checked by the caller. */
 	chunks = kvmalloc_array(buf->nr_pages, sizeof(*chunks), GFP_KERNEL);
@@ -231,7 +260,7 @@ static int hapmem_buffer_attach(struct dma_buf *dmabuf,
 
 	/* Protected memory is reachable by its own remote only. */
 	if ((buf->flags & HAPMEM_BUF_PROTECTED) &&
-	    attachment->dev != hapmem_import_dev(buf->remote))
+	    attachment->dev != hapmem_attach_dev(buf->remote))
 		return -EPERM;
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL);

@@ -131,6 +131,16 @@ static inline struct device *hapmem_import_dev(struct hapmem_remote *r)
 	return &r->import_pdev->dev;
 }
 
+/*
+ * The device memory is attached to for this remote: the import device when
+ * hapmem maps into the remote's own domain (it needs physical addresses),
+ * else the remote's DMA device, whose DMA-API addresses are the vadsp.
+ */
+static inline struct device *hapmem_attach_dev(struct hapmem_remote *r)
+{
+	return r->domain ? hapmem_import_dev(r) : r->dma_dev;
+}
+
 /* remote.c */
 extern struct list_head hapmem_remotes;
 extern struct mutex hapmem_remotes_lock;

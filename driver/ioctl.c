@@ -134,6 +134,24 @@ static int hapmem_respond_install(struct hapmem_ucmd *ucmd, int fd,
 	return 0;
 }
 
+/* The exporter flags for memory a session allocates. */
+static u32 hapmem_buf_flags(struct hapmem_session *s, u32 ion_flags,
+			    u32 rflags)
+{
+	u32 flags = 0;
+
+	if (ion_flags & HAPMEM_ION_FLAG_CACHED)
+		flags |= HAPMEM_BUF_CACHED;
+	if (rflags == HAPMEM_RFLAG_REMOTE_HEAP_ADDR)
+		flags |= HAPMEM_BUF_PROTECTED;
+	if (rflags == HAPMEM_RFLAG_ADD_PAGES_LLC)
+		flags |= HAPMEM_BUF_LLC;
+	/* Without an IOMMU a device address covers one physical run. */
+	if (!s->remote->domain)
+		flags |= HAPMEM_BUF_CONTIG;
+	return flags;
+}
+
 static int hapmem_ioctl_alloc(struct hapmem_session *s, struct hapmem_ucmd *ucmd)
 {
 	struct hapmem_alloc *cmd = ucmd->cmd;
@@ -146,8 +164,7 @@ static int hapmem_ioctl_alloc(struct hapmem_session *s, struct hapmem_ucmd *ucmd
 		return -EDQUOT;
 
 	dmabuf = hapmem_buffer_export(PAGE_ALIGN(cmd->len),
-				      (cmd->flags & HAPMEM_ION_FLAG_CACHED) ?
-				      HAPMEM_BUF_CACHED : 0, NULL);
+				      hapmem_buf_flags(s, cmd->flags, 0), NULL);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	fd = get_unused_fd_flags(O_CLOEXEC);
@@ -263,19 +280,6 @@ static int hapmem_request_validate(struct hapmem_request_map *cmd)
 	return 0;
 }
 
-static u32 hapmem_request_buf_flags(struct hapmem_request_map *cmd)
-{
-	u32 flags = 0;
-
-	if (cmd->ion_flags & HAPMEM_ION_FLAG_CACHED)
-		flags |= HAPMEM_BUF_CACHED;
-	if (cmd->rflags == HAPMEM_RFLAG_REMOTE_HEAP_ADDR)
-		flags |= HAPMEM_BUF_PROTECTED;
-	if (cmd->rflags == HAPMEM_RFLAG_ADD_PAGES_LLC)
-		flags |= HAPMEM_BUF_LLC;
-	return flags;
-}
-
 static int hapmem_ioctl_request_map(struct hapmem_session *s,
 				    struct hapmem_ucmd *ucmd)
 {
@@ -290,7 +294,7 @@ static int hapmem_ioctl_request_map(struct hapmem_session *s,
 	ret = hapmem_request_validate(cmd);
 	if (ret)
 		return ret;
-	buf_flags = hapmem_request_buf_flags(cmd);
+	buf_flags = hapmem_buf_flags(s, cmd->ion_flags, cmd->rflags);
 
 	if (cmd->vin) {
 		map = hapmem_map_user(s, cmd->vin, cmd->len, place);

@@ -213,7 +213,7 @@ static void hapmem_map_drop_memory(struct hapmem_map *map)
 		dma_buf_put(map->dmabuf);
 	if (map->upages) {
 		if (map->sgt)
-			dma_unmap_sgtable(hapmem_import_dev(map->remote),
+			dma_unmap_sgtable(hapmem_attach_dev(map->remote),
 					  map->sgt, DMA_BIDIRECTIONAL, 0);
 		sg_free_table(&map->usgt);
 		unpin_user_pages(map->upages, map->nr_upages);
@@ -275,7 +275,7 @@ struct hapmem_map *hapmem_map_dmabuf(struct hapmem_session *s,
 	map->dmabuf = dmabuf;
 	map->offset = offset;
 
-	map->attach = dma_buf_attach(dmabuf, hapmem_import_dev(s->remote));
+	map->attach = dma_buf_attach(dmabuf, hapmem_attach_dev(s->remote));
 	if (IS_ERR(map->attach)) {
 		ret = PTR_ERR(map->attach);
 		map->attach = NULL;
@@ -349,7 +349,7 @@ struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 					len, GFP_KERNEL);
 	if (ret)
 		goto err_unpin;
-	ret = dma_map_sgtable(hapmem_import_dev(s->remote), &map->usgt,
+	ret = dma_map_sgtable(hapmem_attach_dev(s->remote), &map->usgt,
 			      DMA_BIDIRECTIONAL, 0);
 	if (ret)
 		goto err_table;

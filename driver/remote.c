@@ -194,7 +194,7 @@ static void hapmem_remote_direct_windows(struct hapmem_remote *r)
 	r->va32_start = 0;
 	r->va32_end = HAPMEM_SZ_4G;
 	r->va64_start = HAPMEM_SZ_4G;
-	r->va64_end = 0;
+	r->va64_end = U64_MAX;
 }
 
 static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
@@ -323,6 +323,7 @@ static int hapmem_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
 		if (ret)
 			goto err_iommu;
+		dma_set_max_seg_size(&pdev->dev, UINT_MAX);
 	}
 
 	ret = hapmem_engine_init(r);
@@ -392,7 +393,6 @@ static int hapmem_soft_remote_create(void)
 		return PTR_ERR(r);
 	r->dma_dev = hapmem_import_dev(r);
 	hapmem_remote_direct_windows(r);
-	r->va64_end = U64_MAX;
 	ret = hapmem_remote_publish(r);
 	if (ret) {
 		hapmem_remote_free(r);

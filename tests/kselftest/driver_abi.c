@@ -29,10 +29,17 @@ FIXTURE_SETUP(abi)
 	ASSERT_LE(0, self->notbuf);
 }
 
+static int write_param(const char *name, unsigned long long v);
+
 /* Every test ends with a session that still maps, and nothing leaked. */
 FIXTURE_TEARDOWN(abi)
 {
 	struct hapmem_request_map rm;
+
+	/* The defaults again, whatever a failed test left behind. */
+	write_param("max_session_maps", 65536);
+	write_param("max_session_bytes", 1ULL << 32);
+	write_param("max_global_bytes", 16ULL << 30);
 
 	EXPECT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm));
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,

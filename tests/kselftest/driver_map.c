@@ -19,8 +19,6 @@ FIXTURE_SETUP(map)
 	self->fd = hm_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, hm_info(self->fd, &self->info));
-	if (!(self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE))
-		SKIP(return, "remote %s has no DMA engine", self->info.name);
 }
 
 FIXTURE_TEARDOWN(map)
@@ -57,6 +55,7 @@ TEST_F(map, request_map_cached_both_directions)
 	struct hapmem_request_map rm;
 	unsigned char *cpu;
 
+	HM_REQUIRE_ENGINE(self->info);
 	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_REQUEST_FD,
 				HAPMEM_ION_FLAG_CACHED, HAPMEM_RFLAG_HEAP_ADDR,
 				0, HM_SZ_1M, &rm));
@@ -76,6 +75,7 @@ TEST_F(map, request_map_uncached_both_directions)
 	struct hapmem_request_map rm;
 	unsigned char *cpu;
 
+	HM_REQUIRE_ENGINE(self->info);
 	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_REQUEST_FD, 0, 0, 0,
 				256 * 1024, &rm));
 	cpu = mmap(NULL, 256 * 1024, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -94,6 +94,7 @@ TEST_F(map, share_map_both_directions)
 	unsigned char *cpu;
 	int buf;
 
+	HM_REQUIRE_ENGINE(self->info);
 	buf = hm_alloc(self->fd, len, HAPMEM_ION_FLAG_CACHED);
 	ASSERT_LE(0, buf);
 	cpu = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
@@ -116,6 +117,7 @@ TEST_F(map, dma_handle_map_refcounted_both_directions)
 	unsigned char *cpu;
 	int buf, buf2;
 
+	HM_REQUIRE_ENGINE(self->info);
 	buf = hm_alloc(self->fd, 2 * len, HAPMEM_ION_FLAG_CACHED);
 	ASSERT_LE(0, buf);
 	cpu = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
@@ -157,6 +159,9 @@ TEST_F(map, user_pages_both_directions)
 	struct hapmem_request_map rm;
 	unsigned char *cpu;
 
+	HM_REQUIRE_ENGINE(self->info);
+	if (!(self->info.remote_flags & HAPMEM_REMOTE_IOMMU))
+		SKIP(return, "no IOMMU: user pages are not one physical run");
 	cpu = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, cpu);
@@ -181,6 +186,7 @@ TEST_F(map, unmapped_vadsp_faults)
 	char needle[64];
 	int kmsg;
 
+	HM_REQUIRE_ENGINE(self->info);
 	if (!(self->info.remote_flags & HAPMEM_REMOTE_IOMMU))
 		SKIP(return, "no IOMMU translates for this remote");
 	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_REQUEST_FD,
@@ -221,12 +227,13 @@ TEST_F(map, va32_below_4g_and_high_above)
 	struct hapmem_request_map rm;
 	unsigned char *cpu;
 
+	HM_REQUIRE_ENGINE(self->info);
 	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0, HM_SZ_2M, &rm));
 	EXPECT_GE(1ULL << 32, rm.vadsp + HM_SZ_2M);
 	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,
 			      HM_SZ_2M));
-	if (!self->info.va64_end)
-		SKIP(return, "no high window");
+	if (!(self->info.remote_flags & HAPMEM_REMOTE_IOMMU))
+		SKIP(return, "no IOMMU: addresses are physical, below 4 GiB here");
 	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_MAP_VA_HIGH | HAPMEM_REQUEST_FD,
 				HAPMEM_ION_FLAG_CACHED, 0, 0, HM_SZ_2M, &rm));
 	EXPECT_LE(1ULL << 32, rm.vadsp);
@@ -302,6 +309,8 @@ TEST_F(map, map_64m_mostly_2m_chunks)
 	struct hapmem_request_map rm;
 	uint64_t len = 64 * HM_SZ_1M;
 
+	if (!(self->info.remote_flags & HAPMEM_REMOTE_IOMMU))
+		SKIP(return, "no IOMMU: maps are single contiguous runs");
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, len, &rm));
 	TH_LOG("64 MiB map at %#llx: %u x 2M, %u x 64K, %u x 4K",
 	       (unsigned long long)rm.vadsp, rm.chunks.n_2m, rm.chunks.n_64k,

@@ -21,8 +21,6 @@ FIXTURE_SETUP(rflags)
 	self->fd = hm_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, hm_info(self->fd, &self->info));
-	if (!(self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE))
-		SKIP(return, "remote %s has no DMA engine", self->info.name);
 }
 
 FIXTURE_TEARDOWN(rflags)
@@ -87,6 +85,7 @@ TEST_F(rflags, heap_addr_and_add_pages_device_both_ways)
 	unsigned char buf[HM_XFER], *cpu;
 	unsigned int i;
 
+	HM_REQUIRE_ENGINE(self->info);
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, hm_request(self->fd, HAPMEM_REQUEST_FD,
 					HAPMEM_ION_FLAG_CACHED, rf[i], 0,
@@ -120,6 +119,7 @@ TEST_F(rflags, remote_heap_protected)
 	void *p;
 	int memfd;
 
+	HM_REQUIRE_ENGINE(self->info);
 	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_REQUEST_FD, 0,
 				HAPMEM_RFLAG_REMOTE_HEAP_ADDR, 0, HM_SZ_1M, &rm));
 	ASSERT_NE(0, rm.vadsp);
@@ -205,6 +205,7 @@ TEST_F(rflags, llc_carveout_exhaustion_and_recovery)
 	unsigned char b[64];
 	int n = 0, i;
 
+	HM_REQUIRE_ENGINE(self->info);
 	if (!self->info.llc_total)
 		SKIP(return, "no LLC carve-out (llc_size=0)");
 	chunk = self->info.llc_total / 4;
@@ -252,6 +253,7 @@ TEST_F(rflags, hlos_fd_mapped_on_first_need)
 	struct hapmem_info info;
 	unsigned char buf[HM_XFER], *cpu;
 
+	HM_REQUIRE_ENGINE(self->info);
 	ASSERT_EQ(0, hm_request(self->fd, 0, HAPMEM_ION_FLAG_CACHED,
 				HAPMEM_RFLAG_HLOS_FD, 0, HM_SZ_1M, &rm));
 	ASSERT_LE(0, rm.fd);
@@ -287,6 +289,9 @@ TEST_F(rflags, add_pages_user_memory_munmap_and_fork)
 	int status;
 	pid_t pid;
 
+	HM_REQUIRE_ENGINE(self->info);
+	if (!(self->info.remote_flags & HAPMEM_REMOTE_IOMMU))
+		SKIP(return, "no IOMMU: user pages are not one physical run");
 	cpu = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, cpu);
@@ -330,6 +335,7 @@ TEST_F(rflags, cache_attributes_with_sync)
 	unsigned char buf[HM_XFER], *cpu;
 	unsigned int i;
 
+	HM_REQUIRE_ENGINE(self->info);
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, hm_request(self->fd, HAPMEM_REQUEST_FD, ion[i], 0, 0,
 					HM_SZ_1M, &rm));
@@ -371,8 +377,9 @@ TEST_F(rflags, cleanup_on_close)
 			continue;
 		ASSERT_EQ(0, hm_request(self->fd, 0, 0, rf[i], 0, 64 * 1024, &rm));
 	}
-	ASSERT_EQ(0, hm_request(self->fd, 0, 0, HAPMEM_RFLAG_ADD_PAGES,
-				(uintptr_t)user, HM_SZ_1M, &rm));
+	if (self->info.remote_flags & HAPMEM_REMOTE_IOMMU)
+		ASSERT_EQ(0, hm_request(self->fd, 0, 0, HAPMEM_RFLAG_ADD_PAGES,
+					(uintptr_t)user, HM_SZ_1M, &rm));
 	close(self->fd);
 	self->fd = -1;
 	EXPECT_TRUE(hm_idle(&info));

@@ -26,8 +26,6 @@ FIXTURE_SETUP(share)
 	self->fd = hm_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, hm_info(self->fd, &self->info));
-	if (!(self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE))
-		SKIP(return, "remote %s has no DMA engine", self->info.name);
 }
 
 FIXTURE_TEARDOWN(share)
@@ -82,6 +80,7 @@ TEST_F(share, buffer_of_another_process)
 	uint64_t va = 0;
 	pid_t pid;
 
+	HM_REQUIRE_ENGINE(self->info);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -120,6 +119,7 @@ TEST_F(share, sessions_isolated)
 	unsigned char b[16];
 	int other = hm_open();
 
+	HM_REQUIRE_ENGINE(self->info);
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, hm_request(other, 0, 0, 0, 0, HM_PAGE, &rm));
 	EXPECT_EQ(-ENOENT, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,
@@ -155,6 +155,7 @@ TEST_F(share, remotes_isolated)
 	uint32_t faults = 0;
 	int b;
 
+	HM_REQUIRE_ENGINE(self->info);
 	if (self->info.num_remotes < 2)
 		SKIP(return, "one remote only (tests/vm/run --remotes 2)");
 	b = open_other_remote(self->fd, &self->info);
@@ -209,6 +210,7 @@ TEST_F(share, foreign_exporter_system_heap)
 	unsigned char *cpu;
 	int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
 
+	HM_REQUIRE_ENGINE(self->info);
 	if (heap < 0)
 		SKIP(return, "no /dev/dma_heap/system (CONFIG_DMABUF_HEAPS_SYSTEM)");
 	ASSERT_EQ(0, ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &a));
@@ -226,6 +228,7 @@ TEST_F(share, foreign_exporter_udmabuf)
 	int dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC), memfd, buf;
 	unsigned char *cpu;
 
+	HM_REQUIRE_ENGINE(self->info);
 	if (dev < 0)
 		SKIP(return, "no /dev/udmabuf (CONFIG_UDMABUF)");
 	memfd = syscall(SYS_memfd_create, "hapmem", MFD_ALLOW_SEALING);
