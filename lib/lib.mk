@@ -1,2 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
 # libhapmem: built into $(BUILD)/lib.  Included by the top-level Makefile.
-lib:
+#
+#   make lib                 build/lib/libhapmem.so.0.1.0 (+ .so.0, .so links),
+#                            build/lib/libhapmem.a, build/lib/libhapmem.pc
+#   make lib CC=clang        the same with clang (warnings are errors too)
+#   make lib SAN=asan        ASan + UBSan build in build/lib-asan/
+#   make lib SAN=ubsan       UBSan only, in build/lib-ubsan/
+#   make lib SAN=tsan        TSan build in build/lib-tsan/
+#   make lib-symbols         check that only the public API is exported
+#
+# Every lib/*.c and lib/*/*.c is compiled (lib/core and lib/heap included):
+# adding a source file needs no edit here.  LIB_FILTER (a make pattern list)
+# leaves files out while one is being written, e.g.
+#   make lib LIB_FILTER=lib/heap/%
+#
+# Variables other makefiles may use:
+#   LIB_OUT      output directory for the current SAN (build/lib[-SAN])
+#   LIB_A        the static library, LIB_SO the shared one (real file name)
+#   LIB_CFLAGS   compiler flags (include dirs, sanitizer flags)
+#   LIB_SAN_FLAGS sanitizer flags alone (for linking test binaries)
+#   LIB_LDLIBS   libraries a program linking LIB_A needs
+
+LIB_VERSION     := 0.1.0
+LIB_SOVERSION   := 0
+LIB_NAME        := libhapmem
+PREFIX          ?= /usr/local
+
+SAN ?=
+ifeq ($(SAN),)
+LIB_OUT         := $(BUILD)/lib
+LIB_SAN_FLAGS   :=
+else ifeq ($(SAN),asan)
+LIB_OUT         := $(BUILD)/lib-asan
+LIB_SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer
+else ifeq ($(SAN),ubsan)
+LIB_OUT         := $(BUILD)/lib-ubsan
+LIB_SAN_FLAGS   := -fsanitize=undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer
+else ifeq ($(SAN),tsan)
+LIB_OUT         := $(BUILD)/lib-tsan
+LIB_SAN_FLAGS   := -fsanitize=thread -fno-omit-frame-pointer
+else
+$(error SAN must be empty, asan, ubsan or tsan)
+endif
+
+LIB_SRCS  := $(filter-out $(LIB_FILTER),$(sort $(wildcard $(TOP)/lib/*.c $(TOP)/lib/*/*.c)))
+LIB_OBJS  := $(patsubst $(TOP)/lib/%.c,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
+LIB_DEPS  := $(LIB_OBJS:.o=.d)
+LIB_MAP   := $(TOP)/lib/libhapmem.map
+
+LIB_SO_REAL := $(LIB_NAME).so.$(LIB_VERSION)
+LIB_SONAME  := $(LIB_NAME).so.$(LIB_SOVERSION)
+LIB_SO      := $(LIB_OUT)/$(LIB_SO_REAL)
+LIB_A       := $(LIB_OUT)/$(LIB_NAME).a
+LIB_PC      := $(LIB_OUT)/$(LIB_NAME).pc
+
+LIB_WARN    := -Wall -Wextra -Werror
+LIB_CFLAGS  := -std=gnu11 -O2 -g $(LIB_WARN) -fPIC -fvisibility=hidden \
+	       -I$(TOP)/lib/include -I$(TOP)/uapi -I$(TOP)/lib \
+	       $(LIB_SAN_FLAGS)
+LIB_LDLIBS  := -pthread
+LIB_AR      ?= ar
+
+.PHONY: lib lib-symbols
+lib: $(LIB_SO) $(LIB_OUT)/$(LIB_SONAME) $(LIB_OUT)/$(LIB_NAME).so $(LIB_A) $(LIB_PC)
+
+# Rebuild everything when the compiler or the flags change (CC=clang after
+# a gcc build, say): the stamp is rewritten only when its content differs.
+LIB_STAMP := $(LIB_OUT)/.flags
+LIB_STAMP_TEXT := $(CC) $(LIB_CFLAGS) $(CFLAGS) $(LDFLAGS)
+$(shell mkdir -p $(LIB_OUT); \
+	[ "`cat $(LIB_STAMP) 2>/dev/null`" = '$(LIB_STAMP_TEXT)' ] || \
+	echo '$(LIB_STAMP_TEXT)' > $(LIB_STAMP))
+
+$(LIB_OUT)/obj/%.o: $(TOP)/lib/%.c $(LIB_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_SO): $(LIB_OBJS) $(LIB_MAP) $(LIB_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(LIB_OBJS) -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=$(LIB_MAP) -Wl,--no-undefined \
+		-Wl,-z,relro,-z,now,-z,noexecstack $(LIB_SAN_FLAGS) $(LDFLAGS) $(LIB_LDLIBS)
+
+$(LIB_OUT)/$(LIB_SONAME): $(LIB_SO)
+	ln -sfn $(LIB_SO_REAL) $@
+
+$(LIB_OUT)/$(LIB_NAME).so: $(LIB_OUT)/$(LIB_SONAME)
+	ln -sfn $(LIB_SONAME) $@
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(LIB_AR) rcs $@ $(LIB_OBJS)
+
+$(LIB_PC): $(TOP)/lib/libhapmem.pc.in $(MAKEFILE_LIST)
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' $< > $@
+
+# Exported dynamic symbols must be exactly the ones the public headers
+# declare, and nothing internal (hm_*) may leak.
+lib-symbols: lib
+	$(TOP)/lib/check-symbols $(LIB_SO) $(TOP)/lib/include
+
+-include $(LIB_DEPS)
+
+clean::
+	rm -rf $(BUILD)/lib $(BUILD)/lib-asan $(BUILD)/lib-ubsan $(BUILD)/lib-tsan
