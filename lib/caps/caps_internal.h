@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internal: the capability multi-heap (lib/caps) and its debug layer
+ * (lib/debug).
+ *
+ * Lock order (outer first): registry rwlock -> address map rwlock ->
+ * region lock -> waiters lock.  Listener and failure callbacks run with
+ * none of them held.
+ *
+ * Copyright (C) 2026 The hapmem authors
+ */
+#ifndef HAPMEM_CAPS_INTERNAL_H
+#define HAPMEM_CAPS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "hapmem_caps.h"
+#include "heap/backend.h"
+
+#define CAPS_BT_DEPTH	8
+
+/* One segment of a region: what the address map points at. */
+struct caps_seg {
+	struct caps_region *region;
+	struct hm_segment_desc desc;	/* desc.cpu: the CPU mapping, NULL if none */
+	uintptr_t base;			/* address handed to the core (cpu or placeholder) */
+	int core_id;
+};
+
+/* Debug record of one live block (canary and trace levels). */
+struct caps_rec {
+	struct caps_rec *next, *next_raw;
+	uintptr_t user;			/* address given to the user */
+	uintptr_t raw;			/* block start in the core */
+	size_t size;			/* bytes asked for */
+	size_t head;			/* guard bytes before user */
+	uint8_t level;
+	uint8_t bt_n;
+	const char *file, *func;
+	int line;
+	void *bt[CAPS_BT_DEPTH];
+};
+
+struct caps_rec_table {
+	struct caps_rec **b, **braw;	/* by user address, by block address */
+	size_t mask, count;
+};
+
+struct caps_region {
+	char name[HAPMEM_CAPS_NAME_MAX];
+	uint32_t id;			/* unique, > 0 */
+	unsigned int slot;		/* index in the registry */
+	uint32_t caps[HAPMEM_CAPS_PRIORITIES];
+	uint32_t all_caps;
+	uint32_t attr;
+	bool has_attr;
+	bool cpu_less;
+	bool fixed;			/* one user segment, never grows */
+	size_t capacity;		/* most bytes it can ever hold */
+	size_t min_grow;
+
+	pthread_mutex_t lock;
+	pthread_cond_t grown;
+	struct hm_core *core;
+	const struct hm_backend_ops *ops;
+	void *ctx;
+	void (*ctx_free)(void *ctx);
+	unsigned int growing;
+	uint64_t grow_gen;
+	size_t total;			/* bytes in segments */
+	bool verify_free;		/* every free byte holds CAPS_POISON_FREE */
+	struct caps_rec_table recs;
+
+	/* user regions (caps_region_add_fd / _mem) */
+	int user_kind;			/* 0 growable, 1 mem, 2 fd */
+	uint64_t fd_vadsp;
+	bool fd_shared;
+
+	atomic_size_t min_wait;		/* smallest request waiting on it; SIZE_MAX none */
+};
+
+/* ---- address map (addr_map.c) ---- */
+int hm_caps_amap_add(struct caps_seg *s);
+void hm_caps_amap_remove(struct caps_seg *s);
+/* The segment holding @addr; caller holds hm_caps_amap_rdlock(). */
+struct caps_seg *hm_caps_amap_find(uintptr_t addr);
+void hm_caps_amap_rdlock(void);
+void hm_caps_amap_unlock(void);
+
+/* ---- regions (region.c) ---- */
+struct caps_region *hm_caps_region_new(const char *name, const uint32_t caps[3]);
+void hm_caps_region_delete(struct caps_region *r);
+/* Add a segment (region lock NOT held); emits SEG_GROW. */
+int hm_caps_region_add_seg(struct caps_region *r, const struct hm_segment_desc *d);
+/* Raw core block of @size/@align, growing when allowed.  0 or -errno. */
+int hm_caps_region_alloc(struct caps_region *r, size_t size, size_t align, uintptr_t *out);
+/* Region lock held: free a raw block.  Fills @rel with a segment to release, if any. */
+int hm_caps_region_free_locked(struct caps_region *r, uintptr_t raw, struct caps_seg **rel);
+void hm_caps_region_release_seg(struct caps_region *r, struct caps_seg *s);
+/* Wake waiters after a free in @r (region lock not held). */
+void hm_caps_wake(struct caps_region *r, size_t largest_free);
+
+/* ---- registry (registry.c) ---- */
+#define CAPS_TABLE_SIZE	(HAPMEM_CAP_ALL + 1)
+struct caps_cands {
+	uint8_t n;
+	uint8_t slot[HAPMEM_CAPS_MAX_REGIONS * HAPMEM_CAPS_PRIORITIES];
+};
+void hm_caps_reg_rdlock(void);
+void hm_caps_reg_unlock(void);
+/* Registry read lock held. */
+const struct caps_cands *hm_caps_cands(uint32_t caps);
+const struct caps_cands *hm_caps_attr_cands(uint32_t attr);
+struct caps_region *hm_caps_region_at(unsigned int slot);
+int hm_caps_register(struct caps_region *r);
+/* Check @caps: 0, -EINVAL. */
+int hm_caps_validate(uint32_t caps);
+uint32_t hm_caps_normalise(uint32_t caps);
+
+/* ---- allocation (caps.c) ---- */
+/* Allocate from a candidate list; registry read lock held. */
+int hm_caps_alloc_cands(const struct caps_cands *c, size_t size, size_t align,
+			const char *file, int line, const char *func, void **out,
+			struct caps_region **where);
+void hm_caps_failed(size_t size, uint32_t caps, const char *func, int err);
+
+/* ---- listeners (listener.c) ---- */
+void hm_caps_emit(enum caps_event_type t, const struct caps_region *r, void *ptr,
+		  size_t size, size_t old_size, uint64_t dev);
+bool hm_caps_listening(void);
+
+/* ---- waiting (wait.c) ---- */
+struct caps_wait_stats {
+	unsigned long waits, wakeups, timeouts;
+};
+void hm_caps_wait_stats(struct caps_wait_stats *st);
+
+/* ---- debug (lib/debug) ---- */
+enum caps_debug_level hm_caps_dbg_level(void);
+void hm_caps_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t hm_caps_canary(void);
+/* Layout of a new block: guard bytes before and after the user's. */
+void hm_caps_dbg_layout(const struct caps_region *r, enum caps_debug_level lvl, size_t size,
+			size_t align, size_t *head, size_t *tail);
+/* Prepare a fresh block (fills, guards, record); region lock NOT held except for the record. */
+int hm_caps_dbg_on_alloc(struct caps_region *r, enum caps_debug_level lvl, uintptr_t raw,
+			 size_t head, size_t size, const char *file, int line, const char *func,
+			 void *const *bt, int bt_n);
+/*
+ * Before freeing user block @user: resolve its raw address, check guards,
+ * fill with poison.  Region lock held.  0 or -errno (bad pointer).
+ */
+int hm_caps_dbg_on_free_locked(struct caps_region *r, uintptr_t user, uintptr_t *raw,
+			       size_t *size);
+/* Record of @user (region lock held), or NULL. */
+struct caps_rec *hm_caps_rec_find(struct caps_region *r, uintptr_t user);
+struct caps_rec *hm_caps_rec_find_raw(struct caps_region *r, uintptr_t raw);
+int hm_caps_rec_add(struct caps_region *r, struct caps_rec *rec);
+struct caps_rec *hm_caps_rec_del(struct caps_region *r, uintptr_t user);
+void hm_caps_rec_free_all(struct caps_region *r);
+/* Fill a fresh segment with the free pattern when poisoning. */
+void hm_caps_dbg_new_seg(struct caps_region *r, const struct hm_segment_desc *d);
+/* Check one block (walk callback context, region lock held); errors counted. */
+unsigned int hm_caps_dbg_check_block(struct caps_region *r, const struct hm_block_info *b);
+/* Backtrace of the caller (trace level), outside any lock. */
+int hm_caps_backtrace(void **bt, int max);
+void hm_caps_dbg_init(void);
+
+#endif /* HAPMEM_CAPS_INTERNAL_H */

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One capability region: an allocator core over one kind of memory, its
+ * lock, its segments and their growth.
+ *
+ * As in the HAP heap, the region lock is held for O(1) core operations
+ * only; growth drops it around the backend call, and a thread that runs
+ * out while a growth is in flight waits for that one instead of growing
+ * too.  A growable region keeps at most one fully unused segment: a free
+ * that leaves a second one unused hands it back to the backend (after
+ * every lock is dropped).
+ *
+ * Protected memory has no CPU mapping; the core is given the address of
+ * a PROT_NONE reservation the size of the segment instead, so that every
+ * block still has a unique process address (caps_free and the address
+ * map work unchanged) that faults if anyone dereferences it.
+ *
+ * The core's size-class cache is disabled in regions: a free must show in
+ * the largest free block at once, for the blocking waiters.
+ *
+ * Copyright (C) 2026 The hapmem authors
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "caps/caps_internal.h"
+
+#define GROW_ALIGN	0x100000ull
+#define FOUR_GIB	(1ull << 32)
+
+struct caps_region *hm_caps_region_new(const char *name, const uint32_t caps[3])
+{
+	struct caps_region *r;
+	int i;
+
+	if (!name || !*name || strlen(name) >= HAPMEM_CAPS_NAME_MAX)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->core = hm_core_create();
+	if (!r->core) {
+		free(r);
+		return NULL;
+	}
+	hm_core_set_cache_limit(r->core, 0);
+	strcpy(r->name, name);
+	for (i = 0; i < HAPMEM_CAPS_PRIORITIES; i++) {
+		r->caps[i] = caps ? caps[i] : 0;
+		r->all_caps |= r->caps[i];
+	}
+	r->cpu_less = r->all_caps & HAPMEM_CAP_PROTECTED;
+	r->capacity = SIZE_MAX;
+	r->min_grow = GROW_ALIGN;
+	r->verify_free = hm_caps_dbg_level() >= CAPS_DEBUG_POISON && !r->cpu_less;
+	atomic_init(&r->min_wait, SIZE_MAX);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->grown, NULL);
+	return r;
+}
+
+static void seg_unmap(struct caps_region *r, struct caps_seg *s)
+{
+	if (s->desc.cpu != (void *)s->base)
+		munmap((void *)s->base, s->desc.len);	/* the placeholder */
+	if (r->ops)
+		r->ops->release(r->ctx, &s->desc);
+}
+
+void hm_caps_region_delete(struct caps_region *r)
+{
+	struct hm_core_stats st;
+	unsigned int id;
+
+	if (!r)
+		return;
+	hm_core_stats(r->core, &st);
+	for (id = 0; st.segments; id++) {
+		uintptr_t base, owner;
+		uint64_t dev;
+		size_t len;
+		struct caps_seg *s;
+
+		if (hm_core_segment(r->core, id, &base, &dev, &len, &owner))
+			continue;
+		st.segments--;
+		s = (struct caps_seg *)owner;
+		hm_caps_amap_remove(s);
+		seg_unmap(r, s);
+		free(s);
+	}
+	hm_caps_rec_free_all(r);
+	hm_core_destroy(r->core);
+	if (r->ctx_free)
+		r->ctx_free(r->ctx);
+	pthread_cond_destroy(&r->grown);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+int hm_caps_region_add_seg(struct caps_region *r, const struct hm_segment_desc *d)
+{
+	struct caps_seg *s;
+	int err, id;
+
+	if ((r->all_caps & HAPMEM_CAP_32BIT) && (d->dev >= FOUR_GIB || d->len > FOUR_GIB - d->dev))
+		return -ERANGE;	/* the memory is not what the region promises */
+	if (r->cpu_less && d->cpu)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->region = r;
+	s->desc = *d;
+	if (d->cpu) {
+		s->base = (uintptr_t)d->cpu;
+	} else {
+		void *p = mmap(NULL, d->len, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED) {
+			free(s);
+			return -errno;
+		}
+		s->base = (uintptr_t)p;
+	}
+	hm_caps_dbg_new_seg(r, d);
+	err = hm_caps_amap_add(s);
+	if (err)
+		goto fail;
+	pthread_mutex_lock(&r->lock);
+	id = hm_core_add_segment(r->core, s->base, d->dev, d->len, (uintptr_t)s);
+	if (id >= 0) {
+		s->core_id = id;
+		r->total += d->len;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (id < 0) {
+		hm_caps_amap_remove(s);
+		err = id;
+		goto fail;
+	}
+	hm_caps_emit(CAPS_EV_SEG_GROW, r, (void *)s->base, d->len, 0, d->dev);
+	return 0;
+fail:
+	if (!d->cpu)
+		munmap((void *)s->base, d->len);
+	free(s);
+	return err;
+}
+
+/* Segment length for a request of @size/@align; 0 when over capacity. */
+static size_t grow_len_locked(const struct caps_region *r, size_t size, size_t align)
+{
+	size_t need = hm_core_need(size ? size : 1, align), len;
+
+	if (!need || need > SIZE_MAX - GROW_ALIGN)
+		return 0;
+	len = need > r->min_grow ? need : r->min_grow;
+	len = (len + GROW_ALIGN - 1) & ~(size_t)(GROW_ALIGN - 1);
+	if (r->capacity != SIZE_MAX) {
+		size_t room = r->capacity > r->total ? r->capacity - r->total : 0;
+
+		if (len > room)
+			len = room & ~(size_t)(GROW_ALIGN - 1);
+		if (len < need)
+			return 0;
+	}
+	return len;
+}
+
+int hm_caps_region_alloc(struct caps_region *r, size_t size, size_t align, uintptr_t *out)
+{
+	int err;
+
+	if (size > r->capacity)
+		return -E2BIG;
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct hm_segment_desc d;
+		size_t len;
+
+		err = hm_core_alloc(r->core, size, align, out);
+		if (err != -ENOMEM || r->fixed || !r->ops)
+			break;
+		if (r->growing) {
+			uint64_t gen = r->grow_gen;
+
+			while (r->growing && gen == r->grow_gen)
+				pthread_cond_wait(&r->grown, &r->lock);
+			continue;
+		}
+		len = grow_len_locked(r, size, align);
+		if (!len)
+			break;	/* -ENOMEM: at capacity */
+		r->growing++;
+		pthread_mutex_unlock(&r->lock);
+		err = r->ops->grow(r->ctx, len, &d);
+		if (!err) {
+			err = hm_caps_region_add_seg(r, &d);
+			if (err)
+				r->ops->release(r->ctx, &d);
+		}
+		pthread_mutex_lock(&r->lock);
+		r->growing--;
+		r->grow_gen++;
+		pthread_cond_broadcast(&r->grown);
+		if (err)
+			break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+int hm_caps_region_free_locked(struct caps_region *r, uintptr_t raw, struct caps_seg **rel)
+{
+	struct hm_core_stats st;
+	uintptr_t owner;
+	int err, seg;
+
+	*rel = NULL;
+	err = hm_core_free(r->core, raw);
+	if (err || r->fixed || !r->ops)
+		return err;
+	hm_core_stats(r->core, &st);
+	if (st.segments_free < 2)
+		return 0;
+	seg = hm_core_unused_segment(r->core);
+	if (seg < 0 || hm_core_remove_segment(r->core, (unsigned int)seg, &owner))
+		return 0;
+	*rel = (struct caps_seg *)owner;
+	r->total -= (*rel)->desc.len;
+	return 0;
+}
+
+/* No lock held (the address map's write lock is taken here). */
+void hm_caps_region_release_seg(struct caps_region *r, struct caps_seg *s)
+{
+	void *base = (void *)s->base;
+	size_t len = s->desc.len;
+	uint64_t dev = s->desc.dev;
+
+	hm_caps_amap_remove(s);
+	seg_unmap(r, s);
+	free(s);
+	hm_caps_emit(CAPS_EV_SEG_RELEASE, r, base, len, 0, dev);
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Blocking allocation with a timeout (in the style of Zephyr's
+ * k_heap_alloc), without waking every waiter on every free.
+ *
+ * A waiter registers its need (bytes, guards included) and the set of
+ * candidate regions before its first attempt, and lowers each candidate's
+ * min_wait to its need.  caps_free() compares the region's largest free
+ * block, which it read under the region lock, with min_wait: one load
+ * and no lock when nobody can be served.  Otherwise it takes the waiters
+ * lock and signals only the waiters that this region can now serve.
+ * Registration before the attempt closes the lost-wakeup window: a free
+ * that lands between a failed attempt and the sleep sees the waiter.
+ *
+ * Copyright (C) 2026 The hapmem authors
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "caps/caps_internal.h"
+
+struct waiter {
+	struct waiter *next;
+	size_t need;
+	uint64_t regions;	/* bit per registry slot */
+	bool woken;
+	pthread_cond_t cv;
+};
+
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+static struct waiter *waiters;
+static struct caps_wait_stats wstats;
+
+void hm_caps_wait_stats(struct caps_wait_stats *st)
+{
+	pthread_mutex_lock(&wlock);
+	*st = wstats;
+	pthread_mutex_unlock(&wlock);
+}
+
+/* wlock held: recompute min_wait of the regions in @mask. */
+static void recompute_locked(uint64_t mask)
+{
+	unsigned int s;
+
+	for (s = 0; s < HAPMEM_CAPS_MAX_REGIONS; s++) {
+		struct caps_region *r;
+		struct waiter *w;
+		size_t m = SIZE_MAX;
+
+		if (!(mask & (1ull << s)) || !(r = hm_caps_region_at(s)))
+			continue;
+		for (w = waiters; w; w = w->next)
+			if ((w->regions & (1ull << s)) && w->need < m)
+				m = w->need;
+		atomic_store(&r->min_wait, m);
+	}
+}
+
+void hm_caps_wake(struct caps_region *r, size_t largest_free)
+{
+	struct waiter *w;
+
+	pthread_mutex_lock(&wlock);
+	for (w = waiters; w; w = w->next) {
+		if (!(w->regions & (1ull << r->slot)) || w->need > largest_free || w->woken)
+			continue;
+		w->woken = true;
+		wstats.wakeups++;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&wlock);
+}
+
+void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
+{
+	struct waiter w = { .need = 0 };
+	const struct caps_cands *c;
+	struct timespec deadline;
+	size_t biggest = 0;
+	unsigned int i;
+	void *p = NULL;
+	int err = hm_caps_validate(caps);
+
+	if (err)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	if (timeout_ms >= 0) {
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	/* register before the first attempt */
+	hm_caps_reg_rdlock();
+	c = hm_caps_cands(caps);
+	for (i = 0; i < c->n; i++) {
+		struct caps_region *r = hm_caps_region_at(c->slot[i]);
+		size_t head, tail;
+
+		hm_caps_dbg_layout(r, hm_caps_dbg_level(), size, 0, &head, &tail);
+		if (r->capacity > biggest)
+			biggest = r->capacity;
+		w.regions |= 1ull << r->slot;
+		if (size <= SIZE_MAX - head - tail - HM_CORE_GRANULE && size + head + tail > w.need)
+			w.need = size + head + tail;
+	}
+	if (!c->n)
+		err = -ENOTSUP;
+	else if (size > biggest || !w.need)
+		err = -E2BIG;
+	if (!err) {
+		w.need = (w.need + HM_CORE_GRANULE - 1) & ~(size_t)(HM_CORE_GRANULE - 1);
+		pthread_mutex_lock(&wlock);
+		w.next = waiters;
+		waiters = &w;
+		for (i = 0; i < c->n; i++) {
+			struct caps_region *r = hm_caps_region_at(c->slot[i]);
+
+			if ((size_t)atomic_load(&r->min_wait) > w.need)
+				atomic_store(&r->min_wait, w.need);
+		}
+		pthread_mutex_unlock(&wlock);
+	}
+	hm_caps_reg_unlock();
+	if (err)
+		goto destroy;
+
+	for (;;) {
+		hm_caps_reg_rdlock();
+		err = hm_caps_alloc_cands(hm_caps_cands(caps), size, 0, NULL, 0, NULL, &p, NULL);
+		hm_caps_reg_unlock();
+		if (err != -ENOMEM)
+			break;
+		pthread_mutex_lock(&wlock);
+		wstats.waits++;
+		while (!w.woken && err != -ETIMEDOUT) {
+			if (timeout_ms < 0)
+				pthread_cond_wait(&w.cv, &wlock);
+			else if (pthread_cond_timedwait(&w.cv, &wlock, &deadline) == ETIMEDOUT)
+				err = -ETIMEDOUT;
+		}
+		if (err == -ETIMEDOUT && !w.woken)
+			wstats.timeouts++;
+		else
+			err = -ENOMEM;	/* woken: try again */
+		w.woken = false;
+		pthread_mutex_unlock(&wlock);
+		if (err == -ETIMEDOUT)
+			break;
+	}
+
+	/* unregister */
+	hm_caps_reg_rdlock();
+	pthread_mutex_lock(&wlock);
+	{
+		struct waiter **pp;
+
+		for (pp = &waiters; *pp; pp = &(*pp)->next)
+			if (*pp == &w) {
+				*pp = w.next;
+				break;
+			}
+	}
+	recompute_locked(w.regions);
+	pthread_mutex_unlock(&wlock);
+	hm_caps_reg_unlock();
+destroy:
+	pthread_cond_destroy(&w.cv);
+out:
+	if (err) {
+		hm_caps_failed(size, caps, __func__, err);
+		return NULL;
+	}
+	return p;
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Heap map picture: an SVG with one bar per segment of every region,
+ * 1000 units wide, showing used (red), free (green) and guard (orange)
+ * space.  Blocks are gathered by the incremental walk, a batch per lock
+ * hold, and drawn outside the lock.  Adjacent blocks narrower than a
+ * pixel are merged into one rectangle of the majority colour... kept
+ * simple: every rectangle is at least 0.2 units wide.
+ *
+ * Copyright (C) 2026 The hapmem authors
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "caps/caps_internal.h"
+
+#define BATCH	256
+#define W	1000.0
+#define ROW_H	18
+#define ROW_GAP	6
+#define LEFT	10
+
+struct item {
+	uintptr_t addr, seg_base;
+	size_t size, seg_len, head, user;	/* head/user: guarded block layout */
+	unsigned int seg;
+	enum hm_block_state state;
+};
+
+struct batch {
+	struct caps_region *r;
+	struct item it[BATCH * 2 + 1];
+	unsigned int n;
+};
+
+static void collect(const struct hm_block_info *b, void *arg)
+{
+	struct batch *bt = arg;
+	struct item *it = &bt->it[bt->n++];
+	struct caps_rec *rec = NULL;
+	uint64_t dev;
+	uintptr_t owner;
+
+	it->addr = b->addr;
+	it->size = b->size;
+	it->seg = b->seg;
+	it->state = b->state;
+	it->head = it->user = 0;
+	hm_core_segment(bt->r->core, b->seg, &it->seg_base, &dev, &it->seg_len, &owner);
+	if (b->state == HM_BLOCK_USED && bt->r->recs.count)
+		rec = hm_caps_rec_find_raw(bt->r, b->addr);
+	if (rec) {
+		it->head = rec->head;
+		it->user = rec->size;
+	}
+}
+
+static void rect(FILE *o, double x, double y, double w, const char *cls)
+{
+	if (w < 0.2)
+		w = 0.2;
+	fprintf(o, "<rect class=\"%s\" x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\"/>\n",
+		cls, x, y, w, ROW_H);
+}
+
+static void xml_text(FILE *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", o);
+		else if (*s == '>')
+			fputs("&gt;", o);
+		else if (*s == '&')
+			fputs("&amp;", o);
+		else if (*s == '"')
+			fputs("&quot;", o);
+		else
+			fputc(*s, o);
+	}
+}
+
+int caps_heap_map_svg(FILE *out)
+{
+	struct batch *bt = malloc(sizeof(*bt));
+	char *body = NULL;
+	size_t body_len = 0;
+	FILE *o;
+	double y = 40;
+	unsigned int s;
+
+	if (!out)
+		return -EINVAL;
+	if (!bt)
+		return -ENOMEM;
+	o = open_memstream(&body, &body_len);
+	if (!o) {
+		free(bt);
+		return -ENOMEM;
+	}
+	hm_caps_reg_rdlock();
+	for (s = 0; s < HAPMEM_CAPS_MAX_REGIONS; s++) {
+		struct caps_region *r = hm_caps_region_at(s);
+		struct hm_core_cursor cur = { 0 };
+		int more;
+		long row_seg = -1;
+
+		if (!r)
+			continue;
+		fprintf(o, "<text x=\"%d\" y=\"%.0f\">", LEFT, y + 12);
+		xml_text(o, r->name);
+		fprintf(o, "%s</text>\n", r->cpu_less ? " (protected: no CPU mapping)" : "");
+		y += 18;
+		bt->r = r;
+		do {
+			unsigned int i;
+
+			bt->n = 0;
+			pthread_mutex_lock(&r->lock);
+			more = hm_core_walk(r->core, &cur, BATCH, collect, bt);
+			pthread_mutex_unlock(&r->lock);
+			for (i = 0; i < bt->n; i++) {
+				const struct item *it = &bt->it[i];
+				double k = W / (double)it->seg_len;
+				double x = LEFT + (double)(it->addr - it->seg_base) * k;
+
+				if ((long)it->seg != row_seg) {
+					if (row_seg >= 0)
+						y += ROW_H + ROW_GAP;
+					row_seg = it->seg;
+					fprintf(o, "<rect class=\"seg\" x=\"%d\" y=\"%.0f\" width=\"%.0f\" "
+						"height=\"%d\"/>\n", LEFT, y, W, ROW_H);
+				}
+				if (it->state != HM_BLOCK_USED) {
+					rect(o, x, y, (double)it->size * k, "free");
+				} else if (!it->user && !it->head) {
+					rect(o, x, y, (double)it->size * k, "used");
+				} else {
+					double hw = (double)it->head * k, uw = (double)it->user * k;
+
+					rect(o, x, y, hw, "guard");
+					rect(o, x + hw, y, uw, "used");
+					rect(o, x + hw + uw, y,
+					     (double)(it->size - it->head - it->user) * k, "guard");
+				}
+			}
+		} while (more);
+		if (row_seg < 0) {
+			fprintf(o, "<text x=\"%d\" y=\"%.0f\">(no segment)</text>\n", LEFT, y + 12);
+		}
+		y += ROW_H + 2 * ROW_GAP;
+	}
+	hm_caps_reg_unlock();
+	fclose(o);
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
+		"viewBox=\"0 0 %d %.0f\">\n"
+		"<style>.used{fill:#d9534f}.free{fill:#5cb85c}.guard{fill:#f0ad4e}"
+		".seg{fill:#eeeeee;stroke:#555555;stroke-width:0.5}"
+		"text{font:12px sans-serif}</style>\n"
+		"<text x=\"%d\" y=\"16\">hapmem caps heap map: "
+		"<tspan class=\"used\">used</tspan>, <tspan class=\"free\">free</tspan>, "
+		"<tspan class=\"guard\">guard</tspan></text>\n",
+		(int)W + 2 * LEFT, y, (int)W + 2 * LEFT, y, LEFT);
+	fwrite(body, 1, body_len, out);
+	fprintf(out, "</svg>\n");
+	free(body);
+	free(bt);
+	return ferror(out) ? -EIO : 0;
+}
