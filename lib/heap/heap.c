@@ -20,38 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap/heap.h"
-
-/* Segments released per trim pass (descriptors kept on the stack). */
-#define TRIM_BATCH	16
-/* Blocks visited per lock hold by walks (markers, CSV). */
-#define WALK_BATCH	256
-#define MARKERS		65536
-
-struct hm_heap {
-	pthread_mutex_t lock;
-	pthread_cond_t grown;
-	struct hm_core *core;
-	const struct hm_backend_ops *ops;
-	void *ctx;
-
-	/* Growth policy (HAP_mem_set_grow_size). */
-	uint64_t grow_min, grow_max, min_grow_bytes;
-	bool grow_user_set;
-	unsigned int growing;		/* backend grow() calls in flight */
-	uint64_t grow_gen;		/* bumped when one completes */
-
-	/* Thresholds (HAP_mem_set_heap_thresholds). */
-	unsigned int low, high;
-	uint64_t freed_since_flush;	/* see trim_locked() */
-
-	uint64_t grow_events, release_events, pregrow_events;
-
-	/* Markers: tag of each open START (0 = closed); tags only increase. */
-	uint32_t *marker_tag;
-	uint32_t epoch;
-	uint32_t next_marker;
-};
+#include "heap/tcache.h"
 
 struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 {
@@ -72,6 +41,7 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 	h->grow_max = HM_HEAP_DEFAULT_MAX_GROW;
 	h->min_grow_bytes = HM_HEAP_DEFAULT_MIN_GROW;
 	h->high = UINT_MAX;
+	hm_tc_heap_init(h);
 	return h;
 }
 
@@ -92,6 +62,7 @@ void hm_heap_destroy(struct hm_heap *h)
 
 	if (!h)
 		return;
+	hm_tc_heap_destroy(h);
 	/* Every segment goes back, whatever it still holds. */
 	hm_core_stats(h->core, &st);
 	for (s = 0; st.segments; s++) {
@@ -187,7 +158,7 @@ static bool below_low_locked(const struct hm_heap *h)
 }
 
 /* Grow ahead of need: the caller already has its block. */
-static void pregrow(struct hm_heap *h)
+void hm_heap_pregrow(struct hm_heap *h)
 {
 	pthread_mutex_lock(&h->lock);
 	if (below_low_locked(h) && !grow_locked(h, h->low))
@@ -195,20 +166,18 @@ static void pregrow(struct hm_heap *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
-int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
+/*
+ * Allocate from the core, growing when it is full.  Called and returns
+ * with the lock held (dropped around a growth).  *low: the caller should
+ * pre-grow after unlocking.
+ */
+int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
+			 uintptr_t *addr, bool *low)
 {
-	uintptr_t addr = 0;
-	bool low;
 	int err;
 
-	*out = NULL;
-	if (align & (align - 1))
-		return -EINVAL;
-	if (size > HM_CORE_MAX_BLOCK || align > HM_CORE_MAX_BLOCK)
-		return -ENOMEM;
-	pthread_mutex_lock(&h->lock);
 	for (;;) {
-		err = hm_core_alloc(h->core, size, align, &addr);
+		err = hm_core_alloc(h->core, size, align, addr);
 		if (err != -ENOMEM)
 			break;
 		if (h->growing) {
@@ -223,14 +192,44 @@ int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
 		if (err)
 			break;
 	}
-	low = !err && below_low_locked(h);
+	*low = !err && below_low_locked(h);
+	return err;
+}
+
+static __attribute__((noinline)) int alloc_slow(struct hm_heap *h, size_t size, size_t align,
+						 void **out)
+{
+	uintptr_t addr = 0;
+	bool low;
+	int err;
+
+	*out = NULL;
+	if (align & (align - 1))
+		return -EINVAL;
+	if (size > HM_CORE_MAX_BLOCK || align > HM_CORE_MAX_BLOCK)
+		return -ENOMEM;
+	pthread_mutex_lock(&h->lock);
+	err = hm_heap_alloc_locked(h, size, align, &addr, &low);
 	pthread_mutex_unlock(&h->lock);
 	if (err)
 		return err;
 	*out = (void *)addr;
 	if (low)
-		pregrow(h);
+		hm_heap_pregrow(h);
 	return 0;
+}
+
+int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
+{
+	int err;
+
+	/* Front end: small blocks from the calling thread's slabs, no lock. */
+	if (align <= HM_CORE_GRANULE && atomic_load_explicit(&h->fast, memory_order_relaxed)) {
+		err = hm_tc_alloc(h, size, out);
+		if (err != -ENOENT)
+			return err;
+	}
+	return alloc_slow(h, size, align, out);
 }
 
 int hm_heap_calloc(struct hm_heap *h, size_t num, size_t size, void **out)
@@ -295,7 +294,7 @@ static void release_segments(struct hm_heap *h, const struct hm_segment_desc *d,
 		h->ops->release(h->ctx, &d[n]);
 }
 
-int hm_heap_free(struct hm_heap *h, void *ptr)
+static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
 {
 	struct hm_segment_desc rel[TRIM_BATCH];
 	unsigned int n = 0;
@@ -315,6 +314,14 @@ int hm_heap_free(struct hm_heap *h, void *ptr)
 	return err;
 }
 
+int hm_heap_free(struct hm_heap *h, void *ptr)
+{
+	/* Slab blocks (front end) first: no lock for the owner thread. */
+	int err = hm_tc_free(h, ptr);
+
+	return err != -ENOENT ? err : free_slow(h, ptr);
+}
+
 /* ---- realloc ------------------------------------------------------------ */
 
 int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out)
@@ -325,6 +332,15 @@ int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out)
 
 	if (!ptr)
 		return hm_heap_alloc(h, size, 0, out);
+	err = hm_tc_block_size(h, ptr, &old);
+	if (err != -ENOENT) {
+		/* A slab block: it stays while the new size fits its class. */
+		if (err || size <= old) {
+			*out = err ? NULL : ptr;
+			return err;
+		}
+		goto move;
+	}
 	pthread_mutex_lock(&h->lock);
 	err = hm_core_block_size(h->core, (uintptr_t)ptr, &old);
 	if (!err)
@@ -334,6 +350,7 @@ int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out)
 		*out = err ? NULL : ptr;
 		return err;
 	}
+move:
 	/* Cannot grow in place: move.  The old block stays valid on failure. */
 	err = hm_heap_alloc(h, size, 0, &n);
 	if (err) {
@@ -390,7 +407,7 @@ int hm_heap_set_thresholds(struct hm_heap *h, unsigned int low, unsigned int hig
 	pthread_mutex_unlock(&h->lock);
 	release_segments(h, rel, n);
 	if (grow)
-		pregrow(h);
+		hm_heap_pregrow(h);
 	return 0;
 }
 
@@ -401,12 +418,23 @@ void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes)
 	pthread_mutex_unlock(&h->lock);
 }
 
+void hm_heap_set_front_end(struct hm_heap *h, bool on)
+{
+	pthread_mutex_lock(&h->lock);
+	h->front_on = on;
+	atomic_store(&h->fast, h->front_on && !h->markers_open);
+	pthread_mutex_unlock(&h->lock);
+}
+
 void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st)
 {
+	/* The caller's own empty slabs go back first (others' stay cached). */
+	hm_tc_trim_self(h);
 	pthread_mutex_lock(&h->lock);
 	/* Parked blocks are free memory: report the heap as the user left it. */
 	hm_core_flush_cache(h->core);
 	hm_core_stats(h->core, &st->core);
+	hm_tc_adjust_stats_locked(h, &st->core);
 	st->min_grow_bytes = h->min_grow_bytes;
 	st->grow_events = h->grow_events;
 	st->release_events = h->release_events;
@@ -469,6 +497,9 @@ int hm_heap_marker_start(struct hm_heap *h, uint16_t *instance)
 		h->marker_tag[m] = ++h->epoch;
 		hm_core_set_tag(h->core, h->epoch);
 		h->next_marker = m + 1;
+		/* Slab blocks carry no tag: allocate from the core while a marker is open. */
+		h->markers_open++;
+		atomic_store(&h->fast, false);
 		*instance = (uint16_t)m;
 		err = 0;
 		break;
@@ -506,8 +537,11 @@ int hm_heap_marker_end(struct hm_heap *h, uint16_t instance, FILE *report)
 		return -ENOMEM;
 	pthread_mutex_lock(&h->lock);
 	tag = h->marker_tag ? h->marker_tag[instance] : 0;
-	if (tag)
+	if (tag) {
 		h->marker_tag[instance] = 0;
+		h->markers_open--;
+		atomic_store(&h->fast, h->front_on && !h->markers_open);
+	}
 	pthread_mutex_unlock(&h->lock);
 	if (!tag) {
 		free(w);

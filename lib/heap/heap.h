@@ -8,6 +8,7 @@
 #ifndef HAPMEM_HEAP_HEAP_H
 #define HAPMEM_HEAP_HEAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -41,6 +42,13 @@ int hm_heap_dev_addr(struct hm_heap *h, const void *ptr, uint64_t *dev);
 int hm_heap_set_grow_size(struct hm_heap *h, uint64_t min, uint64_t max);
 int hm_heap_set_thresholds(struct hm_heap *h, unsigned int low, unsigned int high);
 void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st);
+/*
+ * The per-thread front end (lib/heap/tcache.c): blocks up to 4 KiB come
+ * from thread-owned bitmap slabs without taking the heap lock.  Off by
+ * default; the fastest setting is on.  While a marker is open it is
+ * bypassed (slab blocks carry no marker tag).
+ */
+void hm_heap_set_front_end(struct hm_heap *h, bool on);
 /* Disable (0) or bound the core's front-end cache. */
 void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes);
 

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Allocator benchmark harness: every allocator behind one function-pointer
+ * interface (struct allocator), every workload written once.
+ *
+ * The source is built into one program per allocator family, because
+ * Debian's jemalloc and mimalloc both export malloc() and would replace
+ * glibc's in any program linked with them:
+ *   alloc_bench           hap (HAP heap, front end on), hap-compact
+ *                         (front end off), core (no lock), glibc, null
+ *   alloc_bench_jemalloc  jemalloc through mallocx/dallocx   (-DPEER_JEMALLOC)
+ *   alloc_bench_mimalloc  mimalloc through mi_malloc/mi_free (-DPEER_MIMALLOC)
+ *
+ *   alloc_bench ALLOCATOR WORKLOAD [ARG]
+ * prints "name: value" lines.  WORKLOAD is one of
+ *   pairs SIZE | mixed random|fifo|lifo | larson | stress PCT |
+ *   latency FILE | cg-pairs SIZE | cg-mixed     (the cg- ones for callgrind)
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#if defined(PEER_JEMALLOC)
+#include <jemalloc/jemalloc.h>
+#elif defined(PEER_MIMALLOC)
+#include <mimalloc.h>
+#else
+#include "core/core.h"
+#include "heap/backend_host.h"
+#include "heap/heap.h"
+#endif
+
+struct allocator {
+	const char *name;
+	void *(*alloc)(size_t size);
+	void (*free)(void *p);
+	/* Bytes the allocator holds for its blocks now, if it can tell (else NULL). */
+	uint64_t (*footprint)(void);
+};
+
+/*
+ * The wrappers are named a_<allocator>_{alloc,free} and never inlined:
+ * callgrind counts instructions inside them only (--toggle-collect=a_*),
+ * so the harness's own loop is not counted.
+ */
+#define WRAP __attribute__((noinline))
+
+#if defined(PEER_JEMALLOC)
+WRAP void *a_jemalloc_alloc(size_t n) { return mallocx(n, 0); }
+WRAP void a_jemalloc_free(void *p) { dallocx(p, 0); }
+static const struct allocator allocators[] = {
+	{ "jemalloc", a_jemalloc_alloc, a_jemalloc_free, NULL },
+};
+#elif defined(PEER_MIMALLOC)
+WRAP void *a_mimalloc_alloc(size_t n) { return mi_malloc(n); }
+WRAP void a_mimalloc_free(void *p) { mi_free(p); }
+static const struct allocator allocators[] = {
+	{ "mimalloc", a_mimalloc_alloc, a_mimalloc_free, NULL },
+};
+#else
+static struct hm_heap *hap;
+static void *hap_ctx;
+WRAP void *a_hap_alloc(size_t n) { void *p; return hm_heap_alloc(hap, n, 0, &p) ? NULL : p; }
+WRAP void a_hap_free(void *p) { hm_heap_free(hap, p); }
+
+static uint64_t hap_footprint(void)
+{
+	struct hm_heap_stats st;
+
+	hm_heap_stats(hap, &st);
+	return st.core.peak_used_bytes;
+}
+
+/* The core alone: one thread, no lock (what a bare-metal single-core user gets). */
+static struct hm_core *core;
+WRAP void *a_core_alloc(size_t n) { uintptr_t a; return hm_core_alloc(core, n, 0, &a) ? NULL : (void *)a; }
+WRAP void a_core_free(void *p) { hm_core_free(core, (uintptr_t)p); }
+
+static uint64_t core_footprint(void)
+{
+	struct hm_core_stats st;
+
+	hm_core_stats(core, &st);
+	return st.peak_used_bytes;
+}
+
+WRAP void *a_glibc_alloc(size_t n) { return malloc(n); }
+WRAP void a_glibc_free(void *p) { free(p); }
+
+/* Harness cost: hands out one static block. */
+static char null_block[4096] __attribute__((aligned(16)));
+WRAP void *a_null_alloc(size_t n) { (void)n; return null_block; }
+WRAP void a_null_free(void *p) { (void)p; }
+
+static const struct allocator allocators[] = {
+	{ "hap", a_hap_alloc, a_hap_free, hap_footprint },
+	{ "hap-compact", a_hap_alloc, a_hap_free, hap_footprint },
+	{ "core", a_core_alloc, a_core_free, core_footprint },
+	{ "glibc", a_glibc_alloc, a_glibc_free, NULL },
+	{ "null", a_null_alloc, a_null_free, NULL },
+};
+#endif
+
+static const struct allocator *A;
+
+static void setup(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(allocators) / sizeof(allocators[0]); i++)
+		if (!strcmp(allocators[i].name, name))
+			A = &allocators[i];
+	if (!A) {
+		fprintf(stderr, "alloc_bench: unknown allocator %s\n", name);
+		exit(2);
+	}
+#if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
+	if (!strncmp(name, "hap", 3)) {
+		hap_ctx = hm_backend_host_ctx_new();
+		hap = hm_heap_create(&hm_backend_host, hap_ctx);
+		/* Fastest setting: big segments, front end on (hap), debugging off. */
+		hm_heap_set_grow_size(hap, 64 << 20, 64 << 20);
+		hm_heap_set_front_end(hap, !strcmp(name, "hap"));
+	} else if (!strcmp(name, "core")) {
+		uintptr_t base = (uintptr_t)mmap(NULL, 256 << 20, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		core = hm_core_create();
+		hm_core_add_segment(core, base, 0, 256 << 20, 0);
+	}
+#endif
+}
+
+/* ---- workloads ------------------------------------------------------------ */
+
+static uint64_t lcg = 1;
+static uint32_t rnd(void)
+{
+	lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(lcg >> 33);
+}
+
+/* Log-distributed size in [2^lo, 2^hi). */
+static size_t log_size(unsigned int lo_bits, unsigned int hi_bits)
+{
+	unsigned int b = lo_bits + rnd() % (hi_bits - lo_bits);
+
+	return ((size_t)1 << b) + (rnd() & ((1u << b) - 1));
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+#define WINDOW	1000
+#define STEPS	2000000
+
+static size_t mixed_sizes[STEPS];
+static uint32_t mixed_victims[STEPS];
+
+static void prepare_mixed(unsigned int steps)
+{
+	unsigned int i;
+
+	lcg = 3;
+	for (i = 0; i < steps; i++) {
+		mixed_sizes[i] = log_size(4, 12);
+		mixed_victims[i] = rnd() % WINDOW;
+	}
+}
+
+/*
+ * Mixed: a window of 1000 blocks of 16 B .. 4 KiB.  Each step frees one
+ * block and allocates another: random victim, or the oldest (fifo); lifo
+ * allocates a batch of 1000 and frees it newest first.  ns per step.
+ */
+static double mixed(const char *order, unsigned int steps)
+{
+	static void *win[WINDOW];
+	double t0;
+	unsigned int i, j;
+
+	for (i = 0; i < WINDOW; i++)
+		win[i] = A->alloc(mixed_sizes[i]);
+	t0 = now_ns();
+	if (!strcmp(order, "lifo")) {
+		for (i = 0; i < WINDOW; i++)
+			A->free(win[i]);
+		for (i = 0; i < steps; i += WINDOW) {
+			for (j = 0; j < WINDOW; j++)
+				win[j] = A->alloc(mixed_sizes[i + j]);
+			for (j = WINDOW; j-- > 0;)
+				A->free(win[j]);
+		}
+		t0 = now_ns() - t0;
+		return t0 / steps;
+	}
+	for (i = 0; i < steps; i++) {
+		uint32_t v = order[0] == 'f' ? i % WINDOW : mixed_victims[i];
+
+		A->free(win[v]);
+		win[v] = A->alloc(mixed_sizes[i]);
+	}
+	t0 = now_ns() - t0;
+	for (i = 0; i < WINDOW; i++)
+		A->free(win[i]);
+	return t0 / steps;
+}
+
+/* ns per alloc+free pair of @size bytes. */
+static double pairs(size_t size, unsigned int n)
+{
+	unsigned int i;
+	double t0 = now_ns();
+
+	for (i = 0; i < n; i++) {
+		void *p = A->alloc(size);
+
+		__asm__ volatile("" : : "r"(p) : "memory");
+		A->free(p);
+	}
+	return (now_ns() - t0) / n;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* TSC ticks per ns, against CLOCK_MONOTONIC. */
+static double tsc_per_ns(void)
+{
+	double t0 = now_ns(), t1;
+	uint64_t c0 = __rdtsc(), c1;
+
+	do
+		t1 = now_ns();
+	while (t1 - t0 < 20e6);
+	c1 = __rdtsc();
+	return (double)(c1 - c0) / (t1 - t0);
+}
+
+/*
+ * Worst case: per-operation latency over 1M operations on a fragmented
+ * heap (20000 slots of 16 B .. 4 KiB, every other one freed, then random
+ * slots toggled).  The timer's own cost is measured and subtracted.
+ * Writes the sorted latencies (ns) of every 100th operation to @file.
+ */
+static void latency(const char *file)
+{
+	enum { N = 1000000, LIVE = 20000 };
+	static void *live[LIVE];
+	static uint64_t t[N];
+	unsigned int i, aux;
+	uint64_t floor = UINT64_MAX;
+	double f = tsc_per_ns();
+	FILE *out;
+
+	for (i = 0; i < 100000; i++) {
+		uint64_t t0 = __rdtscp(&aux), t1 = __rdtscp(&aux);
+
+		if (t1 - t0 < floor)
+			floor = t1 - t0;
+	}
+	lcg = 7;
+	for (i = 0; i < LIVE; i++)
+		live[i] = A->alloc(log_size(4, 12));
+	for (i = 0; i < LIVE; i += 2) {		/* holes everywhere */
+		A->free(live[i]);
+		live[i] = NULL;
+	}
+	for (i = 0; i < N; i++) {
+		uint32_t v = rnd() % LIVE;
+		size_t sz = log_size(4, 12);
+		uint64_t t0;
+
+		t0 = __rdtscp(&aux);
+		if (live[v]) {
+			A->free(live[v]);
+			live[v] = NULL;
+		} else {
+			live[v] = A->alloc(sz);
+		}
+		t[i] = __rdtscp(&aux) - t0;
+		t[i] = t[i] > floor ? t[i] - floor : 0;
+	}
+	for (i = 0; i < LIVE; i++)
+		if (live[i])
+			A->free(live[i]);
+	qsort(t, N, sizeof(t[0]), cmp_u64);
+	printf("latency_%s_p50_ns: %.1f\nlatency_%s_p99_ns: %.1f\n"
+	       "latency_%s_p999_ns: %.1f\nlatency_%s_max_ns: %.1f\n"
+	       "latency_%s_p999_over_p50: %.2f\nlatency_%s_timer_floor_ns: %.1f\n",
+	       A->name, t[N / 2] / f, A->name, t[N * 99 / 100] / f,
+	       A->name, t[N * 999 / 1000] / f, A->name, t[N - 1] / f,
+	       A->name, (double)t[N * 999 / 1000] / (double)(t[N / 2] ? t[N / 2] : 1),
+	       A->name, floor / f);
+	out = fopen(file, "w");
+	if (!out)
+		return;
+	for (i = 0; i < N; i += 100)
+		fprintf(out, "%.5f %.1f\n", (double)i / N, t[i] / f);
+	fprintf(out, "1.0 %.1f\n", t[N - 1] / f);
+	fclose(out);
+}
+
+/*
+ * Larson-like: one thread, a rolling window of 5000 live blocks of 8 ..
+ * 1000 B.  ns per step, and (where the allocator can tell) its peak
+ * footprint over the peak of live bytes.
+ */
+static void larson(void)
+{
+	enum { LIVE = 5000, N = 2000000 };
+	static void *blk[LIVE];
+	static size_t sz[LIVE];
+	uint64_t live = 0, peak_live = 0;
+	unsigned int i;
+	double t0;
+
+	lcg = 11;
+	t0 = now_ns();
+	for (i = 0; i < N; i++) {
+		unsigned int v = rnd() % LIVE;
+
+		if (blk[v]) {
+			A->free(blk[v]);
+			live -= sz[v];
+		}
+		sz[v] = 8 + rnd() % 993;
+		blk[v] = A->alloc(sz[v]);
+		live += sz[v];
+		if (live > peak_live)
+			peak_live = live;
+	}
+	t0 = now_ns() - t0;
+	printf("larson_%s_ns: %.1f\n", A->name, t0 / N);
+	if (A->footprint)
+		printf("larson_%s_peak_over_live: %.3f\n", A->name,
+		       (double)A->footprint() / (double)peak_live);
+	for (i = 0; i < LIVE; i++)
+		if (blk[i])
+			A->free(blk[i]);
+}
+
+#if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
+/*
+ * Stress (after Zephyr's sys_heap stress test): fixed-seed LCRNG, sizes
+ * log-distributed over 1 B .. 4 KiB, at most 4096 live blocks, target fill
+ * @pct of a 1 MiB budget.  Returns success % over non-zero requests.
+ *
+ * core: the segment is 1 MiB minus the core's metadata, measured as its
+ * peak in a first run, so metadata and blocks share the same 1 MiB.
+ * hap/hap-compact: the HAP heap on the host backend limited to 1 MiB
+ * (its metadata is outside the budget; reported beside it).
+ */
+static void stress_run(unsigned int pct, size_t seg_len, double *success, double *fill,
+		       uint64_t *meta_peak, double *peak_ratio)
+{
+	enum { N = 500000, MAXLIVE = 4096 };
+	static void *blk[MAXLIVE];
+	static size_t sz[MAXLIVE];
+	uint64_t live = 0, tries = 0, ok = 0, fill_sum = 0, peak_live = 0;
+	unsigned int n = 0, i;
+	void *ctx = NULL;
+	uintptr_t base = 0;
+	struct hm_core_stats st;
+
+	if (core) {
+		hm_core_destroy(core);
+		core = NULL;
+	}
+	if (hap) {
+		hm_heap_destroy(hap);
+		hm_backend_host_ctx_free(hap_ctx);
+		hap = NULL;
+	}
+	if (!strcmp(A->name, "core")) {
+		base = (uintptr_t)mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		core = hm_core_create();
+		hm_core_set_cache_limit(core, 0);	/* compact: no parked blocks */
+		hm_core_add_segment(core, base, 0, seg_len, 0);
+	} else {
+		ctx = hap_ctx = hm_backend_host_ctx_new();
+		hm_backend_host_set_limit(ctx, 1 << 20);
+		hap = hm_heap_create(&hm_backend_host, ctx);
+		hm_heap_set_grow_size(hap, 0, 0);
+		hm_heap_set_front_end(hap, !strcmp(A->name, "hap"));
+	}
+	*meta_peak = 0;
+	lcg = 42;
+	for (i = 0; i < N; i++) {
+		if (n && (live * 100 >= (uint64_t)pct << 20 || n == MAXLIVE || rnd() % 4 == 0)) {
+			unsigned int v = rnd() % n;
+
+			A->free(blk[v]);
+			live -= sz[v];
+			blk[v] = blk[--n];
+			sz[v] = sz[n];
+		} else {
+			size_t s = rnd() & ((2u << (rnd() % 12)) - 1);	/* 0 .. 4 KiB, log */
+
+			if (!s)
+				continue;
+			tries++;
+			if ((blk[n] = A->alloc(s)) != NULL) {
+				ok++;
+				sz[n++] = s;
+				live += s;
+				if (live > peak_live)
+					peak_live = live;
+			}
+		}
+		fill_sum += live;
+		if (core && (i & 63) == 0) {
+			hm_core_stats(core, &st);
+			if (st.meta_bytes > *meta_peak)
+				*meta_peak = st.meta_bytes;
+		}
+	}
+	*success = 100.0 * ok / tries;
+	*fill = 100.0 * fill_sum / N / (1 << 20);
+	*peak_ratio = (double)A->footprint() / (double)peak_live;
+	while (n)
+		A->free(blk[--n]);
+	if (core) {
+		hm_core_stats(core, &st);
+		if (st.meta_bytes > *meta_peak)
+			*meta_peak = st.meta_bytes;
+		hm_core_destroy(core);
+		core = NULL;
+		munmap((void *)base, 1 << 20);
+	}
+}
+
+static void stress(unsigned int pct)
+{
+	double success, fill, ratio;
+	uint64_t meta, meta2;
+	size_t reserve = 0;
+
+	if (!strcmp(A->name, "core")) {
+		stress_run(pct, 1 << 20, &success, &fill, &meta, &ratio);
+		reserve = (meta + 4095) & ~(size_t)4095;
+		stress_run(pct, (1 << 20) - reserve, &success, &fill, &meta2, &ratio);
+		printf("stress%u_%s_meta_bytes: %llu%s\n", pct, A->name,
+		       (unsigned long long)meta2, meta2 > reserve ? " (EXCEEDS RESERVE)" : "");
+	} else {
+		stress_run(pct, 0, &success, &fill, &meta, &ratio);
+	}
+	printf("stress%u_%s_success_pct: %.1f\n", pct, A->name, success);
+	printf("stress%u_%s_avg_fill_pct: %.1f\n", pct, A->name, fill);
+	printf("stress%u_%s_peak_over_live: %.3f\n", pct, A->name, ratio);
+}
+#endif
+
+int main(int argc, char **argv)
+{
+	const char *w = argc > 2 ? argv[2] : "";
+	const char *arg = argc > 3 ? argv[3] : "";
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s ALLOCATOR WORKLOAD [ARG]\n", argv[0]);
+		return 2;
+	}
+	setup(argv[1]);
+	if (!strcmp(w, "pairs")) {
+		double best = 1e30, x;
+		int r;
+
+		for (r = 0; r < 3; r++)
+			if ((x = pairs(strtoul(arg, NULL, 0), 2000000)) < best)
+				best = x;
+		printf("pairs_%s_%s_ns: %.2f\n", A->name, arg, best);
+	} else if (!strcmp(w, "mixed")) {
+		prepare_mixed(STEPS);
+		printf("mixed_%s_%s_ns: %.2f\n", arg, A->name, mixed(arg, STEPS));
+	} else if (!strcmp(w, "cg-pairs")) {
+		pairs(strtoul(arg, NULL, 0), 100000);
+		printf("ops: %u\n", 200000);
+	} else if (!strcmp(w, "cg-mixed")) {
+		prepare_mixed(200000);
+		mixed("random", 200000);
+		printf("ops: %u\n", 2 * (200000 + WINDOW));
+	} else if (!strcmp(w, "larson")) {
+		larson();
+	} else if (!strcmp(w, "latency")) {
+		latency(arg);
+#if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
+	} else if (!strcmp(w, "stress")) {
+		stress((unsigned int)strtoul(arg, NULL, 0));
+#endif
+	} else {
+		fprintf(stderr, "alloc_bench: unknown workload %s\n", w);
+		return 2;
+	}
+	return 0;
+}

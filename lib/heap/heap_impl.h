@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internals of a HAP heap shared by heap.c (policy, locked core path) and
+ * tcache.c (the lock-free per-thread front end over bitmap slabs).
+ */
+#ifndef HAPMEM_HEAP_HEAP_IMPL_H
+#define HAPMEM_HEAP_HEAP_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "heap/heap.h"
+
+/* Segments released per trim pass (descriptors kept on the stack). */
+#define TRIM_BATCH	16
+/* Blocks visited per lock hold by walks (markers, CSV). */
+#define WALK_BATCH	256
+#define MARKERS		65536
+
+struct hm_slab;
+struct hm_tcache;
+
+struct hm_heap {
+	pthread_mutex_t lock;
+	pthread_cond_t grown;
+	struct hm_core *core;
+	const struct hm_backend_ops *ops;
+	void *ctx;
+	uint64_t uid;			/* unique for the process's life (tcache.c) */
+
+	/* Growth policy (HAP_mem_set_grow_size). */
+	uint64_t grow_min, grow_max, min_grow_bytes;
+	bool grow_user_set;
+	unsigned int growing;		/* backend grow() calls in flight */
+	uint64_t grow_gen;		/* bumped when one completes */
+
+	/* Thresholds (HAP_mem_set_heap_thresholds). */
+	unsigned int low, high;
+	uint64_t freed_since_flush;	/* see trim_locked() */
+
+	uint64_t grow_events, release_events, pregrow_events;
+
+	/* Markers: tag of each open START (0 = closed); tags only increase. */
+	uint32_t *marker_tag;
+	uint32_t epoch;
+	uint32_t next_marker;
+	uint32_t markers_open;
+
+	/*
+	 * Front end (tcache.c).  @fast is read without the lock on every
+	 * allocation: front end enabled and no marker open.  The rest is
+	 * under @lock.
+	 */
+	atomic_bool fast;
+	bool front_on;
+	struct hm_tcache *tcaches;	/* registered thread caches */
+	struct hm_slab *slabs;		/* every slab of this heap */
+	struct hm_slab *slab_pool;	/* recycled descriptors (type-stable) */
+	uint64_t nslabs;
+	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
+	uint64_t remote_bytes, remote_blocks;	/* freed remotely, not yet drained */
+};
+
+/* heap.c: allocate from the core (lock held; may drop it to grow). */
+int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
+			 uintptr_t *addr, bool *low);
+void hm_heap_pregrow(struct hm_heap *h);
+
+/* tcache.c */
+int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size);	/* -ENOENT as above */
+void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st);
+void hm_tc_trim_self(struct hm_heap *h);	/* release the caller's empty slabs */
+void hm_tc_heap_destroy(struct hm_heap *h);
+void hm_tc_heap_init(struct hm_heap *h);
+
+#endif /* HAPMEM_HEAP_HEAP_IMPL_H */
