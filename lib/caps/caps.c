@@ -216,7 +216,7 @@ void *caps_malloc_prefer(size_t size, unsigned int n, ...)
 void *caps_attr_alloc(uint32_t attr, size_t size, size_t align)
 {
 	void *p = NULL;
-	int err = align & (align - 1) ? -EINVAL : 0;
+	int err = (align & (align - 1)) ? -EINVAL : 0;
 
 	if (!err) {
 		hm_caps_reg_rdlock();

@@ -83,7 +83,7 @@ static void xml_text(FILE *o, const char *s)
 
 int caps_heap_map_svg(FILE *out)
 {
-	struct batch *bt = malloc(sizeof(*bt));
+	struct batch *bt;
 	char *body = NULL;
 	size_t body_len = 0;
 	FILE *o;
@@ -92,6 +92,7 @@ int caps_heap_map_svg(FILE *out)
 
 	if (!out)
 		return -EINVAL;
+	bt = malloc(sizeof(*bt));
 	if (!bt)
 		return -ENOMEM;
 	o = open_memstream(&body, &body_len);

@@ -150,7 +150,7 @@ struct hapmem_chunks {
  *	the session's own
  * @num_remotes: out: number of remotes
  * @remote_index: out: index of the remote described
- * @remote_flags: out: %HAPMEM_REMOTE_* bits
+ * @remote_flags: out: ``HAPMEM_REMOTE_*`` bits
  * @name: out: NUL-terminated remote name ("adsp", ...)
  * @pci_bdf: out: bus << 8 | devfn of the remote's device, or ~0 if none
  * @__reserved: must be 0
@@ -244,7 +244,7 @@ struct hapmem_alloc {
  * @heap_id: %HAPMEM_HEAP_ID_ANY, %HAPMEM_HEAP_ID_DEFAULT or
  *	%HAPMEM_HEAP_ID_SYSTEM
  * @ion_flags: %HAPMEM_ION_FLAG_CACHED or 0
- * @rflags: one of the %HAPMEM_RFLAG_* values, or 0 for plain memory
+ * @rflags: one of the ``HAPMEM_RFLAG_*`` values, or 0 for plain memory
  * @__reserved: must be 0
  * @vin: 0 to have the kernel allocate, or (0 and ADD_PAGES only) the page
  *	aligned address of the caller's own memory to map
