@@ -31,6 +31,7 @@
 #include "amap.h"
 #include "cpu_map.h"
 #include "dmabuf_id.h"
+#include "hapmem_dev.h"
 #include "fork.h"
 #include "ioctl.h"
 #include "pagesize.h"
@@ -45,6 +46,7 @@ struct amap_entry {
 	void *cpu;		/* CPU mapping the library made, or NULL */
 	size_t cpu_len;
 	int fd;			/* HLOS: the library's fd, handed out as vadsp */
+	struct hapmem_chunks chunks;	/* request_map: IOMMU layout (heapvm addition) */
 };
 
 static pthread_mutex_t apps_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -228,6 +230,7 @@ static int request_map(int heapid, uint32_t ion_flags, uint32_t rflags,
 	e->kind = rflags == FASTRPC_ALLOC_HLOS_FD ? KIND_HLOS : KIND_REQUEST;
 	e->vadsp = out.vadsp;
 	e->len = map_len;
+	e->chunks = out.chunks;
 	if (e->kind == KIND_HLOS)
 		e->fd = out.fd;
 
@@ -459,4 +462,23 @@ int apps_mem_dma_handle_unmap(int fd, int size)
 		return to_aee(dev);
 	ret = hm_ioc_dma_handle_unmap(dev, fd, map_len, NULL);
 	return to_aee(ret);
+}
+
+/* heapvm addition: the IOMMU layout of a request_map map (hapmem_dev.h). */
+int hapmem_map_chunks(uint64_t vadsp, struct hapmem_chunks *chunks)
+{
+	struct amap_entry *e;
+	int ret = -ENOENT;
+
+	if (!chunks)
+		return -EINVAL;
+	pthread_once(&apps_once, apps_init);
+	pthread_mutex_lock(&apps_lock);
+	e = hm_amap_find_exact(&map_table, vadsp);
+	if (e && e->kind == KIND_REQUEST) {
+		*chunks = e->chunks;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&apps_lock);
+	return ret;
 }

@@ -56,6 +56,33 @@ int hapmem_remote_write(uint64_t vadsp, const void *buf, size_t len)
 	return access_dev(HAPMEM_ACCESS_WRITE, vadsp, (void *)buf, len);
 }
 
+/* heapvm addition: a RAW read whose IOMMU faults are the answer. */
+int hapmem_remote_probe(uint64_t vadsp, size_t len, uint32_t *faults)
+{
+	unsigned char buf[4095];
+	uint32_t total = 0;
+	int dev, ret;
+
+	if (!faults || !len || vadsp + len < vadsp)
+		return -EINVAL;
+	dev = hm_session_fd();
+	if (dev < 0)
+		return dev;
+	while (len) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+		uint32_t f = 0;
+
+		ret = hm_ioc_remote_access(dev, HAPMEM_ACCESS_RAW, vadsp, buf, n, &f);
+		if (ret && ret != -EFAULT)
+			return ret;
+		total += f;
+		vadsp += n;
+		len -= n;
+	}
+	*faults = total;
+	return 0;
+}
+
 const char *hapmem_device_path(void)
 {
 	const char *p = secure_getenv("HAPMEM_DEVICE");

@@ -12,6 +12,10 @@
  * (condition variable) and retries before growing itself, so a burst of
  * failures adds one segment, not one per thread.  Uncontended, an
  * operation costs one lock/unlock pair (two atomic instructions).
+ *
+ * Backend calls in flight are counted (growing, releasing) so that fork()
+ * can wait for them to finish: the child then knows every segment the
+ * parent had (heap_fork.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -41,7 +45,9 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 	h->grow_max = HM_HEAP_DEFAULT_MAX_GROW;
 	h->min_grow_bytes = HM_HEAP_DEFAULT_MIN_GROW;
 	h->high = UINT_MAX;
+	h->cache_limit = SIZE_MAX;
 	hm_tc_heap_init(h);
+	hm_heap_fork_register(h);
 	return h;
 }
 
@@ -62,6 +68,7 @@ void hm_heap_destroy(struct hm_heap *h)
 
 	if (!h)
 		return;
+	hm_heap_fork_unregister(h);
 	hm_tc_heap_destroy(h);
 	/* Every segment goes back, whatever it still holds. */
 	hm_core_stats(h->core, &st);
@@ -74,6 +81,7 @@ void hm_heap_destroy(struct hm_heap *h)
 		h->ops->release(h->ctx, &d);
 	}
 	hm_core_destroy(h->core);
+	hm_core_destroy(h->fork_spare);
 	pthread_cond_destroy(&h->grown);
 	pthread_mutex_destroy(&h->lock);
 	free(h->marker_tag);
@@ -130,20 +138,22 @@ static int grow_locked(struct hm_heap *h, uint64_t request)
 		err = -EINVAL;
 	}
 	pthread_mutex_lock(&h->lock);
+	if (!err) {
+		seg = hm_core_add_segment(h->core, (uintptr_t)d.cpu, d.dev, d.len, d.handle);
+		if (seg < 0) {
+			/* Still counted as growing: fork() waits for this release too. */
+			pthread_mutex_unlock(&h->lock);
+			h->ops->release(h->ctx, &d);
+			pthread_mutex_lock(&h->lock);
+			err = seg;
+		} else {
+			h->grow_events++;
+		}
+	}
 	h->growing--;
 	h->grow_gen++;
 	pthread_cond_broadcast(&h->grown);
-	if (err)
-		return err;
-	seg = hm_core_add_segment(h->core, (uintptr_t)d.cpu, d.dev, d.len, d.handle);
-	if (seg < 0) {
-		pthread_mutex_unlock(&h->lock);
-		h->ops->release(h->ctx, &d);
-		pthread_mutex_lock(&h->lock);
-		return seg;
-	}
-	h->grow_events++;
-	return 0;
+	return err;
 }
 
 /* The formula's "request": the bytes asked for (a 0-byte request counts as 1). */
@@ -288,10 +298,24 @@ static unsigned int trim_locked(struct hm_heap *h, struct hm_segment_desc *out)
 	return n;
 }
 
-static void release_segments(struct hm_heap *h, const struct hm_segment_desc *d, unsigned int n)
+/*
+ * Unlock, then give @n segments (already out of the core) back to the
+ * backend.  Counted in @releasing so that fork() waits for them.
+ */
+static void unlock_release(struct hm_heap *h, const struct hm_segment_desc *d, unsigned int n)
 {
+	if (!n) {
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	h->releasing++;
+	pthread_mutex_unlock(&h->lock);
 	while (n--)
 		h->ops->release(h->ctx, &d[n]);
+	pthread_mutex_lock(&h->lock);
+	if (!--h->releasing && !h->growing)
+		pthread_cond_broadcast(&h->grown);
+	pthread_mutex_unlock(&h->lock);
 }
 
 static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
@@ -309,8 +333,7 @@ static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
 		h->freed_since_flush += size;
 		n = trim_locked(h, rel);
 	}
-	pthread_mutex_unlock(&h->lock);
-	release_segments(h, rel, n);
+	unlock_release(h, rel, n);
 	return err;
 }
 
@@ -404,8 +427,7 @@ int hm_heap_set_thresholds(struct hm_heap *h, unsigned int low, unsigned int hig
 	h->freed_since_flush = HM_HEAP_GROW_ALIGN;	/* allow one flush now */
 	n = high != UINT_MAX ? trim_locked(h, rel) : 0;
 	grow = below_low_locked(h);
-	pthread_mutex_unlock(&h->lock);
-	release_segments(h, rel, n);
+	unlock_release(h, rel, n);
 	if (grow)
 		hm_heap_pregrow(h);
 	return 0;
@@ -414,6 +436,7 @@ int hm_heap_set_thresholds(struct hm_heap *h, unsigned int low, unsigned int hig
 void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes)
 {
 	pthread_mutex_lock(&h->lock);
+	h->cache_limit = bytes;
 	hm_core_set_cache_limit(h->core, bytes);
 	pthread_mutex_unlock(&h->lock);
 }

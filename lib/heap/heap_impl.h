@@ -23,7 +23,7 @@ struct hm_tcache;
 
 struct hm_heap {
 	pthread_mutex_t lock;
-	pthread_cond_t grown;
+	pthread_cond_t grown;		/* a growth completed, or the backend went idle */
 	struct hm_core *core;
 	const struct hm_backend_ops *ops;
 	void *ctx;
@@ -34,6 +34,12 @@ struct hm_heap {
 	bool grow_user_set;
 	unsigned int growing;		/* backend grow() calls in flight */
 	uint64_t grow_gen;		/* bumped when one completes */
+	unsigned int releasing;		/* threads in backend release() calls */
+	size_t cache_limit;		/* hm_heap_set_cache_limit(), SIZE_MAX if never */
+
+	/* fork() (heap_fork.c): the registry of heaps, under its own lock. */
+	struct hm_heap *reg_prev, *reg_next;
+	struct hm_core *fork_spare;	/* empty core for the child, made in prepare */
 
 	/* Thresholds (HAP_mem_set_heap_thresholds). */
 	unsigned int low, high;
@@ -67,11 +73,26 @@ int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 			 uintptr_t *addr, bool *low);
 void hm_heap_pregrow(struct hm_heap *h);
 
+/* heap_fork.c: every heap is registered from creation to destruction. */
+void hm_heap_fork_register(struct hm_heap *h);
+void hm_heap_fork_unregister(struct hm_heap *h);
+
 /* tcache.c */
 int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size);	/* -ENOENT as above */
 void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st);
 void hm_tc_trim_self(struct hm_heap *h);	/* release the caller's empty slabs */
 void hm_tc_heap_destroy(struct hm_heap *h);
 void hm_tc_heap_init(struct hm_heap *h);
+/*
+ * fork(): the front end's locks (registry g_lock, taken before any heap
+ * lock; radix map_lock, a leaf, taken after them), and in the child the
+ * reset of one heap's front end: its slabs and thread caches are dropped
+ * and the heap gets a new uid (single-threaded child, locks held).
+ */
+void hm_tc_fork_lock(void);
+void hm_tc_fork_unlock(void);
+void hm_tc_fork_lock_map(void);
+void hm_tc_fork_unlock_map(void);
+void hm_tc_fork_reset(struct hm_heap *h);
 
 #endif /* HAPMEM_HEAP_HEAP_IMPL_H */

@@ -479,3 +479,74 @@ void hm_tc_trim_self(struct hm_heap *h)
 			hm_tc_retire(tc, s);
 	}
 }
+
+/* ---- fork() (see heap_fork.c) --------------------------------------------- */
+
+void hm_tc_fork_lock(void)
+{
+	pthread_mutex_lock(&g_lock);
+}
+
+void hm_tc_fork_unlock(void)
+{
+	pthread_mutex_unlock(&g_lock);
+}
+
+void hm_tc_fork_lock_map(void)
+{
+	pthread_mutex_lock(&map_lock);
+}
+
+void hm_tc_fork_unlock_map(void)
+{
+	pthread_mutex_unlock(&map_lock);
+}
+
+static bool tc_is_mine(const struct hm_tcache *tc)
+{
+	const struct hm_tcache *t;
+
+	for (t = tls_list; t; t = t->t_next)
+		if (t == tc)
+			return true;
+	return false;
+}
+
+/*
+ * Child, single thread, every lock held: forget @h's slabs (their memory
+ * goes with the parent's segments) and its thread caches.  The caches of
+ * threads that do not exist in the child are freed; the calling thread's
+ * own is marked dead (it sits in its thread list, freed at its exit).  A
+ * new uid makes the calling thread create a fresh cache on next use.
+ */
+void hm_tc_fork_reset(struct hm_heap *h)
+{
+	struct hm_tcache *tc, *next;
+	struct hm_slab *s;
+
+	for (tc = h->tcaches; tc; tc = next) {
+		next = tc->h_next;
+		if (tc_is_mine(tc)) {
+			tc->dead = true;
+			tc->heap = NULL;
+		} else {
+			free(tc);
+		}
+	}
+	h->tcaches = NULL;
+	while ((s = h->slabs) != NULL) {
+		h->slabs = s->all_next;
+		slab_map_set(s->base, NULL);
+		free(s);
+	}
+	while ((s = h->slab_pool) != NULL) {
+		h->slab_pool = s->all_next;
+		free(s);
+	}
+	h->nslabs = 0;
+	h->orphan_bytes = h->orphan_blocks = 0;
+	h->remote_bytes = h->remote_blocks = 0;
+	if (hm_tls_cur.h == h)
+		hm_tls_cur = (struct tc_ref){ 0 };
+	h->uid = atomic_fetch_add(&g_uid, 1) + 1;
+}

@@ -38,6 +38,26 @@ int hapmem_remote_read(uint64_t vadsp, void *buf, size_t len);
 int hapmem_remote_write(uint64_t vadsp, const void *buf, size_t len);
 
 /*
+ * --- heapvm additions (for the demo and the heap's VM tests) ---
+ *
+ * hapmem_remote_probe() - does the remote reach @len bytes at @vadsp?  The
+ * DMA engine reads them without the library's or the driver's check that
+ * the range is one of this session's maps, so the IOMMU decides: *@faults
+ * is the number of device page accesses it refused (0: all reachable).
+ * For showing that an unmapped address faults.  Needs CAP_SYS_ADMIN
+ * (-EPERM).  Each 4 KiB costs a device round trip.
+ */
+int hapmem_remote_probe(uint64_t vadsp, size_t len, uint32_t *faults);
+
+/*
+ * hapmem_map_chunks() - how the IOMMU laid out the apps_mem_request_map()
+ * map at device address @vadsp (2 MiB, 64 KiB and 4 KiB pieces).  -ENOENT:
+ * no such request_map map in this process.
+ */
+int hapmem_map_chunks(uint64_t vadsp, struct hapmem_chunks *chunks);
+/* --- end of heapvm additions --- */
+
+/*
  * hapmem_device_path() - the device node the session uses (or will use):
  * $HAPMEM_DEVICE, else /dev/hapmem.
  */
