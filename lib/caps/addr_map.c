@@ -185,3 +185,40 @@ void hm_caps_amap_unlock(void)
 {
 	pthread_rwlock_unlock(&amap_lock);
 }
+
+/* ---- fork (caps_fork.c) ---- */
+
+/*
+ * Read side: it keeps segments from coming or going (writers are short
+ * and nest nothing), and, unlike a write lock, the child can release it
+ * (glibc tells a writer's unlock by the thread id, which the child's
+ * thread does not share with its parent).
+ */
+void hm_caps_amap_fork_prepare(void)
+{
+	pthread_rwlock_rdlock(&amap_lock);
+}
+
+void hm_caps_amap_fork_parent(void)
+{
+	pthread_rwlock_unlock(&amap_lock);
+}
+
+/* Child: an empty map (the regions are emptied too), then the unlock. */
+void hm_caps_amap_fork_child(void)
+{
+	size_t i;
+
+	for (i = 0; i < nbuckets; i++) {
+		struct node *n = buckets[i], *next;
+
+		for (; n; n = next) {
+			next = n->next;
+			free(n);
+		}
+	}
+	free(buckets);
+	buckets = NULL;
+	nbuckets = nnodes = 0;
+	pthread_rwlock_unlock(&amap_lock);
+}

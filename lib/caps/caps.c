@@ -36,6 +36,17 @@ void caps_set_abort_on_failure(bool on)
 	atomic_store(&abort_on_failure, on);
 }
 
+/* fork: hook_lock is a leaf (nothing is called under it). */
+void hm_caps_hook_fork_prepare(void)
+{
+	pthread_mutex_lock(&hook_lock);
+}
+
+void hm_caps_hook_fork_release(void)
+{
+	pthread_mutex_unlock(&hook_lock);
+}
+
 void hm_caps_failed(size_t size, uint32_t caps, const char *func, int err)
 {
 	caps_alloc_failed_fn fn;

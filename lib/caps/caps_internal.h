@@ -171,4 +171,22 @@ unsigned int hm_caps_dbg_check_block(struct caps_region *r, const struct hm_bloc
 int hm_caps_backtrace(void **bt, int max);
 void hm_caps_dbg_init(void);
 
+/* ---- fork (caps_fork.c and the modules' parts) ---- */
+void hm_caps_fork_init(void);
+void hm_caps_reg_fork_prepare(void);
+void hm_caps_reg_fork_parent(void);
+void hm_caps_reg_fork_child(void);
+void hm_caps_amap_fork_prepare(void);
+void hm_caps_amap_fork_parent(void);
+void hm_caps_amap_fork_child(void);
+void hm_caps_wait_fork_prepare(void);
+void hm_caps_wait_fork_parent(void);
+void hm_caps_wait_fork_child(void);
+void hm_caps_lis_fork_child(void);
+void hm_caps_hook_fork_prepare(void);
+void hm_caps_hook_fork_release(void);
+void hm_caps_dbg_fork_child(void);
+/* Child, single thread: empty @r; false if it must leave the registry. */
+bool hm_caps_region_fork_reset(struct caps_region *r);
+
 #endif /* HAPMEM_CAPS_INTERNAL_H */

@@ -34,8 +34,8 @@ int caps_listener_add(caps_listener_fn fn, void *arg)
 	for (i = 0; i < LISTENERS; i++) {
 		if (lis[i].fn)
 			continue;
+		lis[i].arg = arg;	/* arg first: a fork never sees fn with a stale arg */
 		lis[i].fn = fn;
-		lis[i].arg = arg;
 		atomic_fetch_add(&nlis, 1);
 		ret = i;
 		break;
@@ -76,4 +76,20 @@ void hm_caps_emit(enum caps_event_type t, const struct caps_region *r, void *ptr
 		if (lis[i].fn)
 			lis[i].fn(&ev, lis[i].arg);
 	pthread_rwlock_unlock(&lis_lock);
+}
+
+/*
+ * fork: not taken in prepare (a listener runs with the registry read-locked
+ * and may allocate, so no order with the registry lock is free of a
+ * cycle).  The child gets a fresh lock; the parent threads that held it
+ * for reading are gone, and nlis is counted again from the table.
+ */
+void hm_caps_lis_fork_child(void)
+{
+	unsigned int i, n = 0;
+
+	pthread_rwlock_init(&lis_lock, NULL);
+	for (i = 0; i < LISTENERS; i++)
+		n += !!lis[i].fn;
+	atomic_store(&nlis, n);
 }

@@ -105,6 +105,7 @@ void hm_caps_region_delete(struct caps_region *r)
 int hm_caps_region_add_seg(struct caps_region *r, const struct hm_segment_desc *d)
 {
 	struct caps_seg *s;
+	uintptr_t base;
 	int err, id;
 
 	if ((r->all_caps & HAPMEM_CAP_32BIT) && (d->dev >= FOUR_GIB || d->len > FOUR_GIB - d->dev))
@@ -132,6 +133,7 @@ int hm_caps_region_add_seg(struct caps_region *r, const struct hm_segment_desc *
 	err = hm_caps_amap_add(s);
 	if (err)
 		goto fail;
+	base = s->base;	/* once in the core, another thread may release s */
 	pthread_mutex_lock(&r->lock);
 	id = hm_core_add_segment(r->core, s->base, d->dev, d->len, (uintptr_t)s);
 	if (id >= 0) {
@@ -144,7 +146,7 @@ int hm_caps_region_add_seg(struct caps_region *r, const struct hm_segment_desc *
 		err = id;
 		goto fail;
 	}
-	hm_caps_emit(CAPS_EV_SEG_GROW, r, (void *)s->base, d->len, 0, d->dev);
+	hm_caps_emit(CAPS_EV_SEG_GROW, r, (void *)base, d->len, 0, d->dev);
 	return 0;
 fail:
 	if (!d->cpu)
@@ -248,4 +250,64 @@ void hm_caps_region_release_seg(struct caps_region *r, struct caps_seg *s)
 	seg_unmap(r, s);
 	free(s);
 	hm_caps_emit(CAPS_EV_SEG_RELEASE, r, base, len, 0, dev);
+}
+
+/*
+ * fork, child (single thread; the region lock is held from prepare):
+ * give back every segment and keep its addresses reserved, then start
+ * over on an empty core.  A growable region keeps its configuration and
+ * backend; a user region (caps_region_add_mem/_fd) leaves the registry:
+ * its memory may be shared with the parent (MAP_SHARED, a dma-buf), where
+ * the child's blocks would overwrite the parent's, and an fd region's
+ * device mapping belongs to the parent's session.  The address map has
+ * been emptied already.
+ */
+bool hm_caps_region_fork_reset(struct caps_region *r)
+{
+	struct hm_core_stats st;
+	unsigned int id;
+
+	pthread_mutex_unlock(&r->lock);	/* taken by the prepare hook */
+	pthread_cond_init(&r->grown, NULL);	/* its waiters were the parent's */
+	hm_caps_rec_free_all(r);
+	hm_core_stats(r->core, &st);
+	for (id = 0; st.segments; id++) {
+		uintptr_t base, owner;
+		uint64_t dev;
+		size_t len;
+		struct caps_seg *s;
+
+		if (hm_core_segment(r->core, id, &base, &dev, &len, &owner))
+			continue;
+		st.segments--;
+		s = (struct caps_seg *)owner;
+		/* a user-mem region's memory is the caller's: left as it is */
+		if (r->ops && r->user_kind != 1) {
+			/* the driver backend only unmaps a parent's segment here */
+			r->ops->release(r->ctx, &s->desc);
+			/* no thread can map the range between release and this */
+			if (s->desc.cpu)
+				mmap(s->desc.cpu, s->desc.len, PROT_NONE,
+				     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		}
+		/* a placeholder (CPU-less segment) is PROT_NONE already: kept */
+		free(s);
+	}
+	hm_core_destroy(r->core);
+	r->core = r->user_kind ? NULL : hm_core_create();
+	if (!r->core) {
+		if (r->user_kind == 0)
+			fprintf(stderr, "hapmem caps: fork: out of memory, region %s dropped in the child\n",
+				r->name);
+		if (r->ctx_free)
+			r->ctx_free(r->ctx);
+		free(r);
+		return false;
+	}
+	hm_core_set_cache_limit(r->core, 0);
+	r->total = 0;
+	r->growing = 0;
+	r->grow_gen = 0;
+	atomic_store(&r->min_wait, SIZE_MAX);
+	return true;
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend_driver.h"
@@ -41,15 +42,86 @@ static struct {
 static unsigned int nattrs;
 static uint32_t next_id = 1;
 
+/*
+ * The fork gate.  fork()'s prepare hook must see no allocation or free in
+ * flight: each runs under the registry's read lock, growth (the backend
+ * call) and segment release included.  A write lock would drain them, but
+ * glibc's rwlock prefers readers (threads allocating in a loop could keep
+ * a writer out for ever) and a write lock cannot be released by the child
+ * (glibc tells a writer's unlock by the thread id).  So outermost readers
+ * count themselves in @active; prepare closes the gate (new outermost
+ * readers then wait on gate_lock), waits for @active to reach zero and
+ * takes the read side, which keeps region registration and removal out.
+ * A thread already reading (a listener that allocates) passes the gate,
+ * or it would wait for prepare, which waits for it.  Increment, then look
+ * at the gate (both sequentially consistent): prepare sees the count, or
+ * the reader sees the gate.
+ */
+static atomic_bool gate_closed;
+static atomic_uint active;
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local unsigned int rd_depth;
+
 void hm_caps_reg_rdlock(void)
 {
 	hm_caps_dbg_init();
+	if (!rd_depth) {
+		atomic_fetch_add(&active, 1);
+		while (atomic_load(&gate_closed)) {
+			atomic_fetch_sub(&active, 1);
+			pthread_mutex_lock(&gate_lock);
+			pthread_mutex_unlock(&gate_lock);
+			atomic_fetch_add(&active, 1);
+		}
+	}
 	pthread_rwlock_rdlock(&reg_lock);
+	rd_depth++;
 }
 
 void hm_caps_reg_unlock(void)
 {
 	pthread_rwlock_unlock(&reg_lock);
+	if (!--rd_depth)
+		atomic_fetch_sub(&active, 1);
+}
+
+void hm_caps_reg_fork_prepare(void)
+{
+	const struct timespec pause = { .tv_nsec = 50000 };
+
+	pthread_mutex_lock(&gate_lock);
+	atomic_store(&gate_closed, true);
+	while (atomic_load(&active))
+		nanosleep(&pause, NULL);	/* bounded: no new reader enters */
+	pthread_rwlock_rdlock(&reg_lock);
+}
+
+void hm_caps_reg_fork_parent(void)
+{
+	pthread_rwlock_unlock(&reg_lock);
+	atomic_store(&gate_closed, false);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void rebuild_locked(void);
+
+/*
+ * Child: every region emptied or dropped (region.c), the candidate table
+ * rebuilt without the dropped ones, and the locks of prepare released.
+ * The parent's readers did not come across: no count.
+ */
+void hm_caps_reg_fork_child(void)
+{
+	unsigned int i;
+
+	atomic_store(&active, 0);
+	for (i = 0; i < HAPMEM_CAPS_MAX_REGIONS; i++)
+		if (slots[i] && !hm_caps_region_fork_reset(slots[i]))
+			slots[i] = NULL;
+	rebuild_locked();
+	pthread_rwlock_unlock(&reg_lock);
+	atomic_store(&gate_closed, false);
+	pthread_mutex_unlock(&gate_lock);
 }
 
 int hm_caps_validate(uint32_t caps)
@@ -173,6 +245,7 @@ int hm_caps_register(struct caps_region *r)
 	int ret;
 
 	hm_caps_dbg_init();
+	hm_caps_fork_init();
 	pthread_rwlock_wrlock(&reg_lock);
 	for (i = 0; i < HAPMEM_CAPS_MAX_REGIONS; i++) {
 		if (slots[i] && !strcmp(slots[i]->name, r->name)) {

@@ -15,6 +15,7 @@
  * Copyright (C) 2026 The hapmem authors
  */
 #include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include "caps/caps_internal.h"
@@ -182,4 +183,24 @@ out:
 		return NULL;
 	}
 	return p;
+}
+
+/* ---- fork (caps_fork.c) ---- */
+
+void hm_caps_wait_fork_prepare(void)
+{
+	pthread_mutex_lock(&wlock);
+}
+
+void hm_caps_wait_fork_parent(void)
+{
+	pthread_mutex_unlock(&wlock);
+}
+
+/* Child: the waiters were the parent's other threads (on their stacks). */
+void hm_caps_wait_fork_child(void)
+{
+	waiters = NULL;
+	memset(&wstats, 0, sizeof(wstats));
+	pthread_mutex_unlock(&wlock);
 }

@@ -151,3 +151,14 @@ void hm_caps_report(const char *fmt, ...)
 		fprintf(stderr, "%s\n", msg);
 	pthread_mutex_unlock(&rep_lock);
 }
+
+/*
+ * fork, child: the reporter runs under rep_lock and may call anything, so
+ * prepare does not take it; a thread of the parent may have held it at
+ * fork().  The child starts with a fresh lock and no error count.
+ */
+void hm_caps_dbg_fork_child(void)
+{
+	pthread_mutex_init(&rep_lock, NULL);
+	atomic_store(&errors, 0);
+}
