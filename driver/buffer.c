@@ -37,6 +37,7 @@ struct hapmem_attachment {
 	struct sg_table table;
 	struct list_head node;
 	bool mapped;
+	unsigned long attrs;
 };
 
 /* Orders tried, largest first: 2 MiB, 64 KiB, 4 KiB (with 4 KiB pages). */
@@ -278,6 +279,14 @@ static int hapmem_buffer_attach(struct dma_buf *dmabuf,
 		dst = sg_next(dst);
 	}
 	a->dev = attachment->dev;
+	/*
+	 * hapmem's import devices map a buffer once per remote only to learn
+	 * where it lies, so several remotes map it at once: the caches are
+	 * synced explicitly around those mappings, which keeps DMA-API
+	 * debugging from reporting them as overlapping streaming mappings.
+	 */
+	if (hapmem_is_import_dev(attachment->dev))
+		a->attrs = DMA_ATTR_SKIP_CPU_SYNC;
 	attachment->priv = a;
 
 	mutex_lock(&buf->lock);
@@ -305,9 +314,11 @@ static struct sg_table *hapmem_buffer_map(struct dma_buf_attachment *attachment,
 	struct hapmem_attachment *a = attachment->priv;
 	int ret;
 
-	ret = dma_map_sgtable(attachment->dev, &a->table, dir, 0);
+	ret = dma_map_sgtable(attachment->dev, &a->table, dir, a->attrs);
 	if (ret)
 		return ERR_PTR(ret);
+	if (a->attrs & DMA_ATTR_SKIP_CPU_SYNC)
+		dma_sync_sgtable_for_device(attachment->dev, &a->table, dir);
 	a->mapped = true;
 	return &a->table;
 }
@@ -319,7 +330,9 @@ static void hapmem_buffer_unmap(struct dma_buf_attachment *attachment,
 	struct hapmem_attachment *a = attachment->priv;
 
 	a->mapped = false;
-	dma_unmap_sgtable(attachment->dev, table, dir, 0);
+	if (a->attrs & DMA_ATTR_SKIP_CPU_SYNC)
+		dma_sync_sgtable_for_cpu(attachment->dev, table, dir);
+	dma_unmap_sgtable(attachment->dev, table, dir, a->attrs);
 }
 
 static int hapmem_buffer_begin_cpu_access(struct dma_buf *dmabuf,

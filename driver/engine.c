@@ -113,13 +113,17 @@ static int hapmem_engine_dma(struct hapmem_remote *r, u64 src, u64 dst,
 /* How many pages of [dva, dva + len) the remote's IOMMU does not translate. */
 static u32 hapmem_engine_untranslated(struct hapmem_remote *r, u64 dva, u32 len)
 {
-	u64 page = round_down(dva, PAGE_SIZE);
+	u64 page = round_down(dva, PAGE_SIZE), last = dva + len - 1;
 	u32 n = 0;
 
 	if (!r->domain)
 		return 0;
-	for (; page < dva + len; page += PAGE_SIZE)
+	/* Up to the last byte: a range at the top of the space ends at 2^64. */
+	for (;; page += PAGE_SIZE) {
 		n += !iommu_iova_to_phys(r->domain, page);
+		if (last - page < PAGE_SIZE)
+			break;
+	}
 	return n;
 }
 

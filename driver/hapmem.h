@@ -81,6 +81,7 @@ struct hapmem_va {
  * @index: position in probe order; names the device node
  * @name: "adsp", "cdsp", ...
  * @misc: the /dev/hapmem-<name> node
+ * @misc_name: storage for @misc's name
  * @pdev: the edu device, or NULL for the software remote
  * @dma_dev: the device whose DMA reaches the remote's memory
  * @import_pdev: a directly mapped device used to attach dma-bufs and learn
@@ -99,6 +100,8 @@ struct hapmem_va {
  * @bounce_va: its CPU address
  * @bounce_dva: its device address
  * @bounce_blk: its entry in @va
+ * @import_lock: protects @imports
+ * @imports: struct hapmem_import by dma-buf: the buffers attached for maps
  * @dbg: debugfs directory
  * @node: on hapmem_remotes
  */
@@ -123,6 +126,8 @@ struct hapmem_remote {
 	void *bounce_va;
 	dma_addr_t bounce_dva;
 	struct hapmem_va bounce_blk;
+	struct mutex import_lock; /* see @import_lock above */
+	struct rb_root imports;
 	struct list_head node;
 };
 
@@ -148,6 +153,7 @@ int hapmem_remotes_init(void);
 void hapmem_remotes_exit(void);
 struct hapmem_remote *hapmem_remote_by_index(unsigned int index);
 struct hapmem_remote *hapmem_remote_first(void);
+bool hapmem_is_import_dev(struct device *dev);
 unsigned int hapmem_remote_count(void);
 u32 hapmem_remote_flags(struct hapmem_remote *r);
 
@@ -157,6 +163,8 @@ int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
 void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va);
 int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
 		    u64 start, u64 len);
+void *hapmem_mas_erase(struct ma_state *mas);
+void *hapmem_mtree_erase(struct maple_tree *mt, unsigned long index);
 
 /* engine.c: the remote's DMA engine */
 int hapmem_engine_init(struct hapmem_remote *r);
@@ -241,8 +249,8 @@ void hapmem_resv_destroy_all(struct hapmem_session *s);
  * @remote: the remote whose address space holds it
  * @resv: the reservation a fixed map sits in, or NULL
  * @dmabuf: the memory, or NULL for pinned user pages
- * @attach: @dmabuf attached to the remote's import device
- * @sgt: the DMA addresses of the memory, from @attach or @upages
+ * @import: @dmabuf as attached for the remote, shared with its other maps
+ * @sgt: the DMA addresses of the memory, from @import or @upages
  * @offset: where the map starts in @dmabuf
  * @upages: pinned user pages (ADD_PAGES with vin)
  * @nr_upages: how many
@@ -261,7 +269,7 @@ struct hapmem_map {
 	struct hapmem_remote *remote;
 	struct hapmem_resv *resv;
 	struct dma_buf *dmabuf;
-	struct dma_buf_attachment *attach;
+	struct hapmem_import *import;
 	struct sg_table *sgt;
 	u64 offset;
 	struct page **upages;
@@ -273,6 +281,28 @@ struct hapmem_map {
 	struct rb_node dh_node;
 	unsigned int dh_refs;
 	u64 dh_seq;
+};
+
+/**
+ * struct hapmem_import - a dma-buf attached for one remote
+ * @kref: one reference per map of the buffer on the remote
+ * @remote: the remote
+ * @dmabuf: the buffer; a reference is held
+ * @attach: the attachment to the remote's attach device
+ * @sgt: its DMA-mapped table
+ * @node: in the remote's imports, by @dmabuf
+ *
+ * Every map of one buffer on one remote shares one attachment, so a buffer
+ * mapped many times (at other offsets, by other sessions) is attached and
+ * DMA-mapped once, not once per map.
+ */
+struct hapmem_import {
+	struct kref kref;
+	struct hapmem_remote *remote;
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	struct rb_node node;
 };
 
 /* map.c */

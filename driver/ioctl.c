@@ -180,6 +180,25 @@ out:
 }
 
 /*
+ * Drop one dma_handle reference on @map, a map of @s; the last one takes
+ * the map out of the session and hands the tree's reference to *@gone.
+ * Return: the references left.
+ */
+static unsigned int hapmem_dh_unref(struct hapmem_session *s,
+				    struct hapmem_map *map,
+				    struct hapmem_map **gone)
+	__must_hold(&s->lock)
+{
+	if (--map->dh_refs)
+		return map->dh_refs;
+	hapmem_session_dh_del(s, map);
+	hapmem_mtree_erase(&s->maps, map->va.start);
+	hapmem_session_uncharge(s, map->va.len);
+	*gone = map;
+	return 0;
+}
+
+/*
  * Publish a new map in the session, then answer.  If the answer cannot be
  * copied out, the map is withdrawn again, unless another thread of the
  * same process already unmapped it.  The caller keeps its own reference.
@@ -218,11 +237,19 @@ static int hapmem_publish_map(struct hapmem_session *s, struct hapmem_map *map,
 err_withdraw:
 	mutex_lock(&s->lock);
 	if (mtree_load(&s->maps, map->va.start) == map) {
-		if (map->kind == HAPMEM_MAP_DMA_HANDLE)
-			hapmem_session_dh_del(s, map);
-		mtree_erase(&s->maps, map->va.start);
-		hapmem_session_uncharge(s, map->va.len);
-		hapmem_map_put(map);
+		struct hapmem_map *gone = NULL;
+
+		/* Others may hold dma_handle references by now: drop ours. */
+		if (map->kind == HAPMEM_MAP_DMA_HANDLE) {
+			hapmem_dh_unref(s, map, &gone);
+		} else {
+			hapmem_mtree_erase(&s->maps, map->va.start);
+			hapmem_session_uncharge(s, map->va.len);
+			gone = map;
+		}
+		/* Not the last reference: the caller holds one. */
+		if (gone)
+			hapmem_map_put(gone);
 	}
 	mutex_unlock(&s->lock);
 err_fd:
@@ -470,6 +497,8 @@ static int hapmem_ioctl_dma_handle_map(struct hapmem_session *s,
 	mutex_lock(&s->lock);
 	map = hapmem_session_dh_find(s, dmabuf, cmd->offset, len);
 	if (map) {
+		/* Other threads may unmap it while the answer goes out. */
+		hapmem_map_get(map);
 		cmd->refs = ++map->dh_refs;
 		cmd->vadsp = map->va.start;
 		cmd->chunks = map->chunks;
@@ -478,10 +507,17 @@ static int hapmem_ioctl_dma_handle_map(struct hapmem_session *s,
 	if (map) {
 		ret = hapmem_respond(ucmd);
 		if (ret) {
+			struct hapmem_map *gone = NULL;
+
 			mutex_lock(&s->lock);
-			map->dh_refs--;
+			/* Unless unmaps already took it out with our reference. */
+			if (!RB_EMPTY_NODE(&map->dh_node))
+				hapmem_dh_unref(s, map, &gone);
 			mutex_unlock(&s->lock);
+			if (gone)
+				hapmem_map_put(gone);
 		}
+		hapmem_map_put(map);
 		goto out;
 	}
 
@@ -514,23 +550,20 @@ static int hapmem_ioctl_dma_handle_unmap(struct hapmem_session *s,
 	if (cmd->flags || cmd->__reserved || cmd->__reserved2 || !cmd->len ||
 	    cmd->len > U64_MAX - PAGE_SIZE)
 		return -EINVAL;
+	/* A reference dropped cannot be taken back: check the answer can go out. */
+	ret = hapmem_respond(ucmd);
+	if (ret)
+		return ret;
 	ret = hapmem_fd_to_dmabuf(cmd->fd, &dmabuf);
 	if (ret)
 		return ret;
 
 	mutex_lock(&s->lock);
 	map = hapmem_session_dh_find(s, dmabuf, U64_MAX, PAGE_ALIGN(cmd->len));
-	if (!map) {
+	if (!map)
 		ret = -ENOENT;
-	} else {
-		cmd->refs = --map->dh_refs;
-		if (!map->dh_refs) {
-			hapmem_session_dh_del(s, map);
-			mtree_erase(&s->maps, map->va.start);
-			hapmem_session_uncharge(s, map->va.len);
-			gone = map;
-		}
-	}
+	else
+		cmd->refs = hapmem_dh_unref(s, map, &gone);
 	mutex_unlock(&s->lock);
 	dma_buf_put(dmabuf);
 	if (gone)

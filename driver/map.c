@@ -57,11 +57,15 @@ static int hapmem_map_iommu(struct hapmem_map *map, u64 skip)
 	struct iommu_domain *domain = map->remote->domain;
 	u64 iova = map->va.start, left = map->va.len;
 	u64 run_pa = 0, run_len = 0;
+	/* Pinned user pages are not DMA-mapped: their addresses are physical. */
+	bool phys = !map->import;
 	struct scatterlist *sg;
 	int i, ret = 0;
 
-	for_each_sgtable_dma_sg(map->sgt, sg, i) {
-		u64 pa = sg_dma_address(sg), len = sg_dma_len(sg);
+	for_each_sg(map->sgt->sgl, sg, phys ? map->sgt->orig_nents :
+		    map->sgt->nents, i) {
+		u64 pa = phys ? sg_phys(sg) : sg_dma_address(sg);
+		u64 len = phys ? sg->length : sg_dma_len(sg);
 
 		if (skip >= len) {
 			skip -= len;
@@ -202,17 +206,92 @@ static struct hapmem_map *hapmem_map_new(struct hapmem_session *s, u32 map_flags
 	return map;
 }
 
+/* Attach @dmabuf for @r, or take a reference on its existing attachment. */
+static struct hapmem_import *hapmem_import_get(struct hapmem_remote *r,
+					       struct dma_buf *dmabuf)
+{
+	struct rb_node **link = &r->imports.rb_node, *parent = NULL;
+	struct hapmem_import *imp;
+	int ret;
+
+	mutex_lock(&r->import_lock);
+	while (*link) {
+		parent = *link;
+		imp = rb_entry(parent, struct hapmem_import, node);
+		if (dmabuf == imp->dmabuf) {
+			kref_get(&imp->kref);
+			goto out;
+		}
+		link = dmabuf < imp->dmabuf ? &parent->rb_left : &parent->rb_right;
+	}
+
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	if (!imp) {
+		imp = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	imp->attach = dma_buf_attach(dmabuf, hapmem_attach_dev(r));
+	if (IS_ERR(imp->attach)) {
+		ret = PTR_ERR(imp->attach);
+		goto err_free;
+	}
+	imp->sgt = dma_buf_map_attachment_unlocked(imp->attach,
+						   DMA_BIDIRECTIONAL);
+	if (IS_ERR(imp->sgt)) {
+		ret = PTR_ERR(imp->sgt);
+		goto err_detach;
+	}
+	kref_init(&imp->kref);
+	imp->remote = r;
+	get_dma_buf(dmabuf);
+	imp->dmabuf = dmabuf;
+	rb_link_node(&imp->node, parent, link);
+	rb_insert_color(&imp->node, &r->imports);
+out:
+	mutex_unlock(&r->import_lock);
+	return imp;
+
+err_detach:
+	dma_buf_detach(dmabuf, imp->attach);
+err_free:
+	kfree(imp);
+	imp = ERR_PTR(ret);
+	goto out;
+}
+
+/*
+ * Called with the remote's import_lock held, which it drops only once the
+ * buffer is detached: a new map of the same buffer must not attach it
+ * again while this attachment is still mapped.
+ */
+static void hapmem_import_release(struct kref *kref)
+{
+	struct hapmem_import *imp = container_of(kref, struct hapmem_import,
+						 kref);
+
+	rb_erase(&imp->node, &imp->remote->imports);
+	dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt,
+					  DMA_BIDIRECTIONAL);
+	dma_buf_detach(imp->dmabuf, imp->attach);
+	mutex_unlock(&imp->remote->import_lock);
+	dma_buf_put(imp->dmabuf);
+	kfree(imp);
+}
+
+static void hapmem_import_put(struct hapmem_import *imp)
+{
+	kref_put_mutex(&imp->kref, hapmem_import_release,
+		       &imp->remote->import_lock);
+}
+
 static void hapmem_map_drop_memory(struct hapmem_map *map)
 {
-	if (map->attach) {
-		dma_buf_unmap_attachment_unlocked(map->attach, map->sgt,
-						  DMA_BIDIRECTIONAL);
-		dma_buf_detach(map->dmabuf, map->attach);
-	}
+	if (map->import)
+		hapmem_import_put(map->import);
 	if (map->dmabuf)
 		dma_buf_put(map->dmabuf);
 	if (map->upages) {
-		if (map->sgt)
+		if (map->sgt && !map->remote->domain)
 			dma_unmap_sgtable(hapmem_attach_dev(map->remote),
 					  map->sgt, DMA_BIDIRECTIONAL, 0);
 		sg_free_table(&map->usgt);
@@ -275,21 +354,13 @@ struct hapmem_map *hapmem_map_dmabuf(struct hapmem_session *s,
 	map->dmabuf = dmabuf;
 	map->offset = offset;
 
-	map->attach = dma_buf_attach(dmabuf, hapmem_attach_dev(s->remote));
-	if (IS_ERR(map->attach)) {
-		ret = PTR_ERR(map->attach);
-		map->attach = NULL;
+	map->import = hapmem_import_get(s->remote, dmabuf);
+	if (IS_ERR(map->import)) {
+		ret = PTR_ERR(map->import);
+		map->import = NULL;
 		goto err;
 	}
-	map->sgt = dma_buf_map_attachment_unlocked(map->attach,
-						   DMA_BIDIRECTIONAL);
-	if (IS_ERR(map->sgt)) {
-		ret = PTR_ERR(map->sgt);
-		map->sgt = NULL;
-		dma_buf_detach(dmabuf, map->attach);
-		map->attach = NULL;
-		goto err;
-	}
+	map->sgt = map->import->sgt;
 
 	ret = hapmem_map_place(s, map, offset, len, map_flags, fixed_va);
 	if (ret)
@@ -349,10 +420,18 @@ struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 					len, GFP_KERNEL);
 	if (ret)
 		goto err_unpin;
-	ret = dma_map_sgtable(hapmem_attach_dev(s->remote), &map->usgt,
-			      DMA_BIDIRECTIONAL, 0);
-	if (ret)
-		goto err_table;
+	/*
+	 * The remote's own domain maps physical addresses; only a remote
+	 * without one needs the DMA API's.  (Mapping the pages through the DMA
+	 * API for each map of them would also stack overlapping streaming
+	 * mappings when the same memory is mapped twice.)
+	 */
+	if (!s->remote->domain) {
+		ret = dma_map_sgtable(hapmem_attach_dev(s->remote), &map->usgt,
+				      DMA_BIDIRECTIONAL, 0);
+		if (ret)
+			goto err_table;
+	}
 	map->sgt = &map->usgt;
 
 	ret = hapmem_map_place(s, map, 0, len, map_flags, 0);

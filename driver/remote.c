@@ -48,6 +48,23 @@ struct hapmem_remote *hapmem_remote_by_index(unsigned int index)
 	return found;
 }
 
+/* Whether @dev is the import device of a remote. */
+bool hapmem_is_import_dev(struct device *dev)
+{
+	struct hapmem_remote *r;
+	bool found = false;
+
+	mutex_lock(&hapmem_remotes_lock);
+	list_for_each_entry(r, &hapmem_remotes, node) {
+		if (hapmem_import_dev(r) == dev) {
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&hapmem_remotes_lock);
+	return found;
+}
+
 struct hapmem_remote *hapmem_remote_first(void)
 {
 	struct hapmem_remote *r;
@@ -223,6 +240,8 @@ static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
 		snprintf(r->name, sizeof(r->name), "dsp%d", index);
 	mutex_init(&r->va_lock);
 	mutex_init(&r->engine_lock);
+	mutex_init(&r->import_lock);
+	r->imports = RB_ROOT;
 	mt_init_flags(&r->va, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN);
 	mt_set_external_lock(&r->va, &r->va_lock);
 	INIT_LIST_HEAD(&r->node);
@@ -250,6 +269,7 @@ static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
 
 static void hapmem_remote_free(struct hapmem_remote *r)
 {
+	WARN_ON(!RB_EMPTY_ROOT(&r->imports));
 	platform_device_unregister(r->import_pdev);
 	ida_free(&hapmem_remote_ida, r->index);
 	kfree(r);

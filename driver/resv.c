@@ -46,7 +46,7 @@ static void hapmem_resv_free(struct hapmem_remote *r, struct hapmem_resv *resv)
 {
 	MA_STATE(mas, &r->va, resv->va.start, resv->va.start);
 
-	WARN_ON(mas_erase(&mas) != &resv->va);
+	WARN_ON(hapmem_mas_erase(&mas) != &resv->va);
 	__mt_destroy(&resv->maps);
 	atomic64_dec(&hapmem_stats.reservations);
 }
@@ -167,6 +167,6 @@ void hapmem_resv_remove(struct hapmem_remote *r, struct hapmem_map *map)
 	MA_STATE(mas, &map->resv->maps, map->va.start, map->va.start);
 
 	mutex_lock(&r->va_lock);
-	WARN_ON(mas_erase(&mas) != &map->va);
+	WARN_ON(hapmem_mas_erase(&mas) != &map->va);
 	mutex_unlock(&r->va_lock);
 }

@@ -97,7 +97,7 @@ struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
 		*err = -EINVAL;
 		return NULL;
 	}
-	mtree_erase(&s->maps, vadsp);
+	hapmem_mtree_erase(&s->maps, vadsp);
 	hapmem_session_uncharge(s, len);
 	return map;
 }

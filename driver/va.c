@@ -76,6 +76,40 @@ int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
 }
 
 /**
+ * hapmem_mas_erase() - remove the entry at @mas's index
+ * @mas: a maple state at one index of the entry; its tree locked
+ *
+ * mas_erase() gives up quietly when the tree needs a node it cannot
+ * allocate, and leaves the entry in place.  Every entry hapmem erases is
+ * about to be freed, so this one does not give up: an erase needs at most
+ * a few small nodes.
+ *
+ * Return: the entry that was there, or NULL.
+ */
+void *hapmem_mas_erase(struct ma_state *mas)
+{
+	void *entry = mas_walk(mas);
+
+	if (entry) {
+		mas_set_range(mas, mas->index, mas->last);
+		mas_store_gfp(mas, NULL, GFP_KERNEL | __GFP_NOFAIL);
+	}
+	return entry;
+}
+
+/* mtree_erase(), with hapmem_mas_erase()'s guarantee. */
+void *hapmem_mtree_erase(struct maple_tree *mt, unsigned long index)
+{
+	MA_STATE(mas, mt, index, index);
+	void *entry;
+
+	mtree_lock(mt);
+	entry = hapmem_mas_erase(&mas);
+	mtree_unlock(mt);
+	return entry;
+}
+
+/**
  * hapmem_va_free() - give a range back
  * @r: the remote
  * @va: what hapmem_va_alloc() or hapmem_va_block() recorded
@@ -85,7 +119,7 @@ void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va)
 	MA_STATE(mas, &r->va, va->start, va->start);
 
 	mutex_lock(&r->va_lock);
-	WARN_ON(mas_erase(&mas) != va);
+	WARN_ON(hapmem_mas_erase(&mas) != va);
 	mutex_unlock(&r->va_lock);
 }
 

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers of the reliability suites (tests/kselftest/rel_*.c): counter
+ * snapshots that must come back unchanged, fd-table probes, time, and a
+ * small seeded PRNG.
+ */
+#ifndef REL_TEST_H
+#define REL_TEST_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "hapmem_test.h"
+
+/* Everything that must return to where it was after a failed call. */
+struct rel_counters {
+	uint64_t session_maps, session_bytes;
+	uint64_t maps, bytes, buffers, pages, reservations, llc_used;
+};
+
+static inline int rel_counters(int fd, struct rel_counters *c)
+{
+	struct hapmem_info info;
+	int ret = hm_info(fd, &info);
+
+	if (ret)
+		return ret;
+	c->session_maps = info.session_maps;
+	c->session_bytes = info.session_bytes;
+	c->maps = info.global_maps;
+	c->bytes = info.global_bytes;
+	c->buffers = info.global_buffers;
+	c->pages = info.global_pages;
+	c->reservations = info.global_reservations;
+	c->llc_used = info.llc_used;
+	return 0;
+}
+
+static inline bool rel_counters_eq(const struct rel_counters *a,
+				   const struct rel_counters *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+static inline void rel_counters_str(const struct rel_counters *c, char *s,
+				    size_t n)
+{
+	snprintf(s, n, "smaps=%llu sbytes=%llu maps=%llu bytes=%llu bufs=%llu pages=%llu resv=%llu llc=%llu",
+		 (unsigned long long)c->session_maps,
+		 (unsigned long long)c->session_bytes,
+		 (unsigned long long)c->maps, (unsigned long long)c->bytes,
+		 (unsigned long long)c->buffers, (unsigned long long)c->pages,
+		 (unsigned long long)c->reservations,
+		 (unsigned long long)c->llc_used);
+}
+
+/* The fd the next open would get: a leaked fd takes the lowest slot. */
+static inline int rel_next_fd(void)
+{
+	int fd = dup(0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+static inline double rel_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* xorshift64*: reproducible from the printed seed. */
+static inline uint64_t rel_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static inline uint64_t rel_env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+static inline int rel_send_fd(int sock, int fd)
+{
+	char c = 'f';
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.b, .msg_controllen = sizeof(u.b),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	memset(&u, 0, sizeof(u));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+/* Returns the received fd, or -errno. */
+static inline int rel_recv_fd(int sock, int flags)
+{
+	char c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.b, .msg_controllen = sizeof(u.b),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags) != 1)
+		return -errno ? -errno : -EIO;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EBADMSG;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+#endif /* REL_TEST_H */
