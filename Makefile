@@ -8,6 +8,12 @@
 #                   distro kernel and on the debug kernel
 #   make demo       build, boot the VM, run the demo program
 #
+#   make tests      every test program and the demo (see tests/tests.mk)
+#   make run-unit   build and run the host unit tests (SAN=asan|ubsan|tsan)
+#   make debug-kernel / module-debug
+#                   the cached debug kernel, hapmem.ko built against it
+#   tests/vm/run -- PROGRAM   run a program in the VM (tests/vm/run --help)
+#
 # KDIR selects the kernel to build the module against (default: the
 # installed Debian linux-headers-*-amd64, not the running kernel).
 

@@ -1,3 +1,94 @@
-# Tests, the VM runner, check and demo.  Included by the top-level Makefile.
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Tests, the VM runner, check and demo.  Included by the top-level Makefile
+# (after lib/lib.mk, whose LIB_* variables it uses).
+#
+#   make tests            every test program and the demo:
+#                           build/tests/unit/<name>       tests/unit/<name>.c, native
+#                           build/tests/kselftest/<name>  tests/kselftest/<name>.c, static
+#                           build/demo                    tests/demo/demo.c, static
+#   make unit-tests       the host unit tests only (SAN=asan|ubsan|tsan builds
+#                         them against that libhapmem into build/tests/unit-SAN/)
+#   make run-unit         build and run the host unit tests (honours SAN)
+#   make kselftests       the VM tests only
+#   make debug-kernel     build (or reuse) the cached debug kernel
+#   make module-debug     hapmem.ko for the debug kernel, in build/debug/driver/
+#   make check            the whole test run (scripts/check)
+#   make demo             build, boot the VM, run build/demo
+#
+# Every tests/unit/*.c and tests/kselftest/*.c is one program: adding a
+# test file needs no edit here.  kselftest_harness.h comes from the
+# extracted linux-source tree (scripts/kernel-source), never from the repo.
+
+TESTS_OUT := $(BUILD)/tests
+
+# Evaluated once, and only by rules that compile a test.
+KSFT_DIR = $(eval KSFT_DIR := $$(shell $(TOP)/scripts/kernel-source)/tools/testing/selftests)$(KSFT_DIR)
+
+# The harness header is a system include: its own code and macros (which
+# compare across types, EXPECT_EQ(1, size)) are not held to -Wextra.
+TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+	      -I$(TOP)/uapi -I$(TOP)/lib/include -I$(TOP)/lib \
+	      -isystem $(KSFT_DIR)
+
+# Host unit tests: native, linked with the static library (internal
+# symbols reachable), with the sanitizer flags of the SAN build if any.
+UNIT_SRCS := $(sort $(wildcard $(TOP)/tests/unit/*.c))
+UNIT_OUT  := $(TESTS_OUT)/unit$(if $(SAN),-$(SAN))
+UNIT_BINS := $(patsubst $(TOP)/tests/unit/%.c,$(UNIT_OUT)/%,$(UNIT_SRCS))
+
+# VM tests and the demo: static, so the initramfs needs no libraries, and
+# always against the plain (sanitizer-free) library.
+KSFT_SRCS := $(sort $(wildcard $(TOP)/tests/kselftest/*.c))
+KSFT_OUT  := $(TESTS_OUT)/kselftest
+KSFT_BINS := $(patsubst $(TOP)/tests/kselftest/%.c,$(KSFT_OUT)/%,$(KSFT_SRCS))
+DEMO_BIN  := $(BUILD)/demo
+
+.PHONY: tests unit-tests run-unit kselftests debug-kernel module-debug check demo
+
+ifeq ($(SAN),)
+tests: unit-tests kselftests $(DEMO_BIN)
+else
+tests: unit-tests
+endif
+
+unit-tests: $(UNIT_BINS)
+
+run-unit: unit-tests
+	$(TOP)/tests/vm/suite -n unit$(if $(SAN),-$(SAN)) $(UNIT_BINS)
+
+kselftests: $(KSFT_BINS)
+
+$(UNIT_OUT)/%: $(TOP)/tests/unit/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(LIB_SAN_FLAGS) $(CFLAGS) -MMD -MP -o $@ $< \
+		$(LIB_A) $(LDFLAGS) $(LIB_LDLIBS)
+
+ifeq ($(SAN),)
+$(KSFT_OUT)/%: $(TOP)/tests/kselftest/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(CFLAGS) -static -MMD -MP -o $@ $< \
+		$(LIB_A) $(LDFLAGS) -pthread
+
+$(DEMO_BIN): $(TOP)/tests/demo/demo.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(CFLAGS) -static -MMD -MP -o $@ $< \
+		$(LIB_A) $(LDFLAGS) -pthread
+endif
+
+-include $(UNIT_BINS:=.d) $(KSFT_BINS:=.d) $(DEMO_BIN).d
+
+debug-kernel:
+	$(TOP)/tests/vm/build-kernel
+
+module-debug:
+	$(TOP)/tests/vm/build-module --debug
+
 check:
+	@$(TOP)/scripts/check
+
 demo:
+	@$(TOP)/scripts/demo
+
+clean::
+	rm -rf $(TESTS_OUT) $(BUILD)/debug $(DEMO_BIN) $(DEMO_BIN).d

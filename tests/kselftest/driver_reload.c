@@ -98,7 +98,25 @@ static void sort_lines(char *s)
 	free(copy);
 }
 
-TEST(twenty_cycles_leave_no_trace)
+/* A cycle takes about 2.5 s on the debug kernel under TCG. */
+FIXTURE(reload) {
+	int unused;
+};
+
+FIXTURE_SETUP(reload)
+{
+}
+
+/* Whatever happened, leave the module loaded for the tests that follow. */
+FIXTURE_TEARDOWN(reload)
+{
+	const char *ko = getenv("HAPMEM_KO");
+
+	if (ko && !mod_loaded())
+		mod_load(ko);
+}
+
+TEST_F_TIMEOUT(reload, twenty_cycles_leave_no_trace, 600)
 {
 	const char *ko = getenv("HAPMEM_KO");
 	static char before[8192], now[8192];
@@ -144,7 +162,7 @@ TEST(twenty_cycles_leave_no_trace)
 	}
 }
 
-TEST(unload_refused_while_a_buffer_lives)
+TEST_F_TIMEOUT(reload, unload_refused_while_a_buffer_lives, 120)
 {
 	const char *ko = getenv("HAPMEM_KO");
 	struct hapmem_alloc a = { .size = sizeof(a), .len = 4096 };
