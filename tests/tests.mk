@@ -78,6 +78,24 @@ endif
 
 -include $(UNIT_BINS:=.d) $(KSFT_BINS:=.d) $(DEMO_BIN).d
 
+# libFuzzer on the allocator core against a reference model (issue 9).
+# FUZZ_SECONDS bounds the run; longer runs: make fuzz FUZZ_SECONDS=3600.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN := $(TESTS_OUT)/fuzz/fuzz_core
+FUZZ_SRCS := $(TOP)/tests/fuzz/fuzz_core.c $(wildcard $(TOP)/lib/core/*.c)
+
+.PHONY: fuzz
+$(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard $(TOP)/lib/core/*.h) $(TOP)/tests/unit/core_model.h
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -I$(TOP)/lib -I$(TOP)/lib/include \
+		-I$(TOP)/tests/unit -o $@ $(FUZZ_SRCS)
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p $(TESTS_OUT)/fuzz/corpus
+	$(FUZZ_BIN) -seed=1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 $(TESTS_OUT)/fuzz/corpus
+
 debug-kernel:
 	$(TOP)/tests/vm/build-kernel
 

@@ -161,7 +161,16 @@ TEST(waiter_stays_asleep_until_it_can_be_served)
 	ASSERT_EQ(64, n);
 	hm_caps_wait_stats(&s0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, waiter, &w));
-	usleep(100 * 1000);
+	/*
+	 * Wait until the waiter is asleep, however slow the machine (TSan on a
+	 * loaded host can take far longer than any fixed sleep).
+	 */
+	for (i = 0; i < 10000; i++) {
+		hm_caps_wait_stats(&s1);
+		if (s1.waits > s0.waits)
+			break;
+		usleep(1000);
+	}
 	EXPECT_FALSE(atomic_load(&w.done));
 	/* every other block: 32 holes of 16 KiB, none big enough */
 	for (i = 0; i < n; i += 2)

@@ -86,7 +86,8 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
-TEST_F(heap, eight_threads)
+/* Generous: TSan on a loaded 2-core machine is 30x slower than a plain run. */
+TEST_F_TIMEOUT(heap, eight_threads, 300)
 {
 	struct worker w[THREADS];
 	pthread_t t[THREADS];
