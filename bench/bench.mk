@@ -3,18 +3,23 @@
 # Benchmarks (issue 8).  Not part of `make check`; not a timed test.
 #
 #   make bench        build the allocator harness (one program per allocator
-#                     family), run every workload, print the table, write
-#                     build/bench/results.txt and the PNG plots
+#                     family) and the driver benchmark, run every allocator
+#                     workload on the host, then the driver benchmark in the
+#                     VM (tests/vm/run, distro kernel), print the tables,
+#                     write build/bench/results.txt and the PNG plots
+#   make bench-driver the driver half alone (merges into results.txt)
 #
-# Needs: gcc, valgrind, gnuplot-nox, libjemalloc-dev, libmimalloc-dev.
+# Needs: gcc, valgrind, gnuplot-nox, libjemalloc-dev, libmimalloc-dev, and
+# what tests/vm/run needs (qemu-system-x86, the distro kernel).
 
 BENCH_OUT   := $(BUILD)/bench
 BENCH_SRC   := $(TOP)/bench/alloc/alloc_bench.c
 BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 		-I$(TOP)/lib -I$(TOP)/lib/include -I$(TOP)/uapi
 
-.PHONY: bench bench-build
-bench-build: $(BENCH_OUT)/alloc_bench $(BENCH_OUT)/alloc_bench_jemalloc $(BENCH_OUT)/alloc_bench_mimalloc
+.PHONY: bench bench-build bench-driver
+bench-build: $(BENCH_OUT)/alloc_bench $(BENCH_OUT)/alloc_bench_jemalloc $(BENCH_OUT)/alloc_bench_mimalloc \
+	$(BENCH_OUT)/driver_bench
 
 $(BENCH_OUT)/alloc_bench: $(BENCH_SRC) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -28,5 +33,15 @@ $(BENCH_OUT)/alloc_bench_mimalloc: $(BENCH_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -DPEER_MIMALLOC -o $@ $< -lmimalloc
 
+# Static: it runs in the VM's initramfs.  Uses HAP_malloc through the
+# library's driver backend, so it links the static library.
+$(BENCH_OUT)/driver_bench: $(TOP)/bench/driver/driver_bench.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -static -o $@ $< $(LIB_A) $(LIB_LDLIBS)
+
 bench: bench-build
 	$(TOP)/bench/alloc/run $(BENCH_OUT)
+	$(TOP)/bench/driver/run $(BENCH_OUT)
+
+bench-driver: $(BENCH_OUT)/driver_bench
+	$(TOP)/bench/driver/run $(BENCH_OUT)
