@@ -27,11 +27,12 @@ static int blk_reserve(struct hm_core *c, uint32_t n)
 
 	if (c->blk_spare >= n)
 		return 0;
-	cap = c->blk_cap ? c->blk_cap : 64;
+	/* Grow by a sixteenth: the array stays within ~6% of its peak need. */
+	cap = c->blk_cap;
 	while (cap - c->blk_cap + c->blk_spare < n) {
 		if (cap > UINT32_MAX / 2)
 			return -ENOMEM;
-		cap *= 2;
+		cap += cap / 16 > 64 ? cap / 16 : 64;
 	}
 	nb = realloc(c->blk, (size_t)cap * sizeof(*nb));
 	if (!nb)
@@ -72,27 +73,40 @@ static void ix_put(struct hm_core *c, uint32_t id)
 	uint32_t i = ix_hash(c, blk_addr(c, &c->blk[id]));
 
 	while (c->ix[i])
-		i = (i + 1) & c->ix_mask;
+		i = ix_next(c, i);
 	c->ix[i] = id;
 	c->ix_count++;
 }
 
-/* Room for one more entry at a load factor of at most one half. */
+/*
+ * Room for one more entry at a load factor of at most 1/2 (short probe
+ * chains: free() looks a block up here).  The table doubles when full and
+ * halves below 1/8 full (hysteresis), so its size follows the live block
+ * count both ways.  Both happen on the allocation path only (free() never
+ * allocates); a rehash costs amortised O(1) per operation.
+ */
 static int ix_reserve(struct hm_core *c)
 {
-	uint32_t old_size = c->ix ? c->ix_mask + 1 : 0, size, i, *old = c->ix;
+	uint32_t old_size = c->ix_size, size, i, *old = c->ix;
+	bool shrink = false;
 
-	if ((uint64_t)(c->ix_count + 1) * 2 <= old_size)
-		return 0;
-	size = old_size ? old_size * 2 : 64;
-	if (size > (1u << 31))
-		return -ENOMEM;
+	if ((uint64_t)(c->ix_count + 1) * 2 <= old_size) {
+		if (old_size <= 64 || (uint64_t)c->ix_count * 8 >= old_size)
+			return 0;
+		size = old_size / 4;
+		shrink = true;
+	} else {
+		if (old_size >= (1u << 31))
+			return -ENOMEM;
+		size = old_size ? old_size * 2 : 64;
+	}
 	c->ix = calloc(size, sizeof(*c->ix));
 	if (!c->ix) {
 		c->ix = old;
-		return -ENOMEM;
+		/* A failed shrink is harmless: the larger table stays. */
+		return shrink ? 0 : -ENOMEM;
 	}
-	c->ix_mask = size - 1;
+	c->ix_size = size;
 	c->ix_count = 0;
 	for (i = 0; i < old_size; i++)
 		if (old[i])
@@ -104,18 +118,19 @@ static int ix_reserve(struct hm_core *c)
 /* Remove block @id (present) by backward shift, keeping probe chains intact. */
 static void ix_remove(struct hm_core *c, uint32_t id)
 {
-	uint32_t hole = ix_hash(c, blk_addr(c, &c->blk[id])), i;
+	uint32_t hole = ix_hash(c, blk_addr(c, &c->blk[id])), i, mask = c->ix_size - 1;
 
 	while (c->ix[hole] != id)
-		hole = (hole + 1) & c->ix_mask;
+		hole = ix_next(c, hole);
 	for (i = hole;;) {
 		uint32_t home;
 
-		i = (i + 1) & c->ix_mask;
+		i = ix_next(c, i);
 		if (!c->ix[i])
 			break;
 		home = ix_hash(c, blk_addr(c, &c->blk[c->ix[i]]));
-		if (((i - home) & c->ix_mask) >= ((i - hole) & c->ix_mask)) {
+		/* Move slot i into the hole unless its home lies cyclically in (hole, i]. */
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
 			c->ix[hole] = c->ix[i];
 			hole = i;
 		}
@@ -710,7 +725,7 @@ void hm_core_stats(const struct hm_core *c, struct hm_core_stats *s)
 		.segments = c->nsegs,
 		.segments_free = c->nunused,
 		.meta_bytes = sizeof(*c) + (uint64_t)c->blk_cap * sizeof(*c->blk) +
-			      (c->ix ? (uint64_t)(c->ix_mask + 1) * sizeof(*c->ix) : 0) +
+			      (uint64_t)c->ix_size * sizeof(*c->ix) +
 			      (uint64_t)c->seg_slots * sizeof(*c->seg) +
 			      hm_seg_index_bytes(&c->segix),
 	};

@@ -91,7 +91,7 @@ struct hm_core {
 
 	/* Address index of live and cached blocks. */
 	uint32_t *ix;
-	uint32_t ix_mask;
+	uint32_t ix_size;		/* slots, a power of two (or 0) */
 	uint32_t ix_count;
 
 	/* Segments. */
@@ -119,9 +119,16 @@ static inline uintptr_t blk_addr(const struct hm_core *c, const struct hm_block 
 	return c->seg[b->seg].base + ((uintptr_t)b->off << GRAN_SHIFT);
 }
 
+/* Home slot: Fibonacci hashing onto the power-of-two table. */
 static inline uint32_t ix_hash(const struct hm_core *c, uintptr_t addr)
 {
-	return (uint32_t)(((uint64_t)(addr >> GRAN_SHIFT) * 0x9e3779b97f4a7c15ull) >> 32) & c->ix_mask;
+	return (uint32_t)(((uint64_t)(addr >> GRAN_SHIFT) * 0x9e3779b97f4a7c15ull) >> 32) &
+	       (c->ix_size - 1);
+}
+
+static inline uint32_t ix_next(const struct hm_core *c, uint32_t i)
+{
+	return (i + 1) & (c->ix_size - 1);
 }
 
 /* Id of the live or cached block starting at @addr, or 0. */
@@ -131,7 +138,7 @@ static inline uint32_t ix_find(const struct hm_core *c, uintptr_t addr)
 
 	if (!c->ix)
 		return 0;
-	for (i = ix_hash(c, addr); (id = c->ix[i]) != 0; i = (i + 1) & c->ix_mask)
+	for (i = ix_hash(c, addr); (id = c->ix[i]) != 0; i = ix_next(c, i))
 		if (blk_addr(c, &c->blk[id]) == addr)
 			return id;
 	return 0;

@@ -55,7 +55,7 @@ int hm_core_walk(struct hm_core *c, struct hm_core_cursor *cur,
 				.size = (size_t)b->size << GRAN_SHIFT,
 				.dev = g->dev + ((uint64_t)b->off << GRAN_SHIFT),
 				.seg = cur->seg,
-				.tag = b->tag,
+				.tag = b->state == ST_FREE ? 0 : b->tag,	/* free blocks carry no tag */
 				.state = public_state(b->state),
 			};
 
