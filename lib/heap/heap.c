@@ -148,6 +148,10 @@ static int grow_locked(struct hm_heap *h, uint64_t request)
 			err = seg;
 		} else {
 			h->grow_events++;
+			if (h->slab_starved) {
+				h->slab_starved = false;
+				hm_tc_set_fast_locked(h, h->front_on && !h->markers_open);
+			}
 		}
 	}
 	h->growing--;
@@ -229,17 +233,72 @@ static __attribute__((noinline)) int alloc_slow(struct hm_heap *h, size_t size, 
 	return 0;
 }
 
-int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
+/* Any allocation the inline fast path below did not complete. */
+static __attribute__((noinline)) int alloc_any(struct hm_heap *h, size_t size, size_t align,
+						void **out)
 {
+	struct hm_tcache *tc;
 	int err;
 
 	/* Front end: small blocks from the calling thread's slabs, no lock. */
-	if (align <= HM_CORE_GRANULE && atomic_load_explicit(&h->fast, memory_order_relaxed)) {
-		err = hm_tc_alloc(h, size, out);
-		if (err != -ENOENT)
-			return err;
+	if (align <= HM_CORE_GRANULE && size <= MAX_SMALL &&
+	    atomic_load_explicit(&h->fast, memory_order_relaxed)) {
+		tc = hm_tls_cur.uid == h->uid ? hm_tls_cur.tc : hm_tc_slow(h);
+		if (tc) {
+			err = hm_tc_alloc_miss(tc, hm_class_of[(size + 15) >> 4], out);
+			if (err != -ENOENT)
+				return err;
+		}
 	}
 	return alloc_slow(h, size, align, out);
+}
+
+/*
+ * The fast path: the front end is on for @h (fast_uid) and this thread's
+ * cache is @h's, the block is small, and the class's active slab has a
+ * free slot.  NULL: anything else (alloc_any()).
+ */
+static inline __attribute__((always_inline)) void *alloc_fast(struct hm_heap *h, size_t size)
+{
+	struct hm_tcache *tc;
+	struct hm_slab *s;
+	uint64_t word;
+
+	if (__builtin_expect(size > MAX_SMALL || hm_tls_cur.uid != LOAD(&h->fast_uid), 0))
+		return NULL;
+	tc = hm_tls_cur.tc;
+	s = tc->bin[hm_class_of[(size + 15) >> 4]].active;
+	word = LOAD(&s->free);
+	if (__builtin_expect(!word, 0))
+		return NULL;
+	STORE(&s->free, word & (word - 1));
+	STORE(&tc->acct, LOAD(&tc->acct) + s->acct);
+	return (void *)(s->base + (uintptr_t)(unsigned int)__builtin_ctzll(word) * s->bsize);
+}
+
+int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
+{
+	void *p;
+
+	if (__builtin_expect(align <= HM_CORE_GRANULE, 1) && (p = alloc_fast(h, size)) != NULL) {
+		*out = p;
+		return 0;
+	}
+	return alloc_any(h, size, align, out);
+}
+
+static __attribute__((noinline)) void *malloc_any(struct hm_heap *h, size_t size)
+{
+	void *p;
+
+	return alloc_any(h, size, 0, &p) ? NULL : p;
+}
+
+void *hm_heap_malloc(struct hm_heap *h, size_t size)
+{
+	void *p = alloc_fast(h, size);
+
+	return __builtin_expect(p != NULL, 1) ? p : malloc_any(h, size);
 }
 
 int hm_heap_calloc(struct hm_heap *h, size_t num, size_t size, void **out)
@@ -337,12 +396,28 @@ static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
 	return err;
 }
 
-int hm_heap_free(struct hm_heap *h, void *ptr)
+static __attribute__((noinline)) int free_any(struct hm_heap *h, void *ptr)
 {
-	/* Slab blocks (front end) first: no lock for the owner thread. */
-	int err = hm_tc_free(h, ptr);
+	int err = hm_tc_free_any(h, ptr);
 
 	return err != -ENOENT ? err : free_slow(h, ptr);
+}
+
+int hm_heap_free(struct hm_heap *h, void *ptr)
+{
+	/* Fast path: a slab block of this thread's cache; anything else: free_any(). */
+	if (__builtin_expect(hm_tls_cur.uid == LOAD(&h->fast_uid), 1)) {
+		uintptr_t addr = (uintptr_t)ptr;
+		struct hm_slab *s = hm_slab_lookup_fast(addr);
+
+		if (s && LOAD(&s->owner) == hm_tls_cur.tc) {
+			uint32_t idx = hm_slot_of(s, addr);
+
+			if (idx < s->nslots)
+				return hm_tc_free_owner(hm_tls_cur.tc, s, idx);
+		}
+	}
+	return free_any(h, ptr);
 }
 
 /* ---- realloc ------------------------------------------------------------ */
@@ -445,7 +520,7 @@ void hm_heap_set_front_end(struct hm_heap *h, bool on)
 {
 	pthread_mutex_lock(&h->lock);
 	h->front_on = on;
-	atomic_store(&h->fast, h->front_on && !h->markers_open);
+	hm_tc_set_fast_locked(h, h->front_on && !h->markers_open);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -522,7 +597,7 @@ int hm_heap_marker_start(struct hm_heap *h, uint16_t *instance)
 		h->next_marker = m + 1;
 		/* Slab blocks carry no tag: allocate from the core while a marker is open. */
 		h->markers_open++;
-		atomic_store(&h->fast, false);
+		hm_tc_set_fast_locked(h, false);
 		*instance = (uint16_t)m;
 		err = 0;
 		break;
@@ -563,7 +638,7 @@ int hm_heap_marker_end(struct hm_heap *h, uint16_t instance, FILE *report)
 	if (tag) {
 		h->marker_tag[instance] = 0;
 		h->markers_open--;
-		atomic_store(&h->fast, h->front_on && !h->markers_open);
+		hm_tc_set_fast_locked(h, h->front_on && !h->markers_open);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!tag) {

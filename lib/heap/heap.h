@@ -34,6 +34,8 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx);
 void hm_heap_destroy(struct hm_heap *h);
 
 int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out);
+/* hm_heap_alloc(h, size, 0, &p) shaped like malloc(): the block or NULL. */
+void *hm_heap_malloc(struct hm_heap *h, size_t size);
 int hm_heap_calloc(struct hm_heap *h, size_t num, size_t size, void **out);
 int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out);
 int hm_heap_free(struct hm_heap *h, void *ptr);

@@ -137,7 +137,7 @@ static void heap_reset_child(struct hm_heap *h)
 	free(h->marker_tag);
 	h->marker_tag = NULL;
 	h->epoch = h->next_marker = h->markers_open = 0;
-	atomic_store(&h->fast, h->front_on);
+	hm_tc_set_fast_locked(h, h->front_on);
 	/* Waiters were the parent's threads. */
 	pthread_cond_init(&h->grown, NULL);
 }

@@ -59,11 +59,14 @@ struct hm_heap {
 	 * under @lock.
 	 */
 	atomic_bool fast;
+	_Atomic uint64_t fast_uid;	/* @uid when @fast, else HM_TC_NO_UID */
 	bool front_on;
 	struct hm_tcache *tcaches;	/* registered thread caches */
 	struct hm_slab *slabs;		/* every slab of this heap */
 	struct hm_slab *slab_pool;	/* recycled descriptors (type-stable) */
-	uint64_t nslabs;
+	uint64_t nslabs, slab_bytes;
+	/* No slab could be had even by growing: front end off until a growth. */
+	bool slab_starved;
 	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
 	uint64_t remote_bytes, remote_blocks;	/* freed remotely, not yet drained */
 };
@@ -78,6 +81,8 @@ void hm_heap_fork_register(struct hm_heap *h);
 void hm_heap_fork_unregister(struct hm_heap *h);
 
 /* tcache.c */
+#define HM_TC_NO_UID	UINT64_MAX	/* matches no thread's cache */
+void hm_tc_set_fast_locked(struct hm_heap *h, bool on);	/* @fast and @fast_uid */
 int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size);	/* -ENOENT as above */
 void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st);
 void hm_tc_trim_self(struct hm_heap *h);	/* release the caller's empty slabs */

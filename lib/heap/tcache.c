@@ -2,16 +2,25 @@
 /*
  * The HAP heap's front end: per-thread caches over bitmap slabs.
  *
- * A slab is one 64 KiB block of the core, aligned to 64 KiB, cut into
- * equal slots of one size class (16 B .. 4 KiB, 28 classes).  Its metadata
- * is out of band: a descriptor with a bitmap of free slots, found from any
- * address through a process-wide radix map of 64 KiB chunks.  There is no
- * per-block record.
+ * A slab is one block of the core cut into at most 64 equal slots of one
+ * size class (16 B .. 4 KiB, 48 classes, 8 per doubling above 128 B).  Its
+ * length depends on the class (slab_geometry()): 64 slots for small
+ * classes, fewer for large ones, so that a partly used slab holds little
+ * memory.  Slabs are multiples of a 1 KiB chunk and aligned to it.  Their
+ * metadata is out of band: a descriptor with a one-word bitmap of free
+ * slots, found from any address through a process-wide radix map of 1 KiB
+ * chunks.  There is no per-block record.
  *
- * Each slab is owned by one thread's cache (struct hm_tcache).  The owner
+ * Each slab is owned by one thread's cache (struct hm_tcache), which keeps
+ * per class an active slab and a list of partly used ones.  The owner
  * allocates and frees in it without any lock or atomic read-modify-write:
- *   alloc = size class by table, first set bit of a two-level bitmap;
- *   free  = radix lookup, slot index by reciprocal multiply, bit test/set.
+ *   alloc = size class by table, lowest set bit of the active slab's word;
+ *   free  = radix lookup, slot index by a multiply and a rotate (which
+ *           also rejects an address that is not a slot start), bit
+ *           test/set.
+ * A slab whose last block is freed goes back to the core at once unless
+ * it is its class's active slab (one empty slab per class at most).
+ *
  * A block freed by another thread (a "remote" free) is recorded under the
  * heap lock in the slab's remote bitmap and the slab is queued for its
  * owner, which takes the slots back (under the lock) when it runs dry.
@@ -23,10 +32,11 @@
  * a slot start is -EINVAL, whichever thread frees.
  *
  * Statistics stay O(1) per operation and exact when no operation runs
- * concurrently with the query: each cache keeps its own byte and block
- * counts (single writer, read under the heap lock by hm_heap_stats()).
- * The core's peak counts every slab whole, so with the front end the peak
- * is an upper bound (by at most the free slots of the slabs at that time).
+ * concurrently with the query: each cache keeps one packed count of its
+ * live granules and blocks (single writer, read under the heap lock by
+ * hm_heap_stats()).  The core's peak counts every slab whole, so with the
+ * front end the peak is the heap's footprint, an upper bound of the bytes
+ * in use (by at most the free slots of the slabs at that time).
  *
  * Lock order: g_lock (thread/heap registry) before a heap's lock.
  */
@@ -37,16 +47,35 @@
 
 #include "heap/tcache.h"
 
+/* Slab sizing: about this many bytes, between MIN_SLOTS and 64 slots. */
+#define SLAB_TARGET	16384u
+#define MIN_SLOTS	8u
+/*
+ * A class with no partly used slab takes one of the next BORROW classes'
+ * (at most 2/8 of a doubling larger) before making a new slab: adjacent
+ * classes share their free slots, so a class that shrinks leaves fewer
+ * stranded ones (larson-like footprint 1.25 -> 1.18).
+ */
+#define BORROW		2u
+
 const uint16_t hm_class_size[NCLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 128,
-	160, 192, 224, 256, 320, 384, 448, 512,
-	640, 768, 896, 1024, 1280, 1536, 1792, 2048,
-	2560, 3072, 3584, 4096,
+	144, 160, 176, 192, 208, 224, 240, 256,
+	288, 320, 352, 384, 416, 448, 480, 512,
+	576, 640, 704, 768, 832, 896, 960, 1024,
+	1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
+	2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096,
 };
 uint8_t hm_class_of[MAX_SMALL / 16 + 1];
+struct hm_slab hm_slab_none = { .state = SLAB_FULL };
 _Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << L1_BITS];
+_Atomic(struct hm_slab *) *hm_slab_map_zero;
 __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec")));
 static __thread struct hm_tcache *tls_list __attribute__((tls_model("initial-exec")));
+
+/* Per class: slots per slab and slab length. */
+static uint8_t class_slots[NCLASSES];
+static uint32_t class_bytes[NCLASSES];
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -56,36 +85,58 @@ static atomic_uint_fast64_t g_uid;
 
 /* ---- radix map ------------------------------------------------------------ */
 
-/* Heap lock held.  Second-level nodes are created under map_lock, a leaf lock. */
-static int slab_map_set(uintptr_t base, struct hm_slab *s)
+/* Point every chunk of [base, base + len) at @s.  Heap lock held. */
+static int slab_map_set(uintptr_t base, size_t len, struct hm_slab *s)
 {
-	_Atomic(struct hm_slab *) *l2;
-	unsigned int i1 = (unsigned int)(base >> (SLAB_SHIFT + L2_BITS));
+	uintptr_t a;
 
-	if (base >> 47)
+	if ((base + len - 1) >> 47)
 		return -EINVAL;
-	l2 = atomic_load_explicit(&hm_slab_map[i1], memory_order_acquire);
-	if (!l2) {
-		void *m;
+	for (a = base; a < base + len; a += CHUNK_SIZE) {
+		_Atomic(struct hm_slab *) *l2;
+		unsigned int i1 = (unsigned int)(a >> (CHUNK_SHIFT + L2_BITS));
 
-		pthread_mutex_lock(&map_lock);
 		l2 = atomic_load_explicit(&hm_slab_map[i1], memory_order_acquire);
-		if (!l2) {
-			/* Never freed: lock-free readers may hold it. Zero pages cost nothing. */
-			m = mmap(NULL, sizeof(*l2) << L2_BITS, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-			if (m != MAP_FAILED) {
-				l2 = m;
-				atomic_store_explicit(&hm_slab_map[i1], l2, memory_order_release);
+		if (l2 == hm_slab_map_zero) {
+			void *m;
+
+			/* Second-level nodes are made under map_lock, a leaf lock. */
+			pthread_mutex_lock(&map_lock);
+			l2 = atomic_load_explicit(&hm_slab_map[i1], memory_order_acquire);
+			if (l2 == hm_slab_map_zero) {
+				/* Never freed: lock-free readers may hold it. Zero pages cost nothing. */
+				m = mmap(NULL, sizeof(*l2) << L2_BITS, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+				if (m != MAP_FAILED) {
+					l2 = m;
+					atomic_store_explicit(&hm_slab_map[i1], l2, memory_order_release);
+				}
 			}
+			pthread_mutex_unlock(&map_lock);
+			if (l2 == hm_slab_map_zero)
+				return -ENOMEM;
 		}
-		pthread_mutex_unlock(&map_lock);
-		if (!l2)
-			return -ENOMEM;
+		atomic_store_explicit(&l2[(a >> CHUNK_SHIFT) & ((1u << L2_BITS) - 1)], s,
+				      memory_order_release);
 	}
-	atomic_store_explicit(&l2[(base >> SLAB_SHIFT) & ((1u << L2_BITS) - 1)], s,
-			      memory_order_release);
 	return 0;
+}
+
+/* ---- size classes ----------------------------------------------------------- */
+
+static void slab_geometry(void)
+{
+	unsigned int c;
+
+	for (c = 0; c < NCLASSES; c++) {
+		uint32_t b = hm_class_size[c], n = SLAB_TARGET / b, bytes;
+
+		n = n < MIN_SLOTS ? MIN_SLOTS : n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n;
+		bytes = (uint32_t)((n * b + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1));
+		n = bytes / b;
+		class_slots[c] = (uint8_t)(n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n);
+		class_bytes[c] = bytes;
+	}
 }
 
 /* ---- registry of thread caches ------------------------------------------- */
@@ -95,6 +146,7 @@ static void thread_exit(void *arg);
 static void g_init(void)
 {
 	unsigned int c = 0, i;
+	void *m;
 
 	pthread_key_create(&g_key, thread_exit);
 	for (i = 0; i <= MAX_SMALL / 16; i++) {
@@ -102,39 +154,63 @@ static void g_init(void)
 			c++;
 		hm_class_of[i] = (uint8_t)c;
 	}
+	slab_geometry();
+	/*
+	 * Unused first-level entries point at one read-only zero node, so
+	 * the fast path's lookup needs no NULL test.  Without it the front
+	 * end stays off (hm_tc_set_fast_locked()).
+	 */
+	m = mmap(NULL, sizeof(*hm_slab_map_zero) << L2_BITS, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	hm_slab_map_zero = m;
+	for (i = 0; i < 1u << L1_BITS; i++)
+		atomic_store_explicit(&hm_slab_map[i], hm_slab_map_zero, RELAXED);
 }
 
 void hm_tc_heap_init(struct hm_heap *h)
 {
 	pthread_once(&g_once, g_init);
 	h->uid = atomic_fetch_add(&g_uid, 1) + 1;
+	STORE(&h->fast_uid, HM_TC_NO_UID);
+}
+
+void hm_tc_set_fast_locked(struct hm_heap *h, bool on)
+{
+	on = on && hm_slab_map_zero;
+	atomic_store(&h->fast, on);
+	atomic_store(&h->fast_uid, on ? h->uid : HM_TC_NO_UID);
 }
 
 static void part_unlink(struct hm_tcache *tc, struct hm_slab *s)
 {
+	struct hm_bin *b = &tc->bin[s->cls];
+
 	if (s->part_prev)
 		s->part_prev->part_next = s->part_next;
 	else
-		tc->partial[s->cls] = s->part_next;
+		b->partial = s->part_next;
 	if (s->part_next)
 		s->part_next->part_prev = s->part_prev;
-	s->on_partial = false;
 }
 
-void hm_tc_part_push(struct hm_tcache *tc, struct hm_slab *s)
+static void part_push(struct hm_tcache *tc, struct hm_slab *s)
 {
+	struct hm_bin *b = &tc->bin[s->cls];
+
 	s->part_prev = NULL;
-	s->part_next = tc->partial[s->cls];
+	s->part_next = b->partial;
 	if (s->part_next)
 		s->part_next->part_prev = s;
-	tc->partial[s->cls] = s;
-	s->on_partial = true;
+	b->partial = s;
+	s->state = SLAB_PARTIAL;
 }
 
 /* Give an empty slab back to the core.  Heap lock held; owner-side lists already clean. */
 static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 {
-	slab_map_set(s->base, NULL);
+	slab_map_set(s->base, s->bytes, NULL);
 	if (s->all_prev)
 		s->all_prev->all_next = s->all_next;
 	else
@@ -143,27 +219,33 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 		s->all_next->all_prev = s->all_prev;
 	hm_core_free(h->core, s->base);
 	h->nslabs--;
+	h->slab_bytes -= s->bytes;
 	STORE(&s->owner, NULL);
 	s->heap = NULL;
 	s->all_next = h->slab_pool;
 	h->slab_pool = s;
 }
 
-/* Owner: drop @s from its lists and release it (it is empty). */
-void hm_tc_retire(struct hm_tcache *tc, struct hm_slab *s)
+/* Owner: take @s off its own lists (not the active slot). */
+static void own_unlink(struct hm_tcache *tc, struct hm_slab *s)
 {
-	struct hm_heap *h = tc->heap;
-
-	if (s->on_partial)
+	if (s->state == SLAB_PARTIAL)
 		part_unlink(tc, s);
-	if (tc->active[s->cls] == s)
-		tc->active[s->cls] = NULL;
 	if (s->own_prev)
 		s->own_prev->own_next = s->own_next;
 	else
 		tc->owned = s->own_next;
 	if (s->own_next)
 		s->own_next->own_prev = s->own_prev;
+	tc->owned_bytes -= s->bytes;
+}
+
+/* Owner: release @s (empty, not active). */
+static void retire(struct hm_tcache *tc, struct hm_slab *s)
+{
+	struct hm_heap *h = tc->heap;
+
+	own_unlink(tc, s);
 	pthread_mutex_lock(&h->lock);
 	slab_release_locked(h, s);
 	pthread_mutex_unlock(&h->lock);
@@ -176,28 +258,25 @@ static void drain_locked(struct hm_tcache *tc)
 	struct hm_slab *s;
 
 	while ((s = LOAD(&tc->pending)) != NULL) {
-		uint64_t bytes = (uint64_t)s->remote_count * s->bsize;
-		unsigned int w;
+		uint64_t r = LOAD(&s->remote), old = LOAD(&s->free);
+		unsigned int n = (unsigned int)__builtin_popcountll(r);
 
 		STORE(&tc->pending, s->pend_next);
 		s->on_pending = false;
-		for (w = 0; w < SLAB_WORDS; w++) {
-			uint64_t r = LOAD(&s->remote[w]);
-
-			if (!r)
-				continue;
-			/* Free bit first, then remote bit: a racing double free sees one of them. */
-			STORE(&s->free[w], LOAD(&s->free[w]) | r);
-			s->summary |= 1ull << w;
-			STORE(&s->remote[w], 0);
+		/* Free bits first, then remote bits: a racing double free sees one of them. */
+		STORE(&s->free, old | r);
+		STORE(&s->remote, 0);
+		STORE(&tc->acct, LOAD(&tc->acct) - n * s->acct);
+		h->remote_bytes -= (uint64_t)n * s->bsize;
+		h->remote_blocks -= n;
+		if (s->state == SLAB_ACTIVE)
+			continue;
+		if ((old | r) == s->all) {
+			own_unlink(tc, s);
+			slab_release_locked(h, s);
+		} else if (s->state == SLAB_FULL) {
+			part_push(tc, s);
 		}
-		s->nfree += s->remote_count;
-		STORE(&tc->live[s->cls], LOAD(&tc->live[s->cls]) - s->remote_count);
-		h->remote_bytes -= bytes;
-		h->remote_blocks -= s->remote_count;
-		s->remote_count = 0;
-		if (tc->active[s->cls] != s && !s->on_partial)
-			hm_tc_part_push(tc, s);
 	}
 }
 
@@ -206,25 +285,27 @@ static void detach_locked(struct hm_tcache *tc)
 {
 	struct hm_heap *h = tc->heap;
 	struct hm_slab *s, *next;
-	unsigned int w;
+	unsigned int c;
 
 	drain_locked(tc);
 	for (s = tc->owned; s; s = next) {
+		unsigned int live;
+
 		next = s->own_next;
-		s->on_partial = false;
-		if (s->nfree == s->nslots) {
+		if (LOAD(&s->free) == s->all) {
 			slab_release_locked(h, s);
 			continue;
 		}
-		h->orphan_bytes += (uint64_t)(s->nslots - s->nfree) * s->bsize;
-		h->orphan_blocks += s->nslots - s->nfree;
+		live = s->nslots - (unsigned int)__builtin_popcountll(LOAD(&s->free));
+		h->orphan_bytes += (uint64_t)live * s->bsize;
+		h->orphan_blocks += live;
 		STORE(&s->owner, NULL);
 	}
 	tc->owned = NULL;
-	memset(tc->active, 0, sizeof(tc->active));
-	memset(tc->partial, 0, sizeof(tc->partial));
-	for (w = 0; w < NCLASSES; w++)
-		STORE(&tc->live[w], 0);
+	tc->owned_bytes = 0;
+	for (c = 0; c < NCLASSES; c++)
+		tc->bin[c] = (struct hm_bin){ .active = &hm_slab_none };
+	STORE(&tc->acct, 0);
 	if (tc->h_prev)
 		tc->h_prev->h_next = tc->h_next;
 	else
@@ -253,10 +334,26 @@ static void thread_exit(void *arg)
 	pthread_mutex_unlock(&g_lock);
 }
 
+static void forget_slabs(struct hm_heap *h)
+{
+	struct hm_slab *s;
+
+	while ((s = h->slabs) != NULL) {
+		h->slabs = s->all_next;
+		slab_map_set(s->base, s->bytes, NULL);
+		free(s);
+	}
+	while ((s = h->slab_pool) != NULL) {
+		h->slab_pool = s->all_next;
+		free(s);
+	}
+	h->nslabs = 0;
+	h->slab_bytes = 0;
+}
+
 void hm_tc_heap_destroy(struct hm_heap *h)
 {
 	struct hm_tcache *tc;
-	struct hm_slab *s;
 
 	pthread_mutex_lock(&g_lock);
 	for (tc = h->tcaches; tc; tc = tc->h_next) {
@@ -264,27 +361,22 @@ void hm_tc_heap_destroy(struct hm_heap *h)
 		tc->heap = NULL;
 	}
 	pthread_mutex_unlock(&g_lock);
-	while ((s = h->slabs) != NULL) {
-		h->slabs = s->all_next;
-		slab_map_set(s->base, NULL);
-		free(s);
-	}
-	while ((s = h->slab_pool) != NULL) {
-		h->slab_pool = s->all_next;
-		free(s);
-	}
+	forget_slabs(h);
 }
 
 /* The calling thread's cache for @h, created on first use; NULL on ENOMEM. */
 struct hm_tcache *hm_tc_slow(struct hm_heap *h)
 {
 	struct hm_tcache *tc;
+	unsigned int c;
 
 	pthread_mutex_lock(&g_lock);
 	for (tc = tls_list; tc; tc = tc->t_next)
 		if (!tc->dead && tc->uid == h->uid)
 			break;
 	if (!tc && (tc = calloc(1, sizeof(*tc))) != NULL) {
+		for (c = 0; c < NCLASSES; c++)
+			tc->bin[c].active = &hm_slab_none;
 		tc->heap = h;
 		tc->uid = h->uid;
 		tc->t_next = tls_list;
@@ -305,15 +397,33 @@ struct hm_tcache *hm_tc_slow(struct hm_heap *h)
 
 /* ---- allocation ----------------------------------------------------------- */
 
-/* A fresh slab of class @cls for @tc, or NULL. */
+/* Multiplicative inverse of odd @d modulo 2^32 (Newton's iteration). */
+static uint32_t inverse32(uint32_t d)
+{
+	uint32_t x = d;	/* correct to 3 bits */
+	int i;
+
+	for (i = 0; i < 4; i++)
+		x *= 2 - d * x;
+	return x;
+}
+
+/*
+ * A fresh slab of class @cls for @tc, or NULL.  When the heap cannot give
+ * a slab of the class's length (and cannot grow), a slab of one chunk (or
+ * one slot) is tried: a nearly full heap gets small slabs.
+ */
 static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 {
 	struct hm_heap *h = tc->heap;
+	uint32_t bytes = class_bytes[cls], bsize = hm_class_size[cls];
+	unsigned int n = class_slots[cls];
 	struct hm_slab *s;
 	uintptr_t base;
-	unsigned int w, n;
 	bool low = false;
 
+	if (tc->owned_bytes + bytes > HM_TC_MAX_OWNED)
+		return NULL;
 	pthread_mutex_lock(&h->lock);
 	s = h->slab_pool;
 	if (s)
@@ -322,87 +432,151 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	if (!s && !(s = malloc(sizeof(*s))))
 		return NULL;
 	pthread_mutex_lock(&h->lock);
-	if (hm_heap_alloc_locked(h, SLAB_SIZE, SLAB_SIZE, &base, &low)) {
-		s->all_next = h->slab_pool;
-		h->slab_pool = s;
-		pthread_mutex_unlock(&h->lock);
-		return NULL;
+	if (hm_heap_alloc_locked(h, bytes, CHUNK_SIZE, &base, &low)) {
+		bytes = (uint32_t)((bsize + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1));
+		if (bytes == class_bytes[cls] ||
+		    hm_heap_alloc_locked(h, bytes, CHUNK_SIZE, &base, &low)) {
+			/*
+			 * The heap is at its backend's limit: serve it from
+			 * the core, exact to the granule, until it grows
+			 * again (heap.c); the slabs drain meanwhile.
+			 */
+			h->slab_starved = true;
+			hm_tc_set_fast_locked(h, false);
+			goto fail;
+		}
+		n = bytes / bsize;
+		n = n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n;
 	}
 	memset(s, 0, sizeof(*s));
 	s->base = base;
 	s->heap = h;
 	s->cls = (uint8_t)cls;
-	s->bsize = hm_class_size[cls];
-	s->nslots = (uint32_t)(SLAB_SIZE / s->bsize);
-	s->recip = (uint32_t)(((1ull << 32) + s->bsize - 1) / s->bsize);
-	s->nfree = s->nslots;
-	for (w = 0, n = s->nslots; n; w++) {
-		unsigned int k = n < 64 ? n : 64;
-
-		STORE(&s->free[w], k == 64 ? ~0ull : (1ull << k) - 1);
-		s->summary |= 1ull << w;
-		n -= k;
-	}
+	s->bsize = bsize;
+	s->shift = (uint8_t)__builtin_ctz(bsize);
+	s->inv = inverse32(bsize >> s->shift);
+	s->nslots = (uint8_t)n;
+	s->bytes = bytes;
+	s->all = n == 64 ? ~0ull : (1ull << n) - 1;
+	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
+	STORE(&s->free, s->all);
 	STORE(&s->owner, tc);
+	if (slab_map_set(base, bytes, s)) {
+		slab_map_set(base, bytes, NULL);
+		hm_core_free(h->core, base);
+		goto fail;
+	}
 	s->own_next = tc->owned;
 	if (s->own_next)
 		s->own_next->own_prev = s;
 	tc->owned = s;
+	tc->owned_bytes += bytes;
 	s->all_next = h->slabs;
 	if (s->all_next)
 		s->all_next->all_prev = s;
 	h->slabs = s;
 	h->nslabs++;
-	slab_map_set(base, s);
+	h->slab_bytes += bytes;
 	pthread_mutex_unlock(&h->lock);
 	if (low)
 		hm_heap_pregrow(h);
 	return s;
+fail:
+	s->all_next = h->slab_pool;
+	h->slab_pool = s;
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
 }
 
 /* The active slab of @cls ran dry: next partial slab, remote frees, or a new slab. */
-struct hm_slab *hm_tc_refill(struct hm_tcache *tc, unsigned int cls)
+static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 {
-	struct hm_slab *s = tc->partial[cls];
+	struct hm_bin *b = &tc->bin[cls];
+	struct hm_slab *s = b->active;
+	unsigned int c;
 
-	if (!s && LOAD(&tc->pending)) {
+	if (s != &hm_slab_none)
+		s->state = SLAB_FULL;		/* it has no free slot */
+	b->active = &hm_slab_none;
+	if (!b->partial && LOAD(&tc->pending)) {
 		pthread_mutex_lock(&tc->heap->lock);
 		drain_locked(tc);
 		pthread_mutex_unlock(&tc->heap->lock);
-		s = tc->partial[cls];
-		if (!s && tc->active[cls] && tc->active[cls]->summary)
-			return tc->active[cls];
 	}
+	s = b->partial;
+	for (c = cls + 1; !s && c < NCLASSES && c <= cls + BORROW; c++)
+		s = tc->bin[c].partial;
 	if (s)
 		part_unlink(tc, s);
 	else if (!(s = slab_new(tc, cls)))
 		return NULL;
-	tc->active[cls] = s;
+	s->state = SLAB_ACTIVE;
+	s->bin = (uint8_t)cls;
+	b->active = s;
 	return s;
+}
+
+/* Allocation in @tc, refilling the class when its active slab is dry; -ENOENT: use the core. */
+int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
+{
+	struct hm_slab *s = tc->bin[cls].active;
+	uint64_t word = LOAD(&s->free);
+
+	if (!word) {
+		s = refill(tc, cls);
+		if (!s)
+			return -ENOENT;	/* no slab: the core may still fit it */
+		word = LOAD(&s->free);
+	}
+	STORE(&s->free, word & (word - 1));
+	STORE(&tc->acct, LOAD(&tc->acct) + s->acct);
+	*out = (void *)(s->base + (uintptr_t)__builtin_ctzll(word) * s->bsize);
+	return 0;
 }
 
 /* ---- free ----------------------------------------------------------------- */
 
+/*
+ * The owner freed a block of @s whose word was @old: the slab went from
+ * full to partly used (onto the partial list) or became empty (back to
+ * the core), unless it is the active slab.
+ */
+int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
+{
+	if (s->state == SLAB_ACTIVE) {
+		/* Starved heap (see slab_new()): the active slab goes too. */
+		if (LOAD(&s->free) == s->all && !atomic_load_explicit(&tc->heap->fast, RELAXED)) {
+			tc->bin[s->bin].active = &hm_slab_none;
+			s->state = SLAB_FULL;
+			retire(tc, s);
+		}
+		return 0;
+	}
+	if (LOAD(&s->free) == s->all)
+		retire(tc, s);
+	else if (!old)
+		part_push(tc, s);
+	return 0;
+}
+
 /* Free by a thread that does not own the slab. */
-int hm_tc_free_remote(struct hm_heap *h, struct hm_slab *s, unsigned int w, uint64_t bit)
+static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 {
 	struct hm_tcache *owner;
 	int err = 0;
 
 	pthread_mutex_lock(&h->lock);
 	owner = LOAD(&s->owner);
-	if ((LOAD(&s->free[w]) | LOAD(&s->remote[w])) & bit) {
+	if ((LOAD(&s->free) | LOAD(&s->remote)) & bit) {
 		err = -EINVAL;		/* double free */
 	} else if (!owner) {
-		STORE(&s->free[w], LOAD(&s->free[w]) | bit);
-		s->nfree++;
+		STORE(&s->free, LOAD(&s->free) | bit);
 		h->orphan_bytes -= s->bsize;
 		h->orphan_blocks--;
-		if (s->nfree == s->nslots)
+		if (LOAD(&s->free) == s->all)
 			slab_release_locked(h, s);
 	} else {
-		STORE(&s->remote[w], LOAD(&s->remote[w]) | bit);
-		s->remote_count++;
+		STORE(&s->remote, LOAD(&s->remote) | bit);
 		h->remote_bytes += s->bsize;
 		h->remote_blocks++;
 		if (!s->on_pending) {
@@ -415,19 +589,39 @@ int hm_tc_free_remote(struct hm_heap *h, struct hm_slab *s, unsigned int w, uint
 	return err;
 }
 
-int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
+/* Any free of a slab block: -ENOENT when @ptr is in no slab. */
+int hm_tc_free_any(struct hm_heap *h, void *ptr)
 {
 	uintptr_t addr = (uintptr_t)ptr;
 	struct hm_slab *s = hm_slab_lookup(addr);
-	long idx;
+	struct hm_tcache *tc;
+	uint32_t idx;
 
 	if (!s)
 		return -ENOENT;
 	if (s->heap != h)
 		return -EFAULT;
 	idx = hm_slot_of(s, addr);
-	if (idx < 0 || ((LOAD(&s->free[idx >> 6]) | LOAD(&s->remote[idx >> 6])) &
-			(1ull << (idx & 63))))
+	if (idx >= s->nslots)
+		return -EINVAL;
+	tc = hm_tls_cur.uid == h->uid ? hm_tls_cur.tc : NULL;
+	if (tc && LOAD(&s->owner) == tc)
+		return hm_tc_free_owner(tc, s, idx);
+	return free_remote(h, s, 1ull << idx);
+}
+
+int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
+{
+	uintptr_t addr = (uintptr_t)ptr;
+	struct hm_slab *s = hm_slab_lookup(addr);
+	uint32_t idx;
+
+	if (!s)
+		return -ENOENT;
+	if (s->heap != h)
+		return -EFAULT;
+	idx = hm_slot_of(s, addr);
+	if (idx >= s->nslots || ((LOAD(&s->free) | LOAD(&s->remote)) & (1ull << idx)))
 		return -EINVAL;
 	*size = s->bsize;
 	return 0;
@@ -443,19 +637,15 @@ void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
 	if (!h->nslabs)
 		return;
 	for (tc = h->tcaches; tc; tc = tc->h_next) {
-		unsigned int c;
+		uint64_t a = LOAD(&tc->acct);
 
-		for (c = 0; c < NCLASSES; c++) {
-			uint64_t n = LOAD(&tc->live[c]);
-
-			bytes += n * hm_class_size[c];
-			blocks += n;
-		}
+		bytes += (a >> 32) * HM_CORE_GRANULE;
+		blocks += (uint32_t)a;
 	}
 	bytes -= h->remote_bytes;
 	blocks -= h->remote_blocks;
-	/* The core counts each slab as one live block of SLAB_SIZE. */
-	st->used_bytes = st->used_bytes - h->nslabs * SLAB_SIZE + bytes;
+	/* The core counts each slab as one live block of its length. */
+	st->used_bytes = st->used_bytes - h->slab_bytes + bytes;
 	st->free_bytes = st->total_bytes - st->used_bytes;
 	st->live_blocks = (uint32_t)(st->live_blocks - h->nslabs + blocks);
 }
@@ -463,7 +653,7 @@ void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
 void hm_tc_trim_self(struct hm_heap *h)
 {
 	struct hm_tcache *tc;
-	struct hm_slab *s, *next;
+	unsigned int c;
 
 	if (hm_tls_cur.uid != h->uid)
 		return;
@@ -473,10 +663,15 @@ void hm_tc_trim_self(struct hm_heap *h)
 		drain_locked(tc);
 		pthread_mutex_unlock(&h->lock);
 	}
-	for (s = tc->owned; s; s = next) {
-		next = s->own_next;
-		if (s->nfree == s->nslots)
-			hm_tc_retire(tc, s);
+	/* Only active slabs stay when empty. */
+	for (c = 0; c < NCLASSES; c++) {
+		struct hm_slab *s = tc->bin[c].active;
+
+		if (s != &hm_slab_none && LOAD(&s->free) == s->all) {
+			tc->bin[c].active = &hm_slab_none;
+			s->state = SLAB_FULL;
+			retire(tc, s);
+		}
 	}
 }
 
@@ -522,7 +717,6 @@ static bool tc_is_mine(const struct hm_tcache *tc)
 void hm_tc_fork_reset(struct hm_heap *h)
 {
 	struct hm_tcache *tc, *next;
-	struct hm_slab *s;
 
 	for (tc = h->tcaches; tc; tc = next) {
 		next = tc->h_next;
@@ -534,19 +728,11 @@ void hm_tc_fork_reset(struct hm_heap *h)
 		}
 	}
 	h->tcaches = NULL;
-	while ((s = h->slabs) != NULL) {
-		h->slabs = s->all_next;
-		slab_map_set(s->base, NULL);
-		free(s);
-	}
-	while ((s = h->slab_pool) != NULL) {
-		h->slab_pool = s->all_next;
-		free(s);
-	}
-	h->nslabs = 0;
+	forget_slabs(h);
 	h->orphan_bytes = h->orphan_blocks = 0;
 	h->remote_bytes = h->remote_blocks = 0;
 	if (hm_tls_cur.h == h)
 		hm_tls_cur = (struct tc_ref){ 0 };
 	h->uid = atomic_fetch_add(&g_uid, 1) + 1;
+	hm_tc_set_fast_locked(h, h->front_on);
 }

@@ -14,60 +14,92 @@
 
 #include "heap/heap_impl.h"
 
-#define SLAB_SHIFT	16
-#define SLAB_SIZE	((size_t)1 << SLAB_SHIFT)
-#define SLAB_MAX_SLOTS	(SLAB_SIZE / HM_CORE_GRANULE)
-#define SLAB_WORDS	(SLAB_MAX_SLOTS / 64)
-#define NCLASSES	28
+#define NCLASSES	48
 #define MAX_SMALL	4096u
+#define SLAB_MAX_SLOTS	64		/* one bitmap word per slab */
 
-/* Radix map of 64 KiB chunks of the 47-bit user address space. */
-#define L1_BITS		15
-#define L2_BITS		(47 - SLAB_SHIFT - L1_BITS)
+/*
+ * Slabs are multiples of a 1 KiB chunk, aligned to it; a two-level radix
+ * map of the 47-bit user address space gives each chunk's slab.
+ */
+#define CHUNK_SHIFT	10
+#define CHUNK_SIZE	((size_t)1 << CHUNK_SHIFT)
+#define L1_BITS		16
+#define L2_BITS		(47 - CHUNK_SHIFT - L1_BITS)
+
+enum hm_slab_state {
+	SLAB_ACTIVE,	/* its class's allocation slab in its owner's cache */
+	SLAB_PARTIAL,	/* on its owner's partial list */
+	SLAB_FULL,	/* no free slot, on no list */
+};
 
 struct hm_slab {
+	/* Fast-path fields: one cache line. */
+	_Atomic uint64_t free;		/* set: slot free; written by the owner (orphan: heap lock) */
+	_Atomic uint64_t remote;	/* set: freed by another thread; heap lock */
 	uintptr_t base;
-	struct hm_heap *heap;
 	_Atomic(struct hm_tcache *) owner;	/* NULL: orphaned (then under the heap lock) */
-	uint32_t bsize, nslots, recip;
-	uint32_t nfree;			/* owner-private (orphan: heap lock) */
-	uint32_t remote_count;		/* heap lock */
+	uint64_t all;			/* free == all: the slab is empty */
+	uint64_t acct;			/* (bsize / 16) << 32 | 1: see hm_tcache.acct */
+	uint32_t bsize;
+	uint32_t inv;			/* inverse of bsize's odd part, mod 2^32 */
+	uint8_t shift;			/* bsize's trailing zero bits */
+	uint8_t nslots;
 	uint8_t cls;
-	bool on_partial;		/* owner-private */
+	uint8_t state;			/* enum hm_slab_state; owner-private */
+	uint8_t bin;			/* ACTIVE: the class whose active slab it is (>= cls - BORROW) */
+	uint32_t bytes;			/* slab length (a multiple of CHUNK_SIZE) */
+
+	struct hm_heap *heap;
 	bool on_pending;		/* heap lock */
-	uint64_t summary;		/* owner-private: bit w set iff free[w] != 0 */
 	struct hm_slab *part_prev, *part_next;	/* owner's partial list */
 	struct hm_slab *own_prev, *own_next;	/* owner's slabs */
 	struct hm_slab *pend_next;		/* owner's pending list (heap lock) */
 	struct hm_slab *all_prev, *all_next;	/* heap's slabs (heap lock) */
-	_Atomic uint64_t free[SLAB_WORDS];	/* set: slot free; written by the owner */
-	_Atomic uint64_t remote[SLAB_WORDS];	/* set: freed remotely; heap lock */
+};
+
+struct hm_bin {
+	struct hm_slab *active;		/* never NULL: &hm_slab_none when there is none */
+	struct hm_slab *partial;
 };
 
 struct hm_tcache {
+	struct hm_bin bin[NCLASSES];
+	/*
+	 * Live blocks of this cache's slabs: (granules << 32) + blocks, one
+	 * add per operation.  Single writer (the owner); read by
+	 * hm_heap_stats() under the heap lock.  Neither half can carry into
+	 * the other: slab_new() bounds what a cache owns (HM_TC_MAX_OWNED).
+	 */
+	_Atomic uint64_t acct;
 	struct hm_heap *heap;		/* NULL once the heap is destroyed (g_lock) */
 	uint64_t uid;
+	uint64_t owned_bytes;		/* bytes of the slabs below */
 	bool dead;			/* heap destroyed (g_lock) */
-	struct hm_slab *active[NCLASSES];
-	struct hm_slab *partial[NCLASSES];
 	struct hm_slab *owned;		/* every slab this cache owns */
 	/* Slabs with remote frees: written under the heap lock, peeked at without. */
 	_Atomic(struct hm_slab *) pending;
-	_Atomic uint64_t live[NCLASSES];	/* live blocks per class in owned slabs (single writer) */
 	struct hm_tcache *h_prev, *h_next;	/* heap's list (heap lock) */
 	struct hm_tcache *t_next;		/* thread's list (thread-private) */
 };
 
+/* Slab bytes one cache may own: keeps each half of acct below 2^32. */
+#define HM_TC_MAX_OWNED	((uint64_t)1 << 35)
+
 extern const uint16_t hm_class_size[NCLASSES];
 /* Class of (size + 15) / 16, for sizes 0 .. 4096. */
 extern uint8_t hm_class_of[MAX_SMALL / 16 + 1];
+/* The empty slab every bin starts with: no free slot, owned by nobody. */
+extern struct hm_slab hm_slab_none;
+/* The zero second-level node of the radix map (NULL if it could not be made). */
+extern _Atomic(struct hm_slab *) *hm_slab_map_zero;
 
 extern _Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << L1_BITS];
 
 struct tc_ref {
-	struct hm_heap *h;
 	uint64_t uid;
 	struct hm_tcache *tc;
+	struct hm_heap *h;
 };
 extern __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec")));
 
@@ -76,10 +108,25 @@ extern __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec"
 #define STORE(p, v) atomic_store_explicit((p), (v), RELAXED)
 
 struct hm_tcache *hm_tc_slow(struct hm_heap *h);
-struct hm_slab *hm_tc_refill(struct hm_tcache *tc, unsigned int cls);
-int hm_tc_free_remote(struct hm_heap *h, struct hm_slab *s, unsigned int w, uint64_t bit);
-void hm_tc_retire(struct hm_tcache *tc, struct hm_slab *s);
-void hm_tc_part_push(struct hm_tcache *tc, struct hm_slab *s);
+int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out);
+int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old);
+int hm_tc_free_any(struct hm_heap *h, void *ptr);
+
+/*
+ * Fast path only (front end on, so tcache.c made the map): unused
+ * first-level entries point at a zero second-level node, not NULL.
+ */
+static inline struct hm_slab *hm_slab_lookup_fast(uintptr_t addr)
+{
+	_Atomic(struct hm_slab *) *l2;
+
+	if (addr >> 47)
+		return NULL;
+	l2 = atomic_load_explicit(&hm_slab_map[addr >> (CHUNK_SHIFT + L2_BITS)],
+				  memory_order_acquire);
+	return atomic_load_explicit(&l2[(addr >> CHUNK_SHIFT) & ((1u << L2_BITS) - 1)],
+				    memory_order_acquire);
+}
 
 static inline struct hm_slab *hm_slab_lookup(uintptr_t addr)
 {
@@ -87,93 +134,40 @@ static inline struct hm_slab *hm_slab_lookup(uintptr_t addr)
 
 	if (addr >> 47)
 		return NULL;
-	l2 = atomic_load_explicit(&hm_slab_map[addr >> (SLAB_SHIFT + L2_BITS)], memory_order_acquire);
-	if (!l2)
+	l2 = atomic_load_explicit(&hm_slab_map[addr >> (CHUNK_SHIFT + L2_BITS)],
+				  memory_order_acquire);
+	if (!l2 || l2 == hm_slab_map_zero)
 		return NULL;
-	return atomic_load_explicit(&l2[(addr >> SLAB_SHIFT) & ((1u << L2_BITS) - 1)],
+	return atomic_load_explicit(&l2[(addr >> CHUNK_SHIFT) & ((1u << L2_BITS) - 1)],
 				    memory_order_acquire);
 }
 
-/* Slot index of @addr in @s, or -1 when it is not a slot start. */
-static inline long hm_slot_of(const struct hm_slab *s, uintptr_t addr)
+/*
+ * Slot index of @addr in @s, or a number >= nslots when @addr is not a
+ * slot start.  bsize = odd << shift: (off * inv) rotated right by shift is
+ * off / bsize when bsize divides off, and at least 2^20 otherwise (the
+ * low bits of a non-multiple of 2^shift land on top; a multiple of 2^shift
+ * that odd does not divide maps above (2^(32-shift) - 1) / odd).
+ */
+static inline uint32_t hm_slot_of(const struct hm_slab *s, uintptr_t addr)
 {
-	uint32_t off = (uint32_t)(addr - s->base);
-	uint32_t idx = (uint32_t)(((uint64_t)off * s->recip) >> 32);
+	uint32_t q = (uint32_t)(addr - s->base) * s->inv;
 
-	return idx * s->bsize == off && idx < s->nslots ? (long)idx : -1;
+	return (q >> s->shift) | (q << ((32 - s->shift) & 31));
 }
 
-static inline struct hm_tcache *hm_tc_get(struct hm_heap *h)
+/* The owner's free of slot @idx of @s. 0, or -EINVAL for a double free. */
+static inline __attribute__((always_inline)) int
+hm_tc_free_owner(struct hm_tcache *tc, struct hm_slab *s, uint32_t idx)
 {
-	/* uids are never reused: a match means this thread's cache of @h. */
-	if (__builtin_expect(hm_tls_cur.uid == h->uid, 1))
-		return hm_tls_cur.tc;
-	return hm_tc_slow(h);
-}
+	uint64_t bit = 1ull << idx, old = LOAD(&s->free);
 
-static inline __attribute__((always_inline)) int hm_tc_alloc(struct hm_heap *h, size_t size, void **out)
-{
-	struct hm_tcache *tc;
-	struct hm_slab *s;
-	unsigned int cls, w, b;
-	uint64_t word;
-
-	if (size > MAX_SMALL || !(tc = hm_tc_get(h)))
-		return -ENOENT;
-	cls = hm_class_of[(size + 15) >> 4];
-	s = tc->active[cls];
-	if (__builtin_expect(!s || !s->summary, 0)) {
-		s = hm_tc_refill(tc, cls);
-		if (!s)
-			return -ENOENT;	/* no slab: the core may still fit it */
-	}
-	w = (unsigned int)__builtin_ctzll(s->summary);
-	word = LOAD(&s->free[w]);
-	b = (unsigned int)__builtin_ctzll(word);
-	word &= word - 1;
-	STORE(&s->free[w], word);
-	if (!word)
-		s->summary &= ~(1ull << w);
-	s->nfree--;
-	STORE(&tc->live[cls], LOAD(&tc->live[cls]) + 1);
-	*out = (void *)(s->base + (uintptr_t)(w * 64 + b) * s->bsize);
-	return 0;
-}
-
-static inline __attribute__((always_inline)) int hm_tc_free(struct hm_heap *h, void *ptr)
-{
-	uintptr_t addr = (uintptr_t)ptr;
-	struct hm_slab *s = hm_slab_lookup(addr);
-	struct hm_tcache *tc;
-	unsigned int w;
-	uint64_t bit, word;
-	long idx;
-
-	if (!s)
-		return -ENOENT;
-	if (s->heap != h)
-		return -EFAULT;
-	idx = hm_slot_of(s, addr);
-	if (idx < 0)
-		return -EINVAL;
-	w = (unsigned int)idx >> 6;
-	bit = 1ull << (idx & 63);
-	tc = hm_tls_cur.uid == h->uid ? hm_tls_cur.tc : NULL;
-	if (!tc || LOAD(&s->owner) != tc)
-		return hm_tc_free_remote(h, s, w, bit);
-	word = LOAD(&s->free[w]);
-	if ((word | LOAD(&s->remote[w])) & bit)
+	if (__builtin_expect((old | LOAD(&s->remote)) & bit, 0))
 		return -EINVAL;		/* double free */
-	STORE(&s->free[w], word | bit);
-	s->summary |= 1ull << w;
-	s->nfree++;
-	STORE(&tc->live[s->cls], LOAD(&tc->live[s->cls]) - 1);
-	if (__builtin_expect(tc->active[s->cls] != s, 0)) {
-		if (s->nfree == s->nslots)
-			hm_tc_retire(tc, s);
-		else if (!s->on_partial)
-			hm_tc_part_push(tc, s);
-	}
+	STORE(&s->free, old | bit);
+	STORE(&tc->acct, LOAD(&tc->acct) - s->acct);
+	if (__builtin_expect(!old || (old | bit) == s->all, 0))
+		return hm_tc_free_edge(tc, s, old);
 	return 0;
 }
 

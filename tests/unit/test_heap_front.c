@@ -3,7 +3,9 @@
  * The HAP heap's per-thread front end (lib/heap/tcache.c): slab blocks,
  * their invariant checks, exact statistics, frees from other threads,
  * thread exit (orphaned slabs), markers bypassing it, and a threaded
- * producer/consumer run with content checks.
+ * producer/consumer run with content checks; slab sizing by class, the
+ * fast path's checks, borrowing from the next classes, and a heap at its
+ * backend's limit (front end off until it grows).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -13,6 +15,7 @@
 
 #include "kselftest_harness.h"
 #include "heap_fixture.h"
+#include "heap/tcache.h"	/* slab geometry: h->slab_bytes, class sizes */
 
 FIXTURE(front) {
 	void *ctx;
@@ -76,9 +79,9 @@ TEST_F(front, used_bytes_are_class_sizes)
 	void *a, *b, *c;
 
 	ASSERT_EQ(0, hm_heap_alloc(self->h, 1, 0, &a));		/* 16 */
-	ASSERT_EQ(0, hm_heap_alloc(self->h, 129, 0, &b));	/* 160 */
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 129, 0, &b));	/* 144 */
 	ASSERT_EQ(0, hm_heap_alloc(self->h, 4000, 0, &c));	/* 4096 */
-	EXPECT_EQ(16 + 160 + 4096, heap_stats(self->h).core.used_bytes);
+	EXPECT_EQ(16 + 144 + 4096, heap_stats(self->h).core.used_bytes);
 	EXPECT_EQ(3, heap_stats(self->h).core.live_blocks);
 	EXPECT_EQ(0, hm_heap_free(self->h, b));
 	EXPECT_EQ(16 + 4096, heap_stats(self->h).core.used_bytes);
@@ -253,6 +256,139 @@ TEST_F(front, producers_and_consumers)
 	st = heap_stats(self->h);
 	EXPECT_EQ(0, st.core.live_blocks);
 	EXPECT_EQ(0, st.core.used_bytes);
+}
+
+/* Slabs are sized per class: 64 slots of 16 B in 1 KiB; 8 slots of 4 KiB. */
+TEST_F(front, slab_sizing_and_peak)
+{
+	void *a, *b;
+	struct hm_heap_stats st;
+
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 1, 0, &a));
+	EXPECT_EQ(1024, self->h->slab_bytes);
+	/* The peak is the footprint: the slab counts whole. */
+	st = heap_stats(self->h);
+	EXPECT_EQ(16, st.core.used_bytes);
+	EXPECT_EQ(1024, st.core.peak_used_bytes);
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 4000, 0, &b));
+	EXPECT_EQ(1024 + 8 * 4096, self->h->slab_bytes);
+	EXPECT_EQ(1024 + 8 * 4096, heap_stats(self->h).core.peak_used_bytes);
+	EXPECT_EQ(0, hm_heap_free(self->h, b));
+	EXPECT_EQ(0, hm_heap_free(self->h, a));
+	heap_stats(self->h);	/* releases the caller's empty active slabs */
+	EXPECT_EQ(0, self->h->slab_bytes);
+	EXPECT_EQ(0, self->h->nslabs);
+}
+
+/* Every check of the lock-free free path, in the owner thread. */
+TEST_F(front, fast_free_checks)
+{
+	void *p[64], *q;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 48, 0, &p[i]));
+	/* One 3 KiB slab: slots 48 B apart, in order. */
+	for (i = 1; i < 64; i++)
+		ASSERT_EQ((char *)p[0] + 48 * i, (char *)p[i]);
+	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, (char *)p[3] + 16));	/* not a slot start */
+	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, (char *)p[3] + 1));
+	EXPECT_EQ(0, hm_heap_free(self->h, p[3]));
+	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, p[3]));		/* double free */
+	EXPECT_EQ(63, heap_stats(self->h).core.live_blocks);
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 40, 0, &q));		/* the freed slot again */
+	EXPECT_EQ(p[3], q);
+	for (i = 0; i < 64; i++)
+		EXPECT_EQ(0, hm_heap_free(self->h, p[i]));
+	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, p[0]));
+	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
+}
+
+/* A class without a partly used slab takes a slot of the next classes'. */
+TEST_F(front, borrowing_from_the_next_class)
+{
+	void *p[65], *q, *r;
+	size_t size;
+	int i, n = 0;
+
+	/* 144-B class: fill its first slab (64 slots), start a second, free a slot of the first. */
+	for (i = 0; i < 65; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 144, 0, &p[i]));
+	EXPECT_EQ(0, hm_heap_free(self->h, p[5]));
+	/* The 128-B class has no slab yet: it takes the 144-B partial slab's slot. */
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 128, 0, &q));
+	EXPECT_EQ(p[5], q);
+	/* Its size is its slot's, for realloc and statistics. */
+	ASSERT_EQ(0, hm_heap_realloc(self->h, q, 144, &r));
+	EXPECT_EQ(q, r);
+	for (i = 0; i < 65; i++)
+		if (i != 5)
+			n += hm_heap_free(self->h, p[i]) == 0;
+	EXPECT_EQ(64, n);
+	EXPECT_EQ(144, heap_stats(self->h).core.used_bytes);
+	EXPECT_EQ(0, hm_heap_free(self->h, q));
+	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, q));
+	EXPECT_EQ(-EINVAL, hm_tc_block_size(self->h, p[0], &size));	/* freed */
+	heap_stats(self->h);
+	EXPECT_EQ(0, self->h->nslabs);
+}
+
+/*
+ * A heap at its backend's limit: the front end steps aside (blocks from
+ * the core, exact to the granule) and the slabs drain back, also an
+ * active slab of a borrowed class; it comes back when the heap grows.
+ */
+TEST(front_at_limit)
+{
+	void *ctx = hm_backend_host_ctx_new();
+	struct hm_heap *h;
+	static void *p[8192];
+	struct hm_heap_stats st;
+	unsigned int seed = 1, n = 0, round;
+	int i;
+
+	ASSERT_NE(NULL, ctx);
+	hm_backend_host_set_limit(ctx, 1 << 20);
+	h = hm_heap_create(&hm_backend_host, ctx);
+	ASSERT_NE(NULL, h);
+	hm_heap_set_grow_size(h, 0, 0);
+	hm_heap_set_front_end(h, true);
+	for (round = 0; round < 3; round++) {
+		/* Fill until allocations fail, then free at random and refill. */
+		for (i = 0; i < 20000; i++) {
+			seed = seed * 1103515245u + 12345u;
+			if (n && (n == 8192 || (seed >> 16) % 3 == 0)) {
+				unsigned int v = (seed >> 4) % n;
+
+				ASSERT_EQ(0, hm_heap_free(h, p[v]));
+				p[v] = p[--n];
+			} else if (!hm_heap_alloc(h, 1 + (seed >> 8) % 2000, 0, &p[n])) {
+				memset(p[n], 0x33, 1);
+				n++;
+			}
+		}
+		EXPECT_TRUE(h->slab_starved);
+		EXPECT_FALSE(atomic_load(&h->fast));
+		while (n)
+			ASSERT_EQ(0, hm_heap_free(h, p[--n]));
+		st = heap_stats(h);
+		EXPECT_EQ(0, st.core.live_blocks);
+		EXPECT_EQ(0, st.core.used_bytes);
+		EXPECT_EQ(0, h->nslabs);
+		EXPECT_EQ(0, h->slab_bytes);
+	}
+	/* Room again: the next growth turns the front end back on. */
+	hm_backend_host_set_limit(ctx, 8 << 20);
+	ASSERT_EQ(0, hm_heap_alloc(h, 2 << 20, 0, &p[0]));
+	EXPECT_FALSE(h->slab_starved);
+	EXPECT_TRUE(atomic_load(&h->fast));
+	ASSERT_EQ(0, hm_heap_alloc(h, 100, 0, &p[1]));
+	EXPECT_NE(0, h->nslabs);
+	EXPECT_EQ(0, hm_heap_free(h, p[1]));
+	EXPECT_EQ(0, hm_heap_free(h, p[0]));
+	hm_heap_destroy(h);
+	EXPECT_EQ(0, host_counters(ctx).live_segments);
+	hm_backend_host_ctx_free(ctx);
 }
 
 TEST_HARNESS_MAIN
