@@ -160,6 +160,25 @@ static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
 	}
 }
 
+/* A table of @n entries; a single one is @buf's own, not allocated. */
+static int hapmem_buffer_alloc_table(struct hapmem_buffer *buf,
+				     unsigned int n)
+{
+	if (n > 1)
+		return sg_alloc_table(&buf->table, n, GFP_KERNEL);
+	sg_init_table(&buf->sg_one, 1);
+	buf->table.sgl = &buf->sg_one;
+	buf->table.nents = 1;
+	buf->table.orig_nents = 1;
+	return 0;
+}
+
+static void hapmem_buffer_free_table(struct hapmem_buffer *buf)
+{
+	if (buf->table.sgl != &buf->sg_one)
+		sg_free_table(&buf->table);
+}
+
 /*
  * One physically contiguous chunk: LLC memory, or any memory of a remote
  * without an IOMMU, whose device address must be one run.  The page
@@ -183,71 +202,63 @@ static int hapmem_buffer_alloc_contig(struct hapmem_buffer *buf)
 			return -ENOMEM;
 		page = virt_to_page(va);
 	}
-	ret = sg_alloc_table(&buf->table, 1, GFP_KERNEL);
-	if (ret) {
-		hapmem_buffer_free_contig(buf, page);
-		return ret;
-	}
+	hapmem_buffer_alloc_table(buf, 1);
 	sg_set_page(buf->table.sgl, page, buf->size, 0);
 	return 0;
 }
 
 /*
  * Fill buf->table with zeroed chunks.  Stops on a fatal signal, since a
- * large buffer can take long and the caller is going away anyway.
+ * large buffer can take long and the caller is going away anyway.  The
+ * chunks wait on a list threaded through their pages until their number is
+ * known, so no array sized by the buffer is needed.
  */
 static int hapmem_buffer_alloc_pages(struct hapmem_buffer *buf)
 {
 	unsigned long remaining = buf->size;
-	unsigned int max_order = hapmem_orders[0];
+	unsigned int max_order = hapmem_orders[0], order;
+	struct page *page, *tmp;
 	struct scatterlist *sg;
-	struct page **chunks;
-	unsigned int *orders;
-	unsigned long n = 0, i;
+	unsigned int n = 0;
+	LIST_HEAD(chunks);
 	int ret;
 
 	if (buf->flags & (HAPMEM_BUF_LLC | HAPMEM_BUF_CONTIG))
 		return hapmem_buffer_alloc_contig(buf);
-
-	/* At most one chunk per page: bounded by size, checked by the caller. */
-	chunks = kvmalloc_array(buf->nr_pages, sizeof(*chunks), GFP_KERNEL);
-	orders = kvmalloc_array(buf->nr_pages, sizeof(*orders), GFP_KERNEL);
-	if (!chunks || !orders) {
-		ret = -ENOMEM;
-		goto out;
-	}
 
 	while (remaining) {
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			goto err_free;
 		}
-		chunks[n] = hapmem_alloc_chunk(remaining, max_order, &orders[n]);
-		if (!chunks[n]) {
+		page = hapmem_alloc_chunk(remaining, max_order, &order);
+		if (!page) {
 			ret = -ENOMEM;
 			goto err_free;
 		}
+		list_add_tail(&page->lru, &chunks);
 		/* Once an order fails, do not try it again for this buffer. */
-		max_order = orders[n];
-		remaining -= PAGE_SIZE << orders[n];
+		max_order = order;
+		remaining -= PAGE_SIZE << order;
 		n++;
 	}
 
-	ret = sg_alloc_table(&buf->table, n, GFP_KERNEL);
+	ret = hapmem_buffer_alloc_table(buf, n);
 	if (ret)
 		goto err_free;
 	sg = buf->table.sgl;
-	for (i = 0; i < n; i++, sg = sg_next(sg))
-		sg_set_page(sg, chunks[i], PAGE_SIZE << orders[i], 0);
-	ret = 0;
-	goto out;
+	list_for_each_entry_safe(page, tmp, &chunks, lru) {
+		list_del(&page->lru);
+		sg_set_page(sg, page, PAGE_SIZE << compound_order(page), 0);
+		sg = sg_next(sg);
+	}
+	return 0;
 
 err_free:
-	for (i = 0; i < n; i++)
-		__free_pages(chunks[i], orders[i]);
-out:
-	kvfree(orders);
-	kvfree(chunks);
+	list_for_each_entry_safe(page, tmp, &chunks, lru) {
+		list_del(&page->lru);
+		__free_pages(page, compound_order(page));
+	}
 	return ret;
 }
 
@@ -466,10 +477,7 @@ static void hapmem_buffer_release(struct dma_buf *dmabuf)
 	struct hapmem_buffer *buf = dmabuf->priv;
 
 	WARN_ON(buf->vmap_cnt);
-	hapmem_buffer_free_pages(buf);
-	sg_free_table(&buf->table);
-	atomic64_dec(&hapmem_stats.buffers);
-	atomic64_sub(buf->nr_pages, &hapmem_stats.pages);
+	hapmem_buffer_fini(buf);
 	kfree(buf);
 }
 
@@ -485,6 +493,65 @@ static const struct dma_buf_ops hapmem_buffer_ops = {
 	.vunmap = hapmem_buffer_vunmap,
 	.release = hapmem_buffer_release,
 };
+
+/**
+ * hapmem_buffer_init() - allocate zeroed memory for a buffer, not exported
+ * @buf: zeroed storage for the buffer
+ * @size: bytes, a non-zero multiple of PAGE_SIZE
+ * @flags: HAPMEM_BUF_*
+ * @remote: for protected buffers, the only remote that may attach
+ *
+ * A map that no file descriptor will ever name holds its buffer this way,
+ * in its own allocation, with no dma-buf around it; hapmem_buffer_export()
+ * wraps one in a dma-buf.
+ *
+ * Return: 0, -ENOMEM, or -EINTR on a fatal signal; on error nothing is
+ * left to free in @buf.
+ */
+int hapmem_buffer_init(struct hapmem_buffer *buf, size_t size, u32 flags,
+		       struct hapmem_remote *remote)
+{
+	int ret;
+
+	if (WARN_ON(!size || !PAGE_ALIGNED(size)))
+		return -EINVAL;
+
+	buf->size = size;
+	buf->nr_pages = size >> PAGE_SHIFT;
+	buf->flags = flags;
+	buf->remote = remote;
+	mutex_init(&buf->lock);
+	INIT_LIST_HEAD(&buf->attachments);
+
+	ret = hapmem_buffer_alloc_pages(buf);
+	if (ret)
+		return ret;
+	if (flags & HAPMEM_BUF_PROTECTED) {
+		ret = hapmem_buffer_set_protected(buf, true);
+		if (ret) {
+			/* Nothing changed: free as plain memory. */
+			buf->flags &= ~HAPMEM_BUF_PROTECTED;
+			hapmem_buffer_free_pages(buf);
+			hapmem_buffer_free_table(buf);
+			return ret;
+		}
+	}
+	atomic64_inc(&hapmem_stats.buffers);
+	atomic64_add(buf->nr_pages, &hapmem_stats.pages);
+	return 0;
+}
+
+/**
+ * hapmem_buffer_fini() - scrub (if protected) and free a buffer's memory
+ * @buf: initialised by hapmem_buffer_init(); its storage is the caller's
+ */
+void hapmem_buffer_fini(struct hapmem_buffer *buf)
+{
+	hapmem_buffer_free_pages(buf);
+	hapmem_buffer_free_table(buf);
+	atomic64_dec(&hapmem_stats.buffers);
+	atomic64_sub(buf->nr_pages, &hapmem_stats.pages);
+}
 
 /**
  * hapmem_buffer_export() - allocate zeroed memory and export it
@@ -503,29 +570,13 @@ struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
 	struct dma_buf *dmabuf;
 	int ret;
 
-	if (WARN_ON(!size || !PAGE_ALIGNED(size)))
-		return ERR_PTR(-EINVAL);
-
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-	buf->size = size;
-	buf->nr_pages = size >> PAGE_SHIFT;
-	buf->flags = flags;
-	buf->remote = remote;
-	mutex_init(&buf->lock);
-	INIT_LIST_HEAD(&buf->attachments);
-
-	ret = hapmem_buffer_alloc_pages(buf);
-	if (ret)
-		goto err_buf;
-	if (flags & HAPMEM_BUF_PROTECTED) {
-		ret = hapmem_buffer_set_protected(buf, true);
-		if (ret) {
-			/* Nothing changed: free as plain memory. */
-			buf->flags &= ~HAPMEM_BUF_PROTECTED;
-			goto err_pages;
-		}
+	ret = hapmem_buffer_init(buf, size, flags, remote);
+	if (ret) {
+		kfree(buf);
+		return ERR_PTR(ret);
 	}
 
 	exp_info.ops = &hapmem_buffer_ops;
@@ -534,18 +585,10 @@ struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
 	exp_info.priv = buf;
 	dmabuf = dma_buf_export(&exp_info);
 	if (IS_ERR(dmabuf)) {
-		ret = PTR_ERR(dmabuf);
-		goto err_pages;
+		hapmem_buffer_fini(buf);
+		kfree(buf);
+		return dmabuf;
 	}
 	buf->dmabuf = dmabuf;
-	atomic64_inc(&hapmem_stats.buffers);
-	atomic64_add(buf->nr_pages, &hapmem_stats.pages);
 	return dmabuf;
-
-err_pages:
-	hapmem_buffer_free_pages(buf);
-	sg_free_table(&buf->table);
-err_buf:
-	kfree(buf);
-	return ERR_PTR(ret);
 }

@@ -66,7 +66,7 @@ static int hapmem_maps_show(struct seq_file *m, void *unused)
 		mutex_lock(&s->lock);
 		seq_printf(m, "session pid=%d remote=%s maps=%llu bytes=%llu\n",
 			   s->pid, s->remote->name, s->nr_maps, s->bytes);
-		mt_for_each(&s->maps, map, index, ULONG_MAX)
+		xa_for_each(&s->maps, index, map)
 			seq_printf(m, "  %s vadsp=%#llx len=%#llx rflags=%#x prot=%#x 2m=%u 64k=%u 4k=%u%s\n",
 				   hapmem_kind_names[map->kind], map->va.start,
 				   map->va.len, map->rflags, map->prot,

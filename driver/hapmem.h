@@ -18,6 +18,7 @@
 #include <linux/rbtree.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 #include <linux/hapmem.h>
 
 #include "compat.h"
@@ -164,7 +165,7 @@ void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va);
 int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
 		    u64 start, u64 len);
 void *hapmem_mas_erase(struct ma_state *mas);
-void *hapmem_mtree_erase(struct maple_tree *mt, unsigned long index);
+struct hapmem_va *hapmem_va_find_map(struct hapmem_remote *r, u64 addr);
 
 /* engine.c: the remote's DMA engine */
 int hapmem_engine_init(struct hapmem_remote *r);
@@ -179,6 +180,7 @@ int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
  * @flags: HAPMEM_BUF_*
  * @remote: the only remote a protected buffer may be attached by
  * @table: one entry per physically contiguous chunk
+ * @sg_one: @table's only entry when the buffer is one chunk (no allocation)
  * @nr_pages: pages held
  * @lock: protects @attachments, @vmap_cnt and @vaddr
  * @attachments: struct hapmem_attachment list
@@ -191,6 +193,7 @@ struct hapmem_buffer {
 	u32 flags;
 	struct hapmem_remote *remote;
 	struct sg_table table;
+	struct scatterlist sg_one;
 	unsigned long nr_pages;
 	struct mutex lock; /* see @lock above */
 	struct list_head attachments;
@@ -204,6 +207,9 @@ struct hapmem_buffer {
 #define HAPMEM_BUF_CONTIG	BIT(3)	/* one physically contiguous chunk */
 
 /* buffer.c */
+int hapmem_buffer_init(struct hapmem_buffer *buf, size_t size, u32 flags,
+		       struct hapmem_remote *remote);
+void hapmem_buffer_fini(struct hapmem_buffer *buf);
 struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
 				     struct hapmem_remote *remote);
 bool hapmem_is_buffer(struct dma_buf *dmabuf);
@@ -248,9 +254,11 @@ void hapmem_resv_destroy_all(struct hapmem_session *s);
  * @kind: which ioctl made it, and so which unmap undoes it
  * @remote: the remote whose address space holds it
  * @resv: the reservation a fixed map sits in, or NULL
- * @dmabuf: the memory, or NULL for pinned user pages
+ * @dmabuf: the memory, or NULL for pinned user pages and @buf
  * @import: @dmabuf as attached for the remote, shared with its other maps
- * @sgt: the DMA addresses of the memory, from @import or @upages
+ * @buf: memory the map allocated and owns, with no dma-buf (a request_map
+ *	that returns no fd), allocated with the map; or NULL
+ * @sgt: the DMA addresses of the memory, from @import, @buf or @upages
  * @offset: where the map starts in @dmabuf
  * @upages: pinned user pages (ADD_PAGES with vin)
  * @nr_upages: how many
@@ -270,6 +278,7 @@ struct hapmem_map {
 	struct hapmem_resv *resv;
 	struct dma_buf *dmabuf;
 	struct hapmem_import *import;
+	struct hapmem_buffer *buf;
 	struct sg_table *sgt;
 	u64 offset;
 	struct page **upages;
@@ -311,6 +320,8 @@ struct hapmem_map *hapmem_map_dmabuf(struct hapmem_session *s,
 				     u64 len, u32 map_flags, u64 fixed_va);
 struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 				   u64 len, u32 map_flags);
+struct hapmem_map *hapmem_map_alloc(struct hapmem_session *s, u64 len,
+				    u32 buf_flags, u32 map_flags);
 void hapmem_map_put(struct hapmem_map *map);
 void hapmem_map_release_va(struct hapmem_map *map);
 int hapmem_resv_place(struct hapmem_session *s, struct hapmem_map *map,
@@ -325,7 +336,7 @@ static inline void hapmem_map_get(struct hapmem_map *map)
  * struct hapmem_session - one open file of a remote's device node
  * @remote: the remote it is bound to
  * @lock: protects everything below
- * @maps: every map by device address range
+ * @maps: every map, by the page its device address starts in
  * @dh_root: dma_handle maps by (buffer, offset, len)
  * @dh_seq: next dma_handle creation number
  * @resvs: reservations
@@ -337,7 +348,7 @@ static inline void hapmem_map_get(struct hapmem_map *map)
 struct hapmem_session {
 	struct hapmem_remote *remote;
 	struct mutex lock; /* see @lock above */
-	struct maple_tree maps;
+	struct xarray maps;
 	struct rb_root dh_root;
 	u64 dh_seq;
 	struct list_head resvs;
@@ -354,6 +365,8 @@ extern struct mutex hapmem_sessions_lock;
 int hapmem_session_charge(struct hapmem_session *s, u64 len);
 void hapmem_session_uncharge(struct hapmem_session *s, u64 len);
 int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map);
+void hapmem_session_del(struct hapmem_session *s, struct hapmem_map *map);
+bool hapmem_session_has(struct hapmem_session *s, struct hapmem_map *map);
 struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
 				       u64 len, enum hapmem_map_kind kind,
 				       int *err);

@@ -192,8 +192,7 @@ static unsigned int hapmem_dh_unref(struct hapmem_session *s,
 	if (--map->dh_refs)
 		return map->dh_refs;
 	hapmem_session_dh_del(s, map);
-	hapmem_mtree_erase(&s->maps, map->va.start);
-	hapmem_session_uncharge(s, map->va.len);
+	hapmem_session_del(s, map);
 	*gone = map;
 	return 0;
 }
@@ -236,15 +235,14 @@ static int hapmem_publish_map(struct hapmem_session *s, struct hapmem_map *map,
 
 err_withdraw:
 	mutex_lock(&s->lock);
-	if (mtree_load(&s->maps, map->va.start) == map) {
+	if (hapmem_session_has(s, map)) {
 		struct hapmem_map *gone = NULL;
 
 		/* Others may hold dma_handle references by now: drop ours. */
 		if (map->kind == HAPMEM_MAP_DMA_HANDLE) {
 			hapmem_dh_unref(s, map, &gone);
 		} else {
-			hapmem_mtree_erase(&s->maps, map->va.start);
-			hapmem_session_uncharge(s, map->va.len);
+			hapmem_session_del(s, map);
 			gone = map;
 		}
 		/* Not the last reference: the caller holds one. */
@@ -322,28 +320,35 @@ static int hapmem_ioctl_request_map(struct hapmem_session *s,
 	if (ret)
 		return ret;
 	buf_flags = hapmem_buf_flags(s, cmd->ion_flags, cmd->rflags);
+	cmd->fd = -1;
+	memset(&cmd->chunks, 0, sizeof(cmd->chunks));
 
 	if (cmd->vin) {
 		map = hapmem_map_user(s, cmd->vin, cmd->len, place);
 		if (IS_ERR(map))
 			return PTR_ERR(map);
-	} else {
-		dmabuf = hapmem_buffer_export(PAGE_ALIGN(cmd->len), buf_flags,
-					      (buf_flags & HAPMEM_BUF_PROTECTED) ?
-					      s->remote : NULL);
-		if (IS_ERR(dmabuf))
-			return PTR_ERR(dmabuf);
+		goto publish;
+	}
+	/* No fd will name the memory: it needs no dma-buf. */
+	if (!hlos && !(cmd->flags & HAPMEM_REQUEST_FD)) {
+		map = hapmem_map_alloc(s, PAGE_ALIGN(cmd->len), buf_flags,
+				       place);
+		if (IS_ERR(map))
+			return PTR_ERR(map);
+		goto publish;
 	}
 
-	if (dmabuf && (hlos || (cmd->flags & HAPMEM_REQUEST_FD))) {
-		fd = get_unused_fd_flags(O_CLOEXEC);
-		if (fd < 0) {
-			ret = fd;
-			goto out_buf;
-		}
+	dmabuf = hapmem_buffer_export(PAGE_ALIGN(cmd->len), buf_flags,
+				      (buf_flags & HAPMEM_BUF_PROTECTED) ?
+				      s->remote : NULL);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto out_buf;
 	}
 	cmd->fd = fd;
-	memset(&cmd->chunks, 0, sizeof(cmd->chunks));
 
 	/* HLOS_FD memory lives on the application side until first needed. */
 	if (hlos) {
@@ -352,25 +357,19 @@ static int hapmem_ioctl_request_map(struct hapmem_session *s,
 		goto out_buf;
 	}
 
-	if (dmabuf) {
-		map = hapmem_map_dmabuf(s, dmabuf, 0, PAGE_ALIGN(cmd->len),
-					place, 0);
-		if (IS_ERR(map)) {
-			ret = PTR_ERR(map);
-			goto out_fd;
-		}
+	map = hapmem_map_dmabuf(s, dmabuf, 0, PAGE_ALIGN(cmd->len), place, 0);
+	if (IS_ERR(map)) {
+		ret = PTR_ERR(map);
+		put_unused_fd(fd);
+		goto out_buf;
 	}
+publish:
 	map->kind = HAPMEM_MAP_REQUEST;
 	map->rflags = cmd->rflags;
 	cmd->vadsp = map->va.start;
 	cmd->chunks = map->chunks;
 	ret = hapmem_publish_map(s, map, ucmd, fd);
 	hapmem_map_put(map);
-	goto out_buf;
-
-out_fd:
-	if (fd >= 0)
-		put_unused_fd(fd);
 out_buf:
 	if (dmabuf)
 		dma_buf_put(dmabuf);

@@ -57,7 +57,10 @@ static int hapmem_map_iommu(struct hapmem_map *map, u64 skip)
 	struct iommu_domain *domain = map->remote->domain;
 	u64 iova = map->va.start, left = map->va.len;
 	u64 run_pa = 0, run_len = 0;
-	/* Pinned user pages are not DMA-mapped: their addresses are physical. */
+	/*
+	 * Pinned user pages and owned buffers are not DMA-mapped: their
+	 * addresses are physical.
+	 */
 	bool phys = !map->import;
 	struct scatterlist *sg;
 	int i, ret = 0;
@@ -190,11 +193,13 @@ void hapmem_map_release_va(struct hapmem_map *map)
 		hapmem_va_free(map->remote, &map->va);
 }
 
-static struct hapmem_map *hapmem_map_new(struct hapmem_session *s, u32 map_flags)
+/* A map, with @extra bytes of the caller's after it in the same allocation. */
+static struct hapmem_map *hapmem_map_new(struct hapmem_session *s, u32 map_flags,
+					 size_t extra)
 {
 	struct hapmem_map *map;
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = kzalloc(sizeof(*map) + extra, GFP_KERNEL);
 	if (!map)
 		return NULL;
 	kref_init(&map->kref);
@@ -290,6 +295,12 @@ static void hapmem_map_drop_memory(struct hapmem_map *map)
 		hapmem_import_put(map->import);
 	if (map->dmabuf)
 		dma_buf_put(map->dmabuf);
+	if (map->buf) {
+		if (map->sgt && !map->remote->domain)
+			dma_unmap_sgtable(map->remote->dma_dev, map->sgt,
+					  DMA_BIDIRECTIONAL, 0);
+		hapmem_buffer_fini(map->buf);
+	}
 	if (map->upages) {
 		if (map->sgt && !map->remote->domain)
 			dma_unmap_sgtable(hapmem_attach_dev(map->remote),
@@ -347,7 +358,7 @@ struct hapmem_map *hapmem_map_dmabuf(struct hapmem_session *s,
 	struct hapmem_map *map;
 	int ret;
 
-	map = hapmem_map_new(s, map_flags);
+	map = hapmem_map_new(s, map_flags, 0);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	get_dma_buf(dmabuf);
@@ -394,7 +405,7 @@ struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 	struct hapmem_map *map;
 	int ret;
 
-	map = hapmem_map_new(s, map_flags);
+	map = hapmem_map_new(s, map_flags, 0);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	map->upages = kvmalloc_array(npages, sizeof(*map->upages), GFP_KERNEL);
@@ -450,6 +461,66 @@ err_unpin:
 	unpin_user_pages(map->upages, pinned);
 	kvfree(map->upages);
 err_map:
+	kfree(map);
+	return ERR_PTR(ret);
+}
+
+/* A map and the buffer it owns, in one allocation. */
+struct hapmem_owned_map {
+	struct hapmem_map map;
+	struct hapmem_buffer buf;
+};
+
+/**
+ * hapmem_map_alloc() - allocate zeroed memory and map it for the remote
+ * @s: the session
+ * @len: page aligned, non-zero
+ * @buf_flags: HAPMEM_BUF_*
+ * @map_flags: HAPMEM_MAP_*
+ *
+ * For a request_map that returns no fd, nothing outside the driver can ever
+ * name the memory, so it needs no dma-buf: no file, no attachment, no
+ * scatterlist DMA-mapped through the import device.  The map owns the
+ * buffer (allocated with it, a one-chunk buffer's scatterlist included),
+ * maps its physical chunks into the remote's domain (or, without an
+ * IOMMU, DMA-maps them for the remote's device) and frees it, scrubbed if
+ * protected, when it is released.
+ *
+ * Return: the map with one reference, or an ERR_PTR.
+ */
+struct hapmem_map *hapmem_map_alloc(struct hapmem_session *s, u64 len,
+				    u32 buf_flags, u32 map_flags)
+{
+	struct hapmem_remote *r = s->remote;
+	struct hapmem_owned_map *owned;
+	struct hapmem_map *map;
+	int ret;
+
+	map = hapmem_map_new(s, map_flags, sizeof(*owned) - sizeof(*map));
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	owned = container_of(map, struct hapmem_owned_map, map);
+	ret = hapmem_buffer_init(&owned->buf, len, buf_flags,
+				 (buf_flags & HAPMEM_BUF_PROTECTED) ? r : NULL);
+	if (ret)
+		goto err;
+	map->buf = &owned->buf;
+	if (!r->domain) {
+		ret = dma_map_sgtable(r->dma_dev, &map->buf->table,
+				      DMA_BIDIRECTIONAL, 0);
+		if (ret)
+			goto err;
+	}
+	map->sgt = &map->buf->table;
+
+	ret = hapmem_map_place(s, map, 0, len, map_flags, 0);
+	if (ret)
+		goto err;
+	hapmem_map_account(map);
+	return map;
+
+err:
+	hapmem_map_drop_memory(map);
 	kfree(map);
 	return ERR_PTR(ret);
 }

@@ -3,7 +3,8 @@
  * hapmem: sessions.
  *
  * Each open file of a remote's device node is a session.  It owns its maps,
- * found by device address in a maple tree (O(log n) at any number of maps),
+ * found by the page of their device address in an xarray (a lookup or an
+ * erase touches a few nodes and never allocates, at any number of maps),
  * and its dma_handle maps, also found by the buffer they map in an rbtree:
  * the buffer itself, never the fd number, so a recycled fd cannot reach a
  * stale map.  Closing the file releases all of it.
@@ -55,20 +56,52 @@ void hapmem_session_uncharge(struct hapmem_session *s, u64 len)
 	atomic64_sub(len, &hapmem_charged);
 }
 
+/* The session's index of a map starting at @vadsp. */
+static unsigned long hapmem_session_key(u64 vadsp)
+{
+	return vadsp >> PAGE_SHIFT;
+}
+
 /**
  * hapmem_session_add() - publish a map in the session, taking over the
  * caller's reference
  * @s: the session, locked, with the map already charged
  * @map: the map
  *
- * Return: 0 or -ENOMEM; on error the caller keeps its reference.
+ * Return: 0, -EEXIST when a map of the session starts in the same page
+ * (only possible without an IOMMU, where device addresses are the DMA
+ * API's), or -ENOMEM; on error the caller keeps its reference.
  */
 int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map)
 	__must_hold(&s->lock)
 {
-	return mtree_insert_range(&s->maps, map->va.start,
-				  map->va.start + map->va.len - 1, map,
-				  GFP_KERNEL);
+	int ret = xa_insert(&s->maps, hapmem_session_key(map->va.start), map,
+			    GFP_KERNEL);
+
+	return ret == -EBUSY ? -EEXIST : ret;
+}
+
+/**
+ * hapmem_session_del() - take a published map out of the session
+ * @s: the session, locked
+ * @map: the map; the session's reference becomes the caller's
+ */
+void hapmem_session_del(struct hapmem_session *s, struct hapmem_map *map)
+	__must_hold(&s->lock)
+{
+	WARN_ON(xa_erase(&s->maps, hapmem_session_key(map->va.start)) != map);
+	hapmem_session_uncharge(s, map->va.len);
+}
+
+/**
+ * hapmem_session_has() - whether @map is published in @s
+ * @s: the session, locked
+ * @map: any map of the session's remote
+ */
+bool hapmem_session_has(struct hapmem_session *s, struct hapmem_map *map)
+	__must_hold(&s->lock)
+{
+	return xa_load(&s->maps, hapmem_session_key(map->va.start)) == map;
 }
 
 /**
@@ -80,14 +113,14 @@ int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map)
  * @err: out: -ENOENT when there is no such map, -EINVAL when @len or
  *	@kind do not match it
  *
- * Return: the map, with the tree's reference now the caller's, or NULL.
+ * Return: the map, with the session's reference now the caller's, or NULL.
  */
 struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
 				       u64 len, enum hapmem_map_kind kind,
 				       int *err)
 	__must_hold(&s->lock)
 {
-	struct hapmem_map *map = mtree_load(&s->maps, vadsp);
+	struct hapmem_map *map = xa_load(&s->maps, hapmem_session_key(vadsp));
 
 	if (!map || map->va.start != vadsp) {
 		*err = -ENOENT;
@@ -97,9 +130,44 @@ struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
 		*err = -EINVAL;
 		return NULL;
 	}
-	hapmem_mtree_erase(&s->maps, vadsp);
-	hapmem_session_uncharge(s, len);
+	hapmem_session_del(s, map);
 	return map;
+}
+
+/*
+ * The session's map holding @vadsp.  With an IOMMU the remote's address
+ * space knows which map holds an address, and the session's index tells
+ * whether that map is this session's; without one, device addresses are
+ * the DMA API's and only the session's own maps can say.
+ */
+static struct hapmem_map *hapmem_session_lookup(struct hapmem_session *s,
+						u64 vadsp)
+	__must_hold(&s->lock)
+{
+	struct hapmem_remote *r = s->remote;
+	struct hapmem_map *map;
+	struct hapmem_va *va;
+	unsigned long index;
+
+	if (r->domain) {
+		map = NULL;
+		mutex_lock(&r->va_lock);
+		va = hapmem_va_find_map(r, vadsp);
+		if (va) {
+			map = container_of(va, struct hapmem_map, va);
+			if (!hapmem_session_has(s, map))
+				map = NULL;
+		}
+		mutex_unlock(&r->va_lock);
+		return map;
+	}
+	map = xa_load(&s->maps, hapmem_session_key(vadsp));
+	if (map)
+		return map;
+	xa_for_each(&s->maps, index, map)
+		if (vadsp >= map->va.start && vadsp - map->va.start < map->va.len)
+			return map;
+	return NULL;
 }
 
 /**
@@ -116,8 +184,9 @@ struct hapmem_map *hapmem_session_find(struct hapmem_session *s, u64 vadsp,
 	struct hapmem_map *map;
 
 	mutex_lock(&s->lock);
-	map = mtree_load(&s->maps, vadsp);
-	if (map && vadsp + len <= map->va.start + map->va.len)
+	map = hapmem_session_lookup(s, vadsp);
+	if (map && vadsp >= map->va.start &&
+	    vadsp + len <= map->va.start + map->va.len)
 		hapmem_map_get(map);
 	else
 		map = NULL;
@@ -212,7 +281,7 @@ static int hapmem_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	s->remote = r;
 	mutex_init(&s->lock);
-	mt_init(&s->maps);
+	xa_init(&s->maps);
 	s->dh_root = RB_ROOT;
 	INIT_LIST_HEAD(&s->resvs);
 	s->pid = task_tgid_nr(current);
@@ -236,11 +305,11 @@ static int hapmem_release(struct inode *inode, struct file *file)
 	mutex_unlock(&hapmem_sessions_lock);
 
 	/* No ioctl can be running: this was the file's last reference. */
-	mt_for_each(&s->maps, map, index, ULONG_MAX) {
+	xa_for_each(&s->maps, index, map) {
 		atomic64_sub(map->va.len, &hapmem_charged);
 		hapmem_map_put(map);
 	}
-	mtree_destroy(&s->maps);
+	xa_destroy(&s->maps);
 	hapmem_resv_destroy_all(s);
 	atomic64_dec(&hapmem_stats.sessions);
 	kfree(s);

@@ -88,6 +88,71 @@ TEST_F(map, request_map_uncached_both_directions)
 			      256 * 1024));
 }
 
+/*
+ * A request_map that asks for no fd: the driver keeps the memory to itself
+ * (no dma-buf), so only the device can show what is there.  It starts
+ * zeroed, holds what the device writes at vadsp, is counted like any
+ * buffer while it lives, and is gone (device faults, counters back) after
+ * the unmap.  A second map of the same size, likely on the same pages,
+ * reads zero again.
+ */
+TEST_F(map, request_map_no_fd_device_both_ways)
+{
+	uint64_t len = 64 * 1024, offs[2] = { HM_PAGE / 2, len - HM_XFER };
+	unsigned char buf[HM_XFER];
+	struct hapmem_info before, info;
+	struct hapmem_request_map rm;
+	uint32_t faults = 0;
+	int i;
+
+	HM_REQUIRE_ENGINE(self->info);
+	ASSERT_EQ(0, hm_info(self->fd, &before));
+	ASSERT_EQ(0, hm_request(self->fd, 0, HAPMEM_ION_FLAG_CACHED, 0, 0, len,
+				&rm));
+	EXPECT_EQ(-1, rm.fd);
+	ASSERT_NE(0, rm.vadsp);
+	EXPECT_EQ(len, rm.chunks.n_2m * HM_SZ_2M + rm.chunks.n_64k * 65536ULL +
+		  rm.chunks.n_4k * HM_PAGE);
+	ASSERT_EQ(0, hm_info(self->fd, &info));
+	EXPECT_EQ(before.session_maps + 1, info.session_maps);
+	EXPECT_EQ(before.session_bytes + len, info.session_bytes);
+	EXPECT_EQ(before.global_buffers + 1, info.global_buffers);
+	EXPECT_EQ(before.global_pages + len / HM_PAGE, info.global_pages);
+
+	ASSERT_EQ(0, hm_remote_read(self->fd, rm.vadsp + offs[0], buf, HM_XFER));
+	EXPECT_TRUE(hm_all_zero(buf, HM_XFER));
+	for (i = 0; i < 2; i++) {
+		hm_fill(buf, HM_XFER, 50 + i);
+		ASSERT_EQ(0, hm_remote_write(self->fd, rm.vadsp + offs[i], buf,
+					     HM_XFER));
+	}
+	for (i = 0; i < 2; i++) {
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(0, hm_remote_read(self->fd, rm.vadsp + offs[i], buf,
+					    HM_XFER));
+		EXPECT_EQ(0, hm_check(buf, HM_XFER, 50 + i));
+	}
+
+	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp, len));
+	EXPECT_EQ(-ENOENT, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP,
+				    rm.vadsp, len));
+	ASSERT_EQ(0, hm_info(self->fd, &info));
+	EXPECT_EQ(before.session_maps, info.session_maps);
+	EXPECT_EQ(before.global_buffers, info.global_buffers);
+	EXPECT_EQ(before.global_pages, info.global_pages);
+	if (self->info.remote_flags & HAPMEM_REMOTE_IOMMU) {
+		ASSERT_EQ(0, hm_remote(self->fd, rm.vadsp + offs[0], buf,
+				       HM_XFER, HAPMEM_ACCESS_RAW, &faults));
+		EXPECT_LT(0, faults);
+	}
+
+	ASSERT_EQ(0, hm_request(self->fd, 0, HAPMEM_ION_FLAG_CACHED, 0, 0, len,
+				&rm));
+	ASSERT_EQ(0, hm_remote_read(self->fd, rm.vadsp + offs[0], buf, HM_XFER));
+	EXPECT_TRUE(hm_all_zero(buf, HM_XFER));
+	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp, len));
+}
+
 TEST_F(map, share_map_both_directions)
 {
 	uint64_t len = 3 * HM_SZ_1M, vadsp = 0;

@@ -230,9 +230,15 @@ TEST_F(rflags, llc_carveout_exhaustion_and_recovery)
 				      0, HM_PAGE, &extra));
 	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm[1].vadsp, chunk));
 	close(rm[1].fd);
+	/* Without an fd too, from the carve-out and counted there. */
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, HAPMEM_RFLAG_ADD_PAGES_LLC, 0,
 				chunk, &extra));
+	EXPECT_EQ(-1, extra.fd);
+	ASSERT_EQ(0, hm_info(self->fd, &info));
+	EXPECT_EQ(info.llc_total, info.llc_used);
 	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, extra.vadsp, chunk));
+	ASSERT_EQ(0, hm_info(self->fd, &info));
+	EXPECT_EQ(info.llc_total - chunk, info.llc_used);
 	for (i = 0; i < n; i++) {
 		if (i != 1) {
 			ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP,
