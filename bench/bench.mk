@@ -19,7 +19,7 @@ BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 
 .PHONY: bench bench-build bench-driver
 bench-build: $(BENCH_OUT)/alloc_bench $(BENCH_OUT)/alloc_bench_jemalloc $(BENCH_OUT)/alloc_bench_mimalloc \
-	$(BENCH_OUT)/driver_bench
+	$(BENCH_OUT)/driver_bench $(BENCH_OUT)/heap_probe
 
 $(BENCH_OUT)/alloc_bench: $(BENCH_SRC) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -32,6 +32,12 @@ $(BENCH_OUT)/alloc_bench_jemalloc: $(BENCH_SRC)
 $(BENCH_OUT)/alloc_bench_mimalloc: $(BENCH_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -DPEER_MIMALLOC -o $@ $< -lmimalloc
+
+# A diagnostic that reads heap internals (Documentation/benchmarks.rst);
+# built with the rest so it cannot rot, run by hand.
+$(BENCH_OUT)/heap_probe: $(TOP)/bench/alloc/heap_probe.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_A) $(LIB_LDLIBS)
 
 # Static: it runs in the VM's initramfs.  Uses HAP_malloc through the
 # library's driver backend, so it links the static library.

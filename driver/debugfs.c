@@ -17,13 +17,14 @@ static struct dentry *hapmem_debugfs;
 
 static int hapmem_counters_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "sessions %lld\nmaps %lld\nbytes %lld\nbuffers %lld\npages %lld\nreservations %lld\n",
+	seq_printf(m, "sessions %lld\nmaps %lld\nbytes %lld\nbuffers %lld\npages %lld\nreservations %lld\nva_cached %lld\n",
 		   atomic64_read(&hapmem_stats.sessions),
 		   atomic64_read(&hapmem_stats.maps),
 		   atomic64_read(&hapmem_stats.bytes),
 		   atomic64_read(&hapmem_stats.buffers),
 		   atomic64_read(&hapmem_stats.pages),
-		   atomic64_read(&hapmem_stats.reservations));
+		   atomic64_read(&hapmem_stats.reservations),
+		   atomic64_read(&hapmem_stats.va_cached));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hapmem_counters);
@@ -61,12 +62,11 @@ static int hapmem_maps_show(struct seq_file *m, void *unused)
 	mutex_lock(&hapmem_sessions_lock);
 	list_for_each_entry(s, &hapmem_sessions, node) {
 		struct hapmem_map *map;
-		unsigned long index = 0;
 
 		mutex_lock(&s->lock);
 		seq_printf(m, "session pid=%d remote=%s maps=%llu bytes=%llu\n",
 			   s->pid, s->remote->name, s->nr_maps, s->bytes);
-		xa_for_each(&s->maps, index, map)
+		list_for_each_entry(map, &s->map_list, s_node)
 			seq_printf(m, "  %s vadsp=%#llx len=%#llx rflags=%#x prot=%#x 2m=%u 64k=%u 4k=%u%s\n",
 				   hapmem_kind_names[map->kind], map->va.start,
 				   map->va.len, map->rflags, map->prot,

@@ -55,7 +55,8 @@ int hapmem_engine_init(struct hapmem_remote *r)
 		return -ENOMEM;
 	r->bounce_va = page_address(r->bounce);
 	r->bounce_blk.kind = HAPMEM_VA_BLOCKED;
-	ret = hapmem_va_alloc(r, &r->bounce_blk, PAGE_SIZE, HAPMEM_MAP_VA32);
+	ret = hapmem_va_alloc(r, &r->bounce_blk, PAGE_SIZE, HAPMEM_MAP_VA32,
+			      NULL);
 	if (ret)
 		goto err_page;
 	r->bounce_blk.kind = HAPMEM_VA_BLOCKED;
@@ -68,7 +69,7 @@ int hapmem_engine_init(struct hapmem_remote *r)
 	return 0;
 
 err_va:
-	hapmem_va_free(r, &r->bounce_blk);
+	hapmem_va_free(r, &r->bounce_blk, NULL);
 err_page:
 	__free_page(r->bounce);
 	r->bounce = NULL;
@@ -85,7 +86,7 @@ void hapmem_engine_exit(struct hapmem_remote *r)
 		return;
 	}
 	iommu_unmap(r->domain, r->bounce_blk.start, PAGE_SIZE);
-	hapmem_va_free(r, &r->bounce_blk);
+	hapmem_va_free(r, &r->bounce_blk, NULL);
 	__free_page(r->bounce);
 	r->bounce = NULL;
 }

@@ -45,6 +45,7 @@ extern unsigned long hapmem_max_global_bytes;
  * @buffers: live buffers this driver exported
  * @pages: pages those buffers hold
  * @reservations: live address reservations
+ * @va_cached: address ranges sessions keep for reuse (struct hapmem_va_cache)
  */
 struct hapmem_counters {
 	atomic64_t sessions;
@@ -53,6 +54,7 @@ struct hapmem_counters {
 	atomic64_t buffers;
 	atomic64_t pages;
 	atomic64_t reservations;
+	atomic64_t va_cached;
 };
 
 extern struct hapmem_counters hapmem_stats;
@@ -63,11 +65,14 @@ extern struct hapmem_counters hapmem_stats;
  * @HAPMEM_VA_RESV: a reservation (struct hapmem_resv)
  * @HAPMEM_VA_BLOCKED: never handed out (IOMMU reserved regions, the DMA
  *	engine's bounce page)
+ * @HAPMEM_VA_CACHED: a range a session unmapped and keeps for its next map
+ *	of the same size (hapmem_va_cached, one shared entry)
  */
 enum hapmem_va_kind {
 	HAPMEM_VA_MAP,
 	HAPMEM_VA_RESV,
 	HAPMEM_VA_BLOCKED,
+	HAPMEM_VA_CACHED,
 };
 
 /* The common head of everything stored in a remote's address space tree. */
@@ -147,6 +152,32 @@ static inline struct device *hapmem_attach_dev(struct hapmem_remote *r)
 	return r->domain ? hapmem_import_dev(r) : r->dma_dev;
 }
 
+/* Sizes a session caches freed ranges of: 1 to 16 pages. */
+#define HAPMEM_VA_CACHE_CLASSES	16
+/* Ranges kept per size. */
+#define HAPMEM_VA_CACHE_DEPTH	8
+/* Pages of address space all of a session's cached ranges may cover. */
+#define HAPMEM_VA_CACHE_PAGES	64
+
+/**
+ * struct hapmem_va_cache - ranges of the 32-bit window a session unmapped,
+ * kept reserved in the remote's tree for its next maps of the same size
+ * @start: by size class (pages - 1), a stack of range starts
+ * @n: ranges in each class
+ * @pages: pages all of them cover, at most HAPMEM_VA_CACHE_PAGES
+ *
+ * A range enters the cache only once its IOMMU mapping is gone and the
+ * IOTLB flushed, so the device faults on it exactly as on a free range;
+ * only the address tree is spared.  Bounded in ranges and in pages, and
+ * emptied back into the tree when the 32-bit window runs out of room.
+ * Protected by the remote's va_lock.
+ */
+struct hapmem_va_cache {
+	u64 start[HAPMEM_VA_CACHE_CLASSES][HAPMEM_VA_CACHE_DEPTH];
+	u8 n[HAPMEM_VA_CACHE_CLASSES];
+	unsigned int pages;
+};
+
 /* remote.c */
 extern struct list_head hapmem_remotes;
 extern struct mutex hapmem_remotes_lock;
@@ -160,8 +191,11 @@ u32 hapmem_remote_flags(struct hapmem_remote *r);
 
 /* va.c: the remote's device address space */
 int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
-		    u32 map_flags);
-void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va);
+		    u32 map_flags, struct hapmem_va_cache *cache);
+void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va,
+		    struct hapmem_va_cache *cache);
+void hapmem_va_cache_drain(struct hapmem_remote *r,
+			   struct hapmem_va_cache *cache);
 int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
 		    u64 start, u64 len);
 void *hapmem_mas_erase(struct ma_state *mas);
@@ -254,6 +288,8 @@ void hapmem_resv_destroy_all(struct hapmem_session *s);
  * @kind: which ioctl made it, and so which unmap undoes it
  * @remote: the remote whose address space holds it
  * @resv: the reservation a fixed map sits in, or NULL
+ * @owner: the session that made it
+ * @s_node: on @owner's map list while published there (under its lock)
  * @dmabuf: the memory, or NULL for pinned user pages and @buf
  * @import: @dmabuf as attached for the remote, shared with its other maps
  * @buf: memory the map allocated and owns, with no dma-buf (a request_map
@@ -276,6 +312,8 @@ struct hapmem_map {
 	enum hapmem_map_kind kind;
 	struct hapmem_remote *remote;
 	struct hapmem_resv *resv;
+	struct hapmem_session *owner;
+	struct list_head s_node;
 	struct dma_buf *dmabuf;
 	struct hapmem_import *import;
 	struct hapmem_buffer *buf;
@@ -336,24 +374,29 @@ static inline void hapmem_map_get(struct hapmem_map *map)
  * struct hapmem_session - one open file of a remote's device node
  * @remote: the remote it is bound to
  * @lock: protects everything below
- * @maps: every map, by the page its device address starts in
+ * @map_list: every published map (struct hapmem_map, @s_node)
+ * @maps: without an IOMMU, every map by the page its device address starts
+ *	in; with one, the remote's address tree finds maps and this is empty
  * @dh_root: dma_handle maps by (buffer, offset, len)
  * @dh_seq: next dma_handle creation number
  * @resvs: reservations
  * @nr_maps: maps in @maps
  * @bytes: bytes they cover
+ * @vcache: address ranges its maps had, kept for its next maps
  * @pid: the opener, for debugfs
  * @node: on hapmem_sessions
  */
 struct hapmem_session {
 	struct hapmem_remote *remote;
 	struct mutex lock; /* see @lock above */
+	struct list_head map_list;
 	struct xarray maps;
 	struct rb_root dh_root;
 	u64 dh_seq;
 	struct list_head resvs;
 	u64 nr_maps;
 	u64 bytes;
+	struct hapmem_va_cache vcache;
 	pid_t pid;
 	struct list_head node;
 };

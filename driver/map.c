@@ -172,7 +172,8 @@ static int hapmem_map_place(struct hapmem_session *s, struct hapmem_map *map,
 	if (map_flags & HAPMEM_MAP_FIXED)
 		ret = hapmem_resv_place(s, map, fixed_va, len);
 	else
-		ret = hapmem_va_alloc(r, &map->va, len, map_flags);
+		ret = hapmem_va_alloc(r, &map->va, len, map_flags,
+				      &map->owner->vcache);
 	if (ret)
 		return ret;
 	map->va.kind = HAPMEM_VA_MAP;
@@ -190,7 +191,7 @@ void hapmem_map_release_va(struct hapmem_map *map)
 	if (map->resv)
 		hapmem_resv_remove(map->remote, map);
 	else
-		hapmem_va_free(map->remote, &map->va);
+		hapmem_va_free(map->remote, &map->va, &map->owner->vcache);
 }
 
 /* A map, with @extra bytes of the caller's after it in the same allocation. */
@@ -205,6 +206,8 @@ static struct hapmem_map *hapmem_map_new(struct hapmem_session *s, u32 map_flags
 	kref_init(&map->kref);
 	RB_CLEAR_NODE(&map->dh_node);
 	map->remote = s->remote;
+	map->owner = s;
+	INIT_LIST_HEAD(&map->s_node);
 	map->prot = IOMMU_READ;
 	if (!(map_flags & HAPMEM_MAP_READ_ONLY))
 		map->prot |= IOMMU_WRITE;

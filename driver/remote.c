@@ -157,7 +157,9 @@ static void hapmem_remote_free_va(struct hapmem_remote *r)
 
 	mutex_lock(&r->va_lock);
 	mas_for_each(&mas, va, ULONG_MAX) {
-		WARN_ON(va->kind != HAPMEM_VA_BLOCKED);
+		/* Anything else is a leak, and not this function's to free. */
+		if (WARN_ON(va->kind != HAPMEM_VA_BLOCKED))
+			continue;
 		if (va != &r->bounce_blk)
 			kfree(va);
 	}

@@ -28,7 +28,7 @@ int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 	mt_set_external_lock(&resv->maps, &r->va_lock);
 	resv->owner = s;
 	resv->va.kind = HAPMEM_VA_RESV;
-	ret = hapmem_va_alloc(r, &resv->va, len, flags);
+	ret = hapmem_va_alloc(r, &resv->va, len, flags, NULL);
 	if (ret) {
 		kfree(resv);
 		return ret;

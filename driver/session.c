@@ -2,12 +2,14 @@
 /*
  * hapmem: sessions.
  *
- * Each open file of a remote's device node is a session.  It owns its maps,
- * found by the page of their device address in an xarray (a lookup or an
- * erase touches a few nodes and never allocates, at any number of maps),
- * and its dma_handle maps, also found by the buffer they map in an rbtree:
- * the buffer itself, never the fd number, so a recycled fd cannot reach a
- * stale map.  Closing the file releases all of it.
+ * Each open file of a remote's device node is a session.  It keeps its maps
+ * on a list.  By device address, the remote's address tree finds them when
+ * the remote has an IOMMU (a map in the tree knows its session, so
+ * publishing or unmapping one allocates and frees nothing); without one,
+ * an xarray by the page of their device address does.  Its dma_handle maps
+ * are also found by the buffer they map, in an rbtree: the buffer itself,
+ * never the fd number, so a recycled fd cannot reach a stale map.  Closing
+ * the file releases all of it.
  */
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -56,7 +58,7 @@ void hapmem_session_uncharge(struct hapmem_session *s, u64 len)
 	atomic64_sub(len, &hapmem_charged);
 }
 
-/* The session's index of a map starting at @vadsp. */
+/* The session's index of a map starting at @vadsp (remotes without IOMMU). */
 static unsigned long hapmem_session_key(u64 vadsp)
 {
 	return vadsp >> PAGE_SHIFT;
@@ -66,19 +68,29 @@ static unsigned long hapmem_session_key(u64 vadsp)
  * hapmem_session_add() - publish a map in the session, taking over the
  * caller's reference
  * @s: the session, locked, with the map already charged
- * @map: the map
+ * @map: the map, made by @s
+ *
+ * With an IOMMU the map is already in the remote's address tree, which
+ * finds it by address, so publishing it only links it on the session's
+ * list: nothing to allocate.  Without one, device addresses are the DMA
+ * API's, and the session indexes its maps by address itself.
  *
  * Return: 0, -EEXIST when a map of the session starts in the same page
- * (only possible without an IOMMU, where device addresses are the DMA
- * API's), or -ENOMEM; on error the caller keeps its reference.
+ * (only possible without an IOMMU), or -ENOMEM; on error the caller keeps
+ * its reference.
  */
 int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map)
 	__must_hold(&s->lock)
 {
-	int ret = xa_insert(&s->maps, hapmem_session_key(map->va.start), map,
-			    GFP_KERNEL);
+	if (!s->remote->domain) {
+		int ret = xa_insert(&s->maps, hapmem_session_key(map->va.start),
+				    map, GFP_KERNEL);
 
-	return ret == -EBUSY ? -EEXIST : ret;
+		if (ret)
+			return ret == -EBUSY ? -EEXIST : ret;
+	}
+	list_add_tail(&map->s_node, &s->map_list);
+	return 0;
 }
 
 /**
@@ -89,7 +101,10 @@ int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map)
 void hapmem_session_del(struct hapmem_session *s, struct hapmem_map *map)
 	__must_hold(&s->lock)
 {
-	WARN_ON(xa_erase(&s->maps, hapmem_session_key(map->va.start)) != map);
+	if (!s->remote->domain)
+		WARN_ON(xa_erase(&s->maps,
+				 hapmem_session_key(map->va.start)) != map);
+	list_del_init(&map->s_node);
 	hapmem_session_uncharge(s, map->va.len);
 }
 
@@ -101,44 +116,15 @@ void hapmem_session_del(struct hapmem_session *s, struct hapmem_map *map)
 bool hapmem_session_has(struct hapmem_session *s, struct hapmem_map *map)
 	__must_hold(&s->lock)
 {
-	return xa_load(&s->maps, hapmem_session_key(map->va.start)) == map;
-}
-
-/**
- * hapmem_session_take() - remove the map that starts at @vadsp
- * @s: the session, locked
- * @vadsp: the device address the map returned
- * @len: the map's length
- * @kind: the kind of map the caller may undo
- * @err: out: -ENOENT when there is no such map, -EINVAL when @len or
- *	@kind do not match it
- *
- * Return: the map, with the session's reference now the caller's, or NULL.
- */
-struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
-				       u64 len, enum hapmem_map_kind kind,
-				       int *err)
-	__must_hold(&s->lock)
-{
-	struct hapmem_map *map = xa_load(&s->maps, hapmem_session_key(vadsp));
-
-	if (!map || map->va.start != vadsp) {
-		*err = -ENOENT;
-		return NULL;
-	}
-	if (map->va.len != len || map->kind != kind) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	hapmem_session_del(s, map);
-	return map;
+	/* Only the owner's lock guards @s_node: test the owner first. */
+	return map->owner == s && !list_empty(&map->s_node);
 }
 
 /*
  * The session's map holding @vadsp.  With an IOMMU the remote's address
- * space knows which map holds an address, and the session's index tells
- * whether that map is this session's; without one, device addresses are
- * the DMA API's and only the session's own maps can say.
+ * space knows which map holds an address, and the map knows whether it is
+ * published in this session; without one, device addresses are the DMA
+ * API's and only the session's own maps can say.
  */
 static struct hapmem_map *hapmem_session_lookup(struct hapmem_session *s,
 						u64 vadsp)
@@ -168,6 +154,40 @@ static struct hapmem_map *hapmem_session_lookup(struct hapmem_session *s,
 		if (vadsp >= map->va.start && vadsp - map->va.start < map->va.len)
 			return map;
 	return NULL;
+}
+
+/**
+ * hapmem_session_take() - remove the map that starts at @vadsp
+ * @s: the session, locked
+ * @vadsp: the device address the map returned
+ * @len: the map's length
+ * @kind: the kind of map the caller may undo
+ * @err: out: -ENOENT when there is no such map, -EINVAL when @len or
+ *	@kind do not match it
+ *
+ * Return: the map, with the session's reference now the caller's, or NULL.
+ */
+struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
+				       u64 len, enum hapmem_map_kind kind,
+				       int *err)
+	__must_hold(&s->lock)
+{
+	struct hapmem_map *map;
+
+	if (s->remote->domain)
+		map = hapmem_session_lookup(s, vadsp);
+	else
+		map = xa_load(&s->maps, hapmem_session_key(vadsp));
+	if (!map || map->va.start != vadsp) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (map->va.len != len || map->kind != kind) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	hapmem_session_del(s, map);
+	return map;
 }
 
 /**
@@ -281,6 +301,7 @@ static int hapmem_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	s->remote = r;
 	mutex_init(&s->lock);
+	INIT_LIST_HEAD(&s->map_list);
 	xa_init(&s->maps);
 	s->dh_root = RB_ROOT;
 	INIT_LIST_HEAD(&s->resvs);
@@ -297,19 +318,20 @@ static int hapmem_open(struct inode *inode, struct file *file)
 static int hapmem_release(struct inode *inode, struct file *file)
 {
 	struct hapmem_session *s = file->private_data;
-	struct hapmem_map *map;
-	unsigned long index = 0;
+	struct hapmem_map *map, *tmp;
 
 	mutex_lock(&hapmem_sessions_lock);
 	list_del(&s->node);
 	mutex_unlock(&hapmem_sessions_lock);
 
 	/* No ioctl can be running: this was the file's last reference. */
-	xa_for_each(&s->maps, index, map) {
+	list_for_each_entry_safe(map, tmp, &s->map_list, s_node) {
+		list_del_init(&map->s_node);
 		atomic64_sub(map->va.len, &hapmem_charged);
 		hapmem_map_put(map);
 	}
 	xa_destroy(&s->maps);
+	hapmem_va_cache_drain(s->remote, &s->vcache);
 	hapmem_resv_destroy_all(s);
 	atomic64_dec(&hapmem_stats.sessions);
 	kfree(s);

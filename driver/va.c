@@ -7,10 +7,23 @@
  * an address both stay O(log n) however many maps a remote carries.  The
  * tree is locked by the remote's va_lock, a mutex, so node allocation may
  * sleep.
+ *
+ * Small maps come and go often, and putting a range back into the tree
+ * rewrites nodes and their gaps up to the root.  So a session keeps the
+ * last few ranges of each small size it unmapped (struct hapmem_va_cache):
+ * the range stays in the tree, its entry swapped for hapmem_va_cached, and
+ * the session's next map of that size takes it back by swapping the entry
+ * again.  Swapping one entry for another over the same range rewrites a
+ * single slot: no allocation, no gap update.  The ranges are unmapped in
+ * the IOMMU (and the IOTLB flushed) before they are cached, like any freed
+ * range, and go back to the tree when the session closes.
  */
 #include <linux/sizes.h>
 
 #include "hapmem.h"
+
+/* The tree's entry for every cached range: no map, owned by no one. */
+static struct hapmem_va hapmem_va_cached = { .kind = HAPMEM_VA_CACHED };
 
 /*
  * Align a map to the largest IOMMU page size it can use, so that chunks of
@@ -50,6 +63,93 @@ static int hapmem_va_find(struct hapmem_remote *r, struct hapmem_va *va,
 	return 0;
 }
 
+/* The cache class of a @len byte range, or -1 if it is not cached. */
+static int hapmem_va_class(u64 len)
+{
+	u64 pages = len >> PAGE_SHIFT;
+
+	return pages && pages <= HAPMEM_VA_CACHE_CLASSES ? pages - 1 : -1;
+}
+
+/*
+ * Put @new over exactly [@start, @start + @len) of the tree, whose entry
+ * is @old.  Never allocates: the range is unchanged, one slot is rewritten.
+ */
+static void hapmem_va_swap(struct hapmem_remote *r, u64 start, u64 len,
+			   struct hapmem_va *old, struct hapmem_va *new)
+	__must_hold(&r->va_lock)
+{
+	MA_STATE(mas, &r->va, start, start);
+
+	WARN_ON(mas_walk(&mas) != old || mas.index != start ||
+		mas.last != start + len - 1);
+	mas_store_gfp(&mas, new, GFP_KERNEL | __GFP_NOFAIL);
+}
+
+/* Take a cached range of @len bytes for @va, if the cache has one. */
+static bool hapmem_va_cache_get(struct hapmem_remote *r,
+				struct hapmem_va_cache *cache,
+				struct hapmem_va *va, u64 len)
+	__must_hold(&r->va_lock)
+{
+	int c = hapmem_va_class(len);
+	u64 start;
+
+	if (!cache || c < 0 || !cache->n[c])
+		return false;
+	start = cache->start[c][--cache->n[c]];
+	cache->pages -= len >> PAGE_SHIFT;
+	hapmem_va_swap(r, start, len, &hapmem_va_cached, va);
+	atomic64_dec(&hapmem_stats.va_cached);
+	va->start = start;
+	va->len = len;
+	return true;
+}
+
+/*
+ * Keep @va's range for the session's next map of its size, if it is in
+ * the 32-bit window (which every map without HAPMEM_MAP_VA_HIGH tries
+ * first, so handing it out again keeps that order) and its class has room.
+ */
+static bool hapmem_va_cache_put(struct hapmem_remote *r,
+				struct hapmem_va_cache *cache,
+				struct hapmem_va *va)
+	__must_hold(&r->va_lock)
+{
+	int c = hapmem_va_class(va->len);
+
+	if (!cache || c < 0 || cache->n[c] >= HAPMEM_VA_CACHE_DEPTH ||
+	    cache->pages + c + 1 > HAPMEM_VA_CACHE_PAGES ||
+	    va->start < r->va32_start || va->start + va->len > r->va32_end)
+		return false;
+	hapmem_va_swap(r, va->start, va->len, va, &hapmem_va_cached);
+	cache->start[c][cache->n[c]++] = va->start;
+	cache->pages += c + 1;
+	atomic64_inc(&hapmem_stats.va_cached);
+	return true;
+}
+
+/* Erase every cached range from the tree; return whether there was one. */
+static bool hapmem_va_cache_empty(struct hapmem_remote *r,
+				  struct hapmem_va_cache *cache)
+	__must_hold(&r->va_lock)
+{
+	MA_STATE(mas, &r->va, 0, 0);
+	bool any = cache && cache->pages;
+	int c;
+
+	for (c = 0; any && c < HAPMEM_VA_CACHE_CLASSES; c++) {
+		while (cache->n[c]) {
+			mas_set(&mas, cache->start[c][--cache->n[c]]);
+			WARN_ON(hapmem_mas_erase(&mas) != &hapmem_va_cached);
+			atomic64_dec(&hapmem_stats.va_cached);
+		}
+	}
+	if (any)
+		cache->pages = 0;
+	return any;
+}
+
 /**
  * hapmem_va_alloc() - find room for @len bytes in a remote's address space
  * @r: the remote
@@ -58,17 +158,28 @@ static int hapmem_va_find(struct hapmem_remote *r, struct hapmem_va *va,
  * @map_flags: HAPMEM_MAP_VA32 for the 32-bit window only,
  *	HAPMEM_MAP_VA_HIGH for the high window only, neither for the 32-bit
  *	window first and the high one after
+ * @cache: the session's cache of freed ranges, tried first (it holds
+ *	32-bit window ranges only) and emptied when the 32-bit window is
+ *	full, or NULL
  *
  * Return: 0, -ENOSPC when no window has room, or -ENOMEM.
  */
 int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
-		    u32 map_flags)
+		    u32 map_flags, struct hapmem_va_cache *cache)
 {
 	int ret = -ENOSPC;
 
 	mutex_lock(&r->va_lock);
-	if (!(map_flags & HAPMEM_MAP_VA_HIGH))
-		ret = hapmem_va_find(r, va, len, r->va32_start, r->va32_end);
+	if (!(map_flags & HAPMEM_MAP_VA_HIGH)) {
+		if (hapmem_va_cache_get(r, cache, va, len))
+			ret = 0;
+		else
+			ret = hapmem_va_find(r, va, len, r->va32_start,
+					     r->va32_end);
+		if (ret == -ENOSPC && hapmem_va_cache_empty(r, cache))
+			ret = hapmem_va_find(r, va, len, r->va32_start,
+					     r->va32_end);
+	}
 	if (ret == -ENOSPC && !(map_flags & HAPMEM_MAP_VA32))
 		ret = hapmem_va_find(r, va, len, r->va64_start, r->va64_end);
 	mutex_unlock(&r->va_lock);
@@ -128,13 +239,30 @@ struct hapmem_va *hapmem_va_find_map(struct hapmem_remote *r, u64 addr)
  * hapmem_va_free() - give a range back
  * @r: the remote
  * @va: what hapmem_va_alloc() or hapmem_va_block() recorded
+ * @cache: the session's cache to keep the range in, or NULL; the range
+ *	must no longer be reachable by the device
  */
-void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va)
+void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va,
+		    struct hapmem_va_cache *cache)
 {
 	MA_STATE(mas, &r->va, va->start, va->start);
 
 	mutex_lock(&r->va_lock);
-	WARN_ON(hapmem_mas_erase(&mas) != va);
+	if (!hapmem_va_cache_put(r, cache, va))
+		WARN_ON(hapmem_mas_erase(&mas) != va);
+	mutex_unlock(&r->va_lock);
+}
+
+/**
+ * hapmem_va_cache_drain() - give every cached range back to the tree
+ * @r: the remote
+ * @cache: a session's cache, emptied
+ */
+void hapmem_va_cache_drain(struct hapmem_remote *r,
+			   struct hapmem_va_cache *cache)
+{
+	mutex_lock(&r->va_lock);
+	hapmem_va_cache_empty(r, cache);
 	mutex_unlock(&r->va_lock);
 }
 

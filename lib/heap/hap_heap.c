@@ -7,10 +7,16 @@
  * no heap at all: the first call says so once on stderr, and every call
  * fails (HAP_malloc with AEE_ENOMEMORY, as the platform documents for any
  * allocation failure).  The host backend is never used in its place.
+ *
+ * $HAPMEM_HEAP_FRONT_END=1 in the environment turns the default heap's
+ * per-thread front end on (Documentation/heap.rst): faster, but sizes are
+ * class-rounded and the MAX_USED peak counts whole slabs.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +35,7 @@ static int default_err;
 static void default_init(void)
 {
 	void *ctx = hm_backend_driver_ctx();
+	const char *front;
 
 	if (!ctx) {
 		default_err = -(errno ? errno : ENODEV);
@@ -40,7 +47,13 @@ static void default_init(void)
 	if (!default_heap) {
 		default_err = -ENOMEM;
 		fprintf(stderr, "hapmem: HAP heap unavailable: out of memory\n");
+		return;
 	}
+	front = secure_getenv("HAPMEM_HEAP_FRONT_END");
+	if (front && !strcmp(front, "1"))
+		hm_heap_set_front_end(default_heap, true);
+	else if (front && strcmp(front, "0"))
+		fprintf(stderr, "hapmem: HAPMEM_HEAP_FRONT_END=%s ignored (0 or 1)\n", front);
 }
 
 /* The default heap, or NULL with *err set. */

@@ -18,8 +18,12 @@
  *   free  = radix lookup, slot index by a multiply and a rotate (which
  *           also rejects an address that is not a slot start), bit
  *           test/set.
- * A slab whose last block is freed goes back to the core at once unless
- * it is its class's active slab (one empty slab per class at most).
+ * A slab whose last block is freed stays with its cache while it is its
+ * class's active slab; otherwise it is kept on the cache's spare list (at
+ * most HM_TC_SPARES: hysteresis, so a class that empties a slab and needs
+ * one again soon takes no lock) and the spares go back to the core
+ * together, in one hold of the heap lock, when the list overflows or the
+ * cache needs a slab of another class from the core.
  *
  * A block freed by another thread (a "remote" free) is recorded under the
  * heap lock in the slab's remote bitmap and the slab is queued for its
@@ -57,6 +61,16 @@
  * stranded ones (larson-like footprint 1.25 -> 1.18).
  */
 #define BORROW		2u
+/*
+ * While the cache's slabs hold more than 1/16 of its live bytes in free
+ * slots, a class without a partly used slab may take one of the next
+ * BORROW_FAR classes' (a doubling) before making a new slab: the stranded
+ * slots get used instead of a slab being added (larson-like footprint
+ * 1.18 -> 1.14).  Only on the refill path, found in O(1) with the cache's
+ * mask of classes that have partly used slabs.
+ */
+#define BORROW_FAR	8u
+#define SLACK_SHIFT	4
 
 const uint16_t hm_class_size[NCLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 128,
@@ -189,8 +203,8 @@ static void part_unlink(struct hm_tcache *tc, struct hm_slab *s)
 
 	if (s->part_prev)
 		s->part_prev->part_next = s->part_next;
-	else
-		b->partial = s->part_next;
+	else if (!(b->partial = s->part_next))
+		tc->partial_mask &= ~(1ull << s->cls);
 	if (s->part_next)
 		s->part_next->part_prev = s->part_prev;
 }
@@ -204,6 +218,7 @@ static void part_push(struct hm_tcache *tc, struct hm_slab *s)
 	if (s->part_next)
 		s->part_next->part_prev = s;
 	b->partial = s;
+	tc->partial_mask |= 1ull << s->cls;
 	s->state = SLAB_PARTIAL;
 }
 
@@ -249,6 +264,61 @@ static void retire(struct hm_tcache *tc, struct hm_slab *s)
 	pthread_mutex_lock(&h->lock);
 	slab_release_locked(h, s);
 	pthread_mutex_unlock(&h->lock);
+}
+
+/* Owner, heap lock held: give every spare slab back to the core. */
+static void spares_release_locked(struct hm_tcache *tc)
+{
+	struct hm_slab *s, *next;
+
+	for (s = tc->spare; s; s = next) {
+		next = s->part_next;
+		own_unlink(tc, s);
+		slab_release_locked(tc->heap, s);
+	}
+	tc->spare = NULL;
+	tc->nspare = 0;
+}
+
+static void spares_release(struct hm_tcache *tc)
+{
+	if (!tc->spare)
+		return;
+	pthread_mutex_lock(&tc->heap->lock);
+	spares_release_locked(tc);
+	pthread_mutex_unlock(&tc->heap->lock);
+}
+
+/*
+ * Owner: @s (not active) became empty.  Keep it as a spare; when the list
+ * is full, the older spares go back to the core first, all in one lock
+ * hold.
+ */
+static void stash(struct hm_tcache *tc, struct hm_slab *s)
+{
+	if (s->state == SLAB_PARTIAL)
+		part_unlink(tc, s);
+	if (tc->nspare >= HM_TC_SPARES)
+		spares_release(tc);
+	s->state = SLAB_SPARE;
+	s->part_next = tc->spare;
+	tc->spare = s;
+	tc->nspare++;
+}
+
+/* Owner: a spare slab of class @cls, taken off the spare list, or NULL. */
+static struct hm_slab *spare_take(struct hm_tcache *tc, unsigned int cls)
+{
+	struct hm_slab **pp, *s;
+
+	for (pp = &tc->spare; (s = *pp) != NULL; pp = &s->part_next) {
+		if (s->cls == cls) {
+			*pp = s->part_next;
+			tc->nspare--;
+			return s;
+		}
+	}
+	return NULL;
 }
 
 /* Owner, heap lock held: take back the slots other threads freed. */
@@ -303,6 +373,9 @@ static void detach_locked(struct hm_tcache *tc)
 	}
 	tc->owned = NULL;
 	tc->owned_bytes = 0;
+	tc->partial_mask = 0;
+	tc->spare = NULL;	/* empty: released above */
+	tc->nspare = 0;
 	for (c = 0; c < NCLASSES; c++)
 		tc->bin[c] = (struct hm_bin){ .active = &hm_slab_none };
 	STORE(&tc->acct, 0);
@@ -422,9 +495,14 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	uintptr_t base;
 	bool low = false;
 
+	/* A spare of the class: no lock, no radix map update. */
+	s = spare_take(tc, cls);
+	if (s)
+		return s;
 	if (tc->owned_bytes + bytes > HM_TC_MAX_OWNED)
 		return NULL;
 	pthread_mutex_lock(&h->lock);
+	spares_release_locked(tc);	/* others' classes: their memory may serve this one */
 	s = h->slab_pool;
 	if (s)
 		h->slab_pool = s->all_next;
@@ -494,6 +572,7 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 	struct hm_bin *b = &tc->bin[cls];
 	struct hm_slab *s = b->active;
 	unsigned int c;
+	uint64_t m;
 
 	if (s != &hm_slab_none)
 		s->state = SLAB_FULL;		/* it has no free slot */
@@ -504,8 +583,14 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 		pthread_mutex_unlock(&tc->heap->lock);
 	}
 	s = b->partial;
-	for (c = cls + 1; !s && c < NCLASSES && c <= cls + BORROW; c++)
-		s = tc->bin[c].partial;
+	if (!s && (m = tc->partial_mask >> (cls + 1)) != 0) {
+		uint64_t live = (LOAD(&tc->acct) >> 32) * HM_CORE_GRANULE;
+
+		/* The nearest larger class with a partly used slab, if near enough. */
+		c = (unsigned int)__builtin_ctzll(m);
+		if (c < BORROW || (c < BORROW_FAR && tc->owned_bytes > live + (live >> SLACK_SHIFT)))
+			s = tc->bin[cls + 1 + c].partial;
+	}
 	if (s)
 		part_unlink(tc, s);
 	else if (!(s = slab_new(tc, cls)))
@@ -549,13 +634,20 @@ int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 			tc->bin[s->bin].active = &hm_slab_none;
 			s->state = SLAB_FULL;
 			retire(tc, s);
+			spares_release(tc);
 		}
 		return 0;
 	}
-	if (LOAD(&s->free) == s->all)
+	if (LOAD(&s->free) != s->all) {
+		if (!old)
+			part_push(tc, s);
+	} else if (atomic_load_explicit(&tc->heap->fast, RELAXED)) {
+		stash(tc, s);
+	} else {
+		/* Starved heap or markers open: every empty slab goes back now. */
 		retire(tc, s);
-	else if (!old)
-		part_push(tc, s);
+		spares_release(tc);
+	}
 	return 0;
 }
 
@@ -663,7 +755,8 @@ void hm_tc_trim_self(struct hm_heap *h)
 		drain_locked(tc);
 		pthread_mutex_unlock(&h->lock);
 	}
-	/* Only active slabs stay when empty. */
+	/* Spares and empty active slabs go back. */
+	spares_release(tc);
 	for (c = 0; c < NCLASSES; c++) {
 		struct hm_slab *s = tc->bin[c].active;
 

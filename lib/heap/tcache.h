@@ -17,6 +17,7 @@
 #define NCLASSES	48
 #define MAX_SMALL	4096u
 #define SLAB_MAX_SLOTS	64		/* one bitmap word per slab */
+_Static_assert(NCLASSES <= 64, "hm_tcache.partial_mask is one word");
 
 /*
  * Slabs are multiples of a 1 KiB chunk, aligned to it; a two-level radix
@@ -31,6 +32,7 @@ enum hm_slab_state {
 	SLAB_ACTIVE,	/* its class's allocation slab in its owner's cache */
 	SLAB_PARTIAL,	/* on its owner's partial list */
 	SLAB_FULL,	/* no free slot, on no list */
+	SLAB_SPARE,	/* empty, kept on its owner's spare list for reuse */
 };
 
 struct hm_slab {
@@ -52,7 +54,7 @@ struct hm_slab {
 
 	struct hm_heap *heap;
 	bool on_pending;		/* heap lock */
-	struct hm_slab *part_prev, *part_next;	/* owner's partial list */
+	struct hm_slab *part_prev, *part_next;	/* owner's partial list (spare list: part_next) */
 	struct hm_slab *own_prev, *own_next;	/* owner's slabs */
 	struct hm_slab *pend_next;		/* owner's pending list (heap lock) */
 	struct hm_slab *all_prev, *all_next;	/* heap's slabs (heap lock) */
@@ -77,11 +79,23 @@ struct hm_tcache {
 	uint64_t owned_bytes;		/* bytes of the slabs below */
 	bool dead;			/* heap destroyed (g_lock) */
 	struct hm_slab *owned;		/* every slab this cache owns */
+	uint64_t partial_mask;		/* bit c: bin[c].partial is not NULL */
+	struct hm_slab *spare;		/* empty slabs kept for reuse (HM_TC_SPARES at most) */
+	unsigned int nspare;
 	/* Slabs with remote frees: written under the heap lock, peeked at without. */
 	_Atomic(struct hm_slab *) pending;
 	struct hm_tcache *h_prev, *h_next;	/* heap's list (heap lock) */
 	struct hm_tcache *t_next;		/* thread's list (thread-private) */
 };
+
+/*
+ * Empty slabs a cache keeps (hysteresis): a class that empties a slab and
+ * soon needs one again takes it back without the heap lock.  When one
+ * more empties, the kept ones go back to the core together, in one lock
+ * hold; they also go back whenever the cache takes a new slab from the
+ * core, when its thread trims (statistics) and when it exits.
+ */
+#define HM_TC_SPARES	4u
 
 /* Slab bytes one cache may own: keeps each half of acct below 2^32. */
 #define HM_TC_MAX_OWNED	((uint64_t)1 << 35)

@@ -11,7 +11,9 @@
  *  - shrink on the high threshold unmaps (the counters fall);
  *  - fork: the child's heap starts empty, inherited pointers give
  *    AEE_EBADVA and fault, the parent's maps are untouched, and a child
- *    that allocates and exits (freeing or not) returns everything.
+ *    that allocates and exits (freeing or not) returns everything;
+ *  - $HAPMEM_HEAP_FRONT_END=1 turns the per-thread front end on (the peak
+ *    then counts whole slabs), and its blocks still reach the device.
  *
  * Every TEST runs in its own process (the harness forks), so each starts
  * with an empty HAP heap.  Device checks are small: each transfer of up
@@ -331,6 +333,55 @@ TEST(child_exit_returns_everything)
 TEST(child_frees_and_exits)
 {
 	child_allocates(_metadata, 1);
+}
+
+static unsigned long max_used(void)
+{
+	HAP_mem_heap_info_t info = { .req_id = MAX_USED };
+
+	return HAP_mem_get_heap_info(&info) == AEE_SUCCESS ? info.max_used : 0;
+}
+
+/* 32 blocks of 64 bytes, a device check of one, a double free; the peak. */
+static unsigned long small_blocks(struct __test_metadata *_metadata)
+{
+	unsigned char *p[32];
+	unsigned long peak;
+	uint64_t dev;
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		EXPECT_EQ(AEE_SUCCESS, HAP_malloc(64, (void **)&p[i]));
+		lt_fill(p[i], 64, i);
+	}
+	ASSERT_EQ(AEE_SUCCESS, HAP_mem_get_dev_addr(p[17], &dev));
+	EXPECT_EQ(0, lt_dev_matches(dev, p[17], 64));
+	peak = max_used();
+	for (i = 0; i < 32; i++)
+		EXPECT_EQ(AEE_SUCCESS, HAP_free(p[i]));
+	EXPECT_EQ(AEE_EBADPARM, HAP_free(p[5]));
+	return peak;
+}
+
+TEST(front_end_off_by_default)
+{
+	unsigned long peak;
+
+	unsetenv("HAPMEM_HEAP_FRONT_END");
+	peak = small_blocks(_metadata);
+	/* exact: 32 blocks of 64 bytes */
+	EXPECT_EQ(32UL * 64, peak);
+}
+
+TEST(front_end_from_environment)
+{
+	unsigned long peak;
+
+	ASSERT_EQ(0, setenv("HAPMEM_HEAP_FRONT_END", "1", 1));
+	peak = small_blocks(_metadata);
+	/* the peak counts slabs whole: at least one 64-slot slab of 64 B */
+	EXPECT_GE(peak, 64UL * 64);
+	TH_LOG("front end: peak %lu bytes for 2048 live", peak);
 }
 
 TEST_HARNESS_MAIN

@@ -4,8 +4,10 @@
  * their invariant checks, exact statistics, frees from other threads,
  * thread exit (orphaned slabs), markers bypassing it, and a threaded
  * producer/consumer run with content checks; slab sizing by class, the
- * fast path's checks, borrowing from the next classes, and a heap at its
- * backend's limit (front end off until it grows).
+ * fast path's checks, borrowing from the next classes, a heap at its
+ * backend's limit (front end off until it grows), far borrowing while
+ * free slots are stranded, and the spare empty
+ * slabs a cache keeps (hysteresis) and when they go back.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -330,6 +332,262 @@ TEST_F(front, borrowing_from_the_next_class)
 	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, q));
 	EXPECT_EQ(-EINVAL, hm_tc_block_size(self->h, p[0], &size));	/* freed */
 	heap_stats(self->h);
+	EXPECT_EQ(0, self->h->nslabs);
+}
+
+/* 1 KiB blocks: 16 to a 16 KiB slab.  Allocates @n slabs' worth, slab by slab. */
+static void fill_1k(struct __test_metadata *_metadata, struct hm_heap *h, void **p, int n)
+{
+	int i;
+
+	for (i = 0; i < 16 * n; i++) {
+		ASSERT_EQ(0, hm_heap_alloc(h, 1024, 0, &p[i]));
+		memset(p[i], 0x5a, 1024);
+		/* Slab k holds blocks 16k .. 16k + 15. */
+		ASSERT_EQ(hm_slab_lookup((uintptr_t)p[i - i % 16]), hm_slab_lookup((uintptr_t)p[i]));
+	}
+}
+
+static void free_slab(struct __test_metadata *_metadata, struct hm_heap *h, void **p, int k)
+{
+	int i;
+
+	for (i = 16 * k; i < 16 * k + 16; i++)
+		ASSERT_EQ(0, hm_heap_free(h, p[i]));
+}
+
+/* An emptied slab is kept as a spare, and the class takes it back without a new slab. */
+TEST_F(front, emptied_slab_kept_as_spare)
+{
+	static void *p[16 * 3];
+	struct hm_slab *a;
+	struct hm_tcache *tc;
+	void *q;
+	int i;
+
+	fill_1k(_metadata, self->h, p, 3);	/* slabs 0 and 1 full, 2 active and dry */
+	tc = hm_tls_cur.tc;
+	ASSERT_EQ(3, self->h->nslabs);
+	a = hm_slab_lookup((uintptr_t)p[0]);
+	free_slab(_metadata, self->h, p, 0);
+	/* Not given back: the cache keeps it, empty, off the partial list. */
+	EXPECT_EQ(3, self->h->nslabs);
+	EXPECT_EQ(1, tc->nspare);
+	EXPECT_EQ(a, tc->spare);
+	EXPECT_EQ(SLAB_SPARE, a->state);
+	EXPECT_EQ(NULL, tc->bin[hm_class_of[1024 / 16]].partial);
+	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, p[3]));	/* still a double free */
+	/* The active slab is dry and there is no partial one: the spare comes back. */
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 1000, 0, &q));
+	EXPECT_EQ(p[0], q);
+	EXPECT_EQ(3, self->h->nslabs);
+	EXPECT_EQ(0, tc->nspare);
+	EXPECT_EQ(SLAB_ACTIVE, a->state);
+	EXPECT_EQ(0, hm_heap_free(self->h, q));
+	for (i = 16; i < 48; i++)
+		ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
+}
+
+/*
+ * At most HM_TC_SPARES are kept: the next emptied slab sends them back
+ * together; a new slab of another class, and a trim, send them back too.
+ */
+TEST_F(front, spares_go_back_together)
+{
+	static void *p[16 * (HM_TC_SPARES + 2)];
+	struct hm_tcache *tc;
+	void *q;
+	int k;
+
+	fill_1k(_metadata, self->h, p, HM_TC_SPARES + 2);
+	tc = hm_tls_cur.tc;
+	ASSERT_EQ(HM_TC_SPARES + 2, self->h->nslabs);
+	for (k = 0; k < (int)HM_TC_SPARES; k++)
+		free_slab(_metadata, self->h, p, k);
+	EXPECT_EQ(HM_TC_SPARES, tc->nspare);
+	EXPECT_EQ(HM_TC_SPARES + 2, self->h->nslabs);
+	/* One more: the kept ones go, the newest stays. */
+	free_slab(_metadata, self->h, p, HM_TC_SPARES);
+	EXPECT_EQ(1, tc->nspare);
+	EXPECT_EQ(hm_slab_lookup((uintptr_t)p[16 * HM_TC_SPARES]), tc->spare);
+	EXPECT_EQ(2, self->h->nslabs);
+	EXPECT_EQ(2 * 16384, self->h->slab_bytes);
+	/* A slab of another class comes from the core: the spare goes first. */
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 100, 0, &q));
+	EXPECT_EQ(0, tc->nspare);
+	EXPECT_EQ(NULL, tc->spare);
+	EXPECT_EQ(2, self->h->nslabs);
+	EXPECT_EQ(0, hm_heap_free(self->h, q));
+	/* The statistics' trim sends spares and empty active slabs back. */
+	free_slab(_metadata, self->h, p, HM_TC_SPARES + 1);
+	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
+	EXPECT_EQ(0, tc->nspare);
+	EXPECT_EQ(0, self->h->nslabs);
+	EXPECT_EQ(0, self->h->slab_bytes);
+}
+
+/* With the front end off (or markers open) an emptied slab goes back at once, spares with it. */
+TEST_F(front, no_spares_when_the_front_end_is_off)
+{
+	static void *p[16 * 4];
+	struct hm_tcache *tc;
+
+	fill_1k(_metadata, self->h, p, 4);
+	tc = hm_tls_cur.tc;
+	free_slab(_metadata, self->h, p, 0);
+	EXPECT_EQ(1, tc->nspare);
+	hm_heap_set_front_end(self->h, false);
+	free_slab(_metadata, self->h, p, 1);
+	EXPECT_EQ(0, tc->nspare);
+	EXPECT_EQ(2, self->h->nslabs);
+	free_slab(_metadata, self->h, p, 2);
+	free_slab(_metadata, self->h, p, 3);
+	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
+	EXPECT_EQ(0, self->h->nslabs);
+}
+
+/* A thread that exits with spares gives them back. */
+static void *spares_then_exit(void *arg)
+{
+	struct hm_heap *h = arg;
+	void *p[32];
+	int i;
+
+	for (i = 0; i < 32; i++)
+		if (hm_heap_alloc(h, 1024, 0, &p[i]))
+			return (void *)1;
+	for (i = 0; i < 16; i++)
+		if (hm_heap_free(h, p[i]))
+			return (void *)2;
+	if (hm_tls_cur.tc->nspare != 1)
+		return (void *)3;
+	for (i = 16; i < 32; i++)
+		if (hm_heap_free(h, p[i]))
+			return (void *)4;
+	return NULL;
+}
+
+TEST_F(front, thread_exit_releases_spares)
+{
+	pthread_t t;
+	void *ret;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, spares_then_exit, self->h));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(NULL, ret);
+	EXPECT_EQ(0, self->h->nslabs);
+	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
+}
+
+/*
+ * Far borrowing: while the cache's free slots exceed 1/16 of its live
+ * bytes, a class with no partly used slab takes a slot of a class up to a
+ * doubling larger; otherwise only the next two classes' slots, then a new
+ * slab.
+ */
+TEST_F(front, far_borrowing_only_with_stranded_slots)
+{
+	static void *p[32];
+	struct hm_slab *s0;
+	void *q, *r;
+	int i;
+
+	/* 1 KiB slabs: slab 0 keeps one block, its other 15 slots are free. */
+	fill_1k(_metadata, self->h, p, 2);
+	s0 = hm_slab_lookup((uintptr_t)p[0]);
+	for (i = 1; i < 16; i++)
+		ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+	EXPECT_NE(0, hm_tls_cur.tc->partial_mask & (1ull << s0->cls));
+	/* 700 B is four classes below 1 KiB: taken from slab 0, no new slab. */
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 700, 0, &q));
+	EXPECT_EQ(s0, hm_slab_lookup((uintptr_t)q));
+	EXPECT_EQ(2, self->h->nslabs);
+	EXPECT_EQ(0, hm_heap_free(self->h, q));
+	EXPECT_EQ(17, heap_stats(self->h).core.live_blocks);
+	for (i = 0; i < 32; i++)
+		if (i == 0 || i >= 16)
+			ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+	heap_stats(self->h);
+	ASSERT_EQ(0, self->h->nslabs);
+
+	/* One free slot among 31 live blocks: below the slack bound. */
+	fill_1k(_metadata, self->h, p, 2);
+	s0 = hm_slab_lookup((uintptr_t)p[0]);
+	ASSERT_EQ(0, hm_heap_free(self->h, p[7]));
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 700, 0, &q));
+	EXPECT_NE(s0, hm_slab_lookup((uintptr_t)q));
+	EXPECT_EQ(3, self->h->nslabs);
+	/* The next class but one still borrows: 960 B takes slab 0's slot. */
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 960, 0, &r));
+	EXPECT_EQ(p[7], r);
+	EXPECT_EQ(0, hm_tls_cur.tc->partial_mask & (1ull << s0->cls));
+	EXPECT_EQ(0, hm_heap_free(self->h, q));
+	EXPECT_EQ(0, hm_heap_free(self->h, r));
+	for (i = 0; i < 32; i++)
+		if (i != 7)
+			ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
+}
+
+/*
+ * Random churn through every front-end path (refills, spares, near and far
+ * borrowing, new slabs, releases) with each block's content checked, and
+ * the statistics exact throughout.
+ */
+TEST_F(front, random_churn_keeps_contents)
+{
+	enum { SLOTS = 3000, OPS = 300000 };
+	static void *p[SLOTS];
+	static uint32_t len[SLOTS];
+	uint64_t seed = 5;
+	unsigned int i, live = 0, bad = 0, spares_seen = 0;
+	struct hm_heap_stats st;
+
+	for (i = 0; i < OPS; i++) {
+		unsigned int v, k;
+		size_t usable;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		v = (unsigned int)(seed >> 33) % SLOTS;
+		if (p[v]) {
+			unsigned char *b = p[v];
+
+			for (k = 0; k + 1 < len[v]; k += 61)
+				bad += b[k] != (unsigned char)(v + k);
+			bad += b[len[v] - 1] != (unsigned char)v;
+			ASSERT_EQ(0, hm_heap_free(self->h, p[v]));
+			p[v] = NULL;
+			live--;
+		} else {
+			/* Log-spread sizes: up to 256 B or up to 4 KiB, in alternating phases. */
+			unsigned int bits = 1 + (unsigned int)(seed >> 20) % (((i >> 14) & 1) ? 12 : 8);
+			unsigned char *b;
+
+			len[v] = 1 + (uint32_t)((seed >> 40) & ((1u << bits) - 1));
+			ASSERT_EQ(0, hm_heap_alloc(self->h, len[v], 0, &p[v]));
+			ASSERT_EQ(0, hm_tc_block_size(self->h, p[v], &usable));
+			ASSERT_LE(len[v], usable);
+			b = p[v];
+			for (k = 0; k + 1 < len[v]; k += 61)
+				b[k] = (unsigned char)(v + k);
+			b[len[v] - 1] = (unsigned char)v;
+			live++;
+		}
+		spares_seen += hm_tls_cur.tc->nspare != 0;
+		if (i % 50000 == 0) {
+			st = heap_stats(self->h);
+			ASSERT_EQ(live, st.core.live_blocks);
+		}
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_NE(0, spares_seen);	/* the spare paths ran */
+	for (i = 0; i < SLOTS; i++)
+		if (p[i])
+			ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+	st = heap_stats(self->h);
+	EXPECT_EQ(0, st.core.live_blocks);
+	EXPECT_EQ(0, st.core.used_bytes);
 	EXPECT_EQ(0, self->h->nslabs);
 }
 

@@ -169,7 +169,7 @@ struct hapmem_chunks {
  * @global_sessions: out: open sessions
  * @global_maps: out: live maps, all sessions
  * @global_bytes: out: bytes mapped, all sessions
- * @global_buffers: out: live buffers this driver exported
+ * @global_buffers: out: live buffers this driver allocated
  * @global_pages: out: pages those buffers hold
  * @global_reservations: out: live address reservations
  *
