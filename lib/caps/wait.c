@@ -10,7 +10,11 @@
  * and no lock when nobody can be served.  Otherwise it takes the waiters
  * lock and signals only the waiters that this region can now serve.
  * Registration before the attempt closes the lost-wakeup window: a free
- * that lands between a failed attempt and the sleep sees the waiter.
+ * that lands between a failed attempt and the sleep sees the waiter and
+ * counts a kick, and the waiter does not sleep when kicks came since its
+ * last look.  Only a waiter that is asleep is signalled (and counted as a
+ * wakeup): one that is awake and retrying needs no signal, however many
+ * frees land meanwhile.
  *
  * Copyright (C) 2026 The hapmem authors
  */
@@ -24,7 +28,8 @@ struct waiter {
 	struct waiter *next;
 	size_t need;
 	uint64_t regions;	/* bit per registry slot */
-	bool woken;
+	unsigned long kicks;	/* frees that could serve it */
+	bool asleep;		/* in pthread_cond_(timed)wait */
 	pthread_cond_t cv;
 };
 
@@ -64,9 +69,12 @@ void hm_caps_wake(struct caps_region *r, size_t largest_free)
 
 	pthread_mutex_lock(&wlock);
 	for (w = waiters; w; w = w->next) {
-		if (!(w->regions & (1ull << r->slot)) || w->need > largest_free || w->woken)
+		if (!(w->regions & (1ull << r->slot)) || w->need > largest_free)
 			continue;
-		w->woken = true;
+		w->kicks++;
+		if (!w->asleep)
+			continue;
+		w->asleep = false;
 		wstats.wakeups++;
 		pthread_cond_signal(&w->cv);
 	}
@@ -76,6 +84,7 @@ void hm_caps_wake(struct caps_region *r, size_t largest_free)
 void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
 {
 	struct waiter w = { .need = 0 };
+	unsigned long seen = 0;	/* w.kicks at the last attempt */
 	const struct caps_cands *c;
 	struct timespec deadline;
 	size_t biggest = 0;
@@ -143,18 +152,22 @@ void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
 		if (err != -ENOMEM)
 			break;
 		pthread_mutex_lock(&wlock);
-		wstats.waits++;
-		while (!w.woken && err != -ETIMEDOUT) {
+		if (w.kicks == seen)
+			wstats.waits++;
+		while (w.kicks == seen && err != -ETIMEDOUT) {
+			w.asleep = true;
 			if (timeout_ms < 0)
 				pthread_cond_wait(&w.cv, &wlock);
 			else if (pthread_cond_timedwait(&w.cv, &wlock, &deadline) == ETIMEDOUT)
 				err = -ETIMEDOUT;
 		}
-		if (err == -ETIMEDOUT && !w.woken)
+		w.asleep = false;
+		if (w.kicks == seen) {
 			wstats.timeouts++;
-		else
-			err = -ENOMEM;	/* woken: try again */
-		w.woken = false;
+		} else {
+			seen = w.kicks;
+			err = -ENOMEM;	/* kicked: try again */
+		}
 		pthread_mutex_unlock(&wlock);
 		if (err == -ETIMEDOUT)
 			break;
