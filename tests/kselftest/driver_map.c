@@ -9,22 +9,7 @@
 #include "kselftest_harness.h"
 #include "hapmem_test.h"
 
-FIXTURE(map) {
-	int fd;
-	struct hapmem_info info;
-};
-
-FIXTURE_SETUP(map)
-{
-	self->fd = hm_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hm_info(self->fd, &self->info));
-}
-
-FIXTURE_TEARDOWN(map)
-{
-	close(self->fd);
-}
+HM_SESSION_FIXTURE(map)
 
 /*
  * CPU -> device and device -> CPU through one CPU mapping and one device

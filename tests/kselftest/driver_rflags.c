@@ -11,23 +11,7 @@
 
 #define NOBODY 65534
 
-FIXTURE(rflags) {
-	int fd;
-	struct hapmem_info info;
-};
-
-FIXTURE_SETUP(rflags)
-{
-	self->fd = hm_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hm_info(self->fd, &self->info));
-}
-
-FIXTURE_TEARDOWN(rflags)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+HM_SESSION_FIXTURE(rflags)
 
 /* Run @fn in a child that has dropped to an unprivileged uid; 0 = passed. */
 static int as_nobody(int (*fn)(void))

@@ -16,22 +16,7 @@
 #include "kselftest_harness.h"
 #include "hapmem_test.h"
 
-FIXTURE(share) {
-	int fd;
-	struct hapmem_info info;
-};
-
-FIXTURE_SETUP(share)
-{
-	self->fd = hm_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hm_info(self->fd, &self->info));
-}
-
-FIXTURE_TEARDOWN(share)
-{
-	close(self->fd);
-}
+HM_SESSION_FIXTURE(share)
 
 static int send_fd(int sock, int fd)
 {

@@ -5,8 +5,9 @@
  * the same size.  The device must fault on a cached range exactly as on a
  * free one, a reused range must hold fresh zeroed memory, the cache is
  * bounded, belongs to one session of one remote, and is empty again once
- * the session is closed.  The count of cached ranges is read from the
- * driver's debugfs counters.
+ * the session is closed.  When the 32-bit window has no room left, the
+ * session's cached ranges go back to it before a map is refused.  The
+ * count of cached ranges is read from the driver's debugfs counters.
  */
 #include "kselftest_harness.h"
 #include "hapmem_test.h"
@@ -32,22 +33,7 @@ static long long hm_va_cached(void)
 	return v;
 }
 
-FIXTURE(vacache) {
-	int fd;
-	struct hapmem_info info;
-};
-
-FIXTURE_SETUP(vacache)
-{
-	self->fd = hm_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hm_info(self->fd, &self->info));
-}
-
-FIXTURE_TEARDOWN(vacache)
-{
-	close(self->fd);
-}
+HM_SESSION_FIXTURE(vacache)
 
 #define HM_REQUIRE_IOMMU(info)						\
 	do {								\
@@ -235,6 +221,92 @@ TEST_F(vacache, isolated_between_sessions_and_remotes)
 	EXPECT_EQ(mid - 2, hm_va_cached());
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, a, HM_PAGE));
 	EXPECT_EQ(mid - 1, hm_va_cached());
+}
+
+/* Reserve (no memory) every free range of the 32-bit window; how many. */
+static int fill_window32(struct __test_metadata *_metadata, int fd,
+			 uint64_t *resv, uint64_t *resv_len, int max)
+{
+	uint64_t len = 1ULL << 31;
+	int n = 0;
+
+	while (len >= HM_PAGE && n < max) {
+		struct hapmem_reserve_va r = { .flags = HAPMEM_MAP_VA32,
+					       .len = len };
+		int ret = hm_ioctl(fd, HAPMEM_IOC_RESERVE_VA, &r);
+
+		if (ret == -ENOSPC) {
+			len >>= 1;
+			continue;
+		}
+		EXPECT_EQ(0, ret);
+		if (ret)
+			break;
+		resv[n] = r.vadsp;
+		resv_len[n++] = len;
+	}
+	EXPECT_LT(n, max);
+	return n;
+}
+
+/*
+ * The 32-bit window full but for two adjacent 4 KiB ranges, both in the
+ * session's cache: an 8 KiB 32-bit map finds no cached range of its size
+ * and no room, so the cache goes back to the window, the two ranges merge,
+ * and the map lands there (and works).  Then nothing is left: the next
+ * 32-bit map is refused with ENOSPC and the cache stays empty.
+ */
+TEST_F(vacache, window_full_empties_the_cache)
+{
+	enum { MAXRESV = 128 };
+	uint64_t resv[MAXRESV], resv_len[MAXRESV], a, b, c;
+	struct hapmem_request_map rm;
+	unsigned char buf[HM_XFER];
+	long long before = hm_va_cached();
+	int n, i;
+
+	HM_REQUIRE_IOMMU(self->info);
+	a = map_or_fail(_metadata, self->fd, HM_PAGE);
+	b = map_or_fail(_metadata, self->fd, HM_PAGE);
+	ASSERT_EQ(a + HM_PAGE, b);
+	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, a, HM_PAGE));
+	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, b, HM_PAGE));
+	if (before >= 0)
+		ASSERT_EQ(before + 2, hm_va_cached());
+
+	n = fill_window32(_metadata, self->fd, resv, resv_len, MAXRESV);
+	TH_LOG("32-bit window filled with %d reservations", n);
+	/* a 4 KiB map still takes a cached range: no room needed */
+	c = map_or_fail(_metadata, self->fd, HM_PAGE);
+	EXPECT_TRUE(c == a || c == b);
+	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, c, HM_PAGE));
+
+	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0,
+				2 * HM_PAGE, &rm));
+	EXPECT_EQ(a, rm.vadsp);
+	if (before >= 0)
+		EXPECT_EQ(before, hm_va_cached());
+	if (self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE) {
+		hm_fill(buf, HM_XFER, 81);
+		ASSERT_EQ(0, hm_remote_write(self->fd, rm.vadsp + HM_PAGE, buf,
+					     HM_XFER));
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(0, hm_remote_read(self->fd, rm.vadsp + HM_PAGE, buf,
+					    HM_XFER));
+		EXPECT_EQ(0U, hm_check(buf, HM_XFER, 81));
+	}
+	EXPECT_EQ(-ENOSPC, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0,
+				      HM_PAGE, &rm));
+	if (before >= 0)
+		EXPECT_EQ(before, hm_va_cached());
+	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, a,
+			      2 * HM_PAGE));
+	for (i = 0; i < n; i++) {
+		struct hapmem_unreserve_va u = { .vadsp = resv[i],
+						 .len = resv_len[i] };
+
+		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -186,6 +186,27 @@ static inline int hm_idle(struct hapmem_info *out)
 			     (info).name);				\
 	} while (0)
 
+/*
+ * A fixture @name holding one open session (@fd, closed at teardown unless
+ * a test set it to -1) and its hapmem_info; the harness must be included.
+ */
+#define HM_SESSION_FIXTURE(name)					\
+	FIXTURE(name) {							\
+		int fd;							\
+		struct hapmem_info info;				\
+	};								\
+	FIXTURE_SETUP(name)						\
+	{								\
+		self->fd = hm_open();					\
+		ASSERT_LE(0, self->fd);					\
+		ASSERT_EQ(0, hm_info(self->fd, &self->info));		\
+	}								\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		if (self->fd >= 0)					\
+			close(self->fd);				\
+	}
+
 /* Count lines of the kernel log that contain @needle, from now on. */
 static inline int hm_kmsg_open(void)
 {
