@@ -35,6 +35,7 @@ extern struct miscdevice hapmem_alias;
 /* Module parameters (main.c); read with READ_ONCE, they may change. */
 extern unsigned long hapmem_max_session_bytes;
 extern unsigned int hapmem_max_session_maps;
+extern unsigned long hapmem_max_session_reserved;
 extern unsigned long hapmem_max_global_bytes;
 
 /**
@@ -396,6 +397,8 @@ struct hapmem_session {
 	struct list_head resvs;
 	u64 nr_maps;
 	u64 bytes;
+	u64 nr_resvs;
+	u64 resv_bytes;
 	struct hapmem_va_cache vcache;
 	pid_t pid;
 	struct list_head node;

@@ -16,6 +16,16 @@ unsigned int hapmem_max_session_maps = 65536;
 module_param_named(max_session_maps, hapmem_max_session_maps, uint, 0644);
 MODULE_PARM_DESC(max_session_maps, "Maps one session may hold (EDQUOT beyond)");
 
+/*
+ * Reservations hold device address space, not memory: without a bound,
+ * one session could take a remote's whole 32-bit window from every other.
+ */
+unsigned long hapmem_max_session_reserved = SZ_1G;
+module_param_named(max_session_reserved_bytes, hapmem_max_session_reserved,
+		   ulong, 0644);
+MODULE_PARM_DESC(max_session_reserved_bytes,
+		 "Bytes of device address space one session may reserve (EDQUOT beyond)");
+
 unsigned long hapmem_max_global_bytes = 16ULL * SZ_1G;
 module_param_named(max_global_bytes, hapmem_max_global_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_global_bytes, "Bytes all sessions together may map (EDQUOT beyond)");

@@ -12,6 +12,33 @@
 
 #include "hapmem.h"
 
+/*
+ * Count @len bytes of reservation against @s: at most max_session_maps
+ * reservations and max_session_reserved_bytes in all.  0 or -EDQUOT.
+ */
+static int hapmem_resv_charge(struct hapmem_session *s, u64 len)
+{
+	u64 max_bytes = READ_ONCE(hapmem_max_session_reserved);
+	int ret = -EDQUOT;
+
+	mutex_lock(&s->lock);
+	if (s->nr_resvs < READ_ONCE(hapmem_max_session_maps) &&
+	    len <= max_bytes && s->resv_bytes <= max_bytes - len) {
+		s->nr_resvs++;
+		s->resv_bytes += len;
+		ret = 0;
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+static void hapmem_resv_uncharge(struct hapmem_session *s, u64 len)
+	__must_hold(&s->lock)
+{
+	s->nr_resvs--;
+	s->resv_bytes -= len;
+}
+
 int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 		       u64 *vadsp)
 {
@@ -21,24 +48,36 @@ int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 
 	if (!r->domain)
 		return -EOPNOTSUPP;
+	/* Charged first, without the lock held across the allocations. */
+	ret = hapmem_resv_charge(s, len);
+	if (ret)
+		return ret;
 	resv = kzalloc(sizeof(*resv), GFP_KERNEL);
-	if (!resv)
-		return -ENOMEM;
+	if (!resv) {
+		ret = -ENOMEM;
+		goto uncharge;
+	}
 	mt_init_flags(&resv->maps, MT_FLAGS_LOCK_EXTERN);
 	mt_set_external_lock(&resv->maps, &r->va_lock);
 	resv->owner = s;
 	resv->va.kind = HAPMEM_VA_RESV;
 	ret = hapmem_va_alloc(r, &resv->va, len, flags, NULL);
-	if (ret) {
-		kfree(resv);
-		return ret;
-	}
+	if (ret)
+		goto free;
 	mutex_lock(&s->lock);
 	list_add_tail(&resv->node, &s->resvs);
 	mutex_unlock(&s->lock);
 	atomic64_inc(&hapmem_stats.reservations);
 	*vadsp = resv->va.start;
 	return 0;
+
+free:
+	kfree(resv);
+uncharge:
+	mutex_lock(&s->lock);
+	hapmem_resv_uncharge(s, len);
+	mutex_unlock(&s->lock);
+	return ret;
 }
 
 static void hapmem_resv_free(struct hapmem_remote *r, struct hapmem_resv *resv)
@@ -78,6 +117,7 @@ int hapmem_resv_destroy(struct hapmem_session *s, u64 vadsp, u64 len)
 	} else {
 		hapmem_resv_free(r, found);
 		list_del(&found->node);
+		hapmem_resv_uncharge(s, len);
 	}
 	mutex_unlock(&r->va_lock);
 	if (!ret)
@@ -101,6 +141,8 @@ void hapmem_resv_destroy_all(struct hapmem_session *s)
 		list_del(&resv->node);
 		kfree(resv);
 	}
+	s->nr_resvs = 0;
+	s->resv_bytes = 0;
 }
 
 /* Record [@start, @last] in @resv's tree, unless it overlaps a map there. */

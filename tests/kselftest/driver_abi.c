@@ -29,17 +29,16 @@ FIXTURE_SETUP(abi)
 	ASSERT_LE(0, self->notbuf);
 }
 
-static int write_param(const char *name, unsigned long long v);
-
 /* Every test ends with a session that still maps, and nothing leaked. */
 FIXTURE_TEARDOWN(abi)
 {
 	struct hapmem_request_map rm;
 
 	/* The defaults again, whatever a failed test left behind. */
-	write_param("max_session_maps", 65536);
-	write_param("max_session_bytes", 1ULL << 32);
-	write_param("max_global_bytes", 16ULL << 30);
+	hm_write_param("max_session_maps", 65536);
+	hm_write_param("max_session_bytes", 1ULL << 32);
+	hm_write_param("max_global_bytes", 16ULL << 30);
+	hm_write_param("max_session_reserved_bytes", 1ULL << 30);
 
 	EXPECT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm));
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,
@@ -473,17 +472,21 @@ TEST_F(abi, va32_exhausted_enospc)
 	struct hapmem_reserve_va more = { .flags = HAPMEM_MAP_VA32, .len = HM_SZ_2M };
 	struct hapmem_request_map rm;
 	uint64_t window = self->info.va32_end - self->info.va32_start;
+	int ret;
 
 	if (!(self->info.remote_flags & HAPMEM_REMOTE_FIXED_VA))
 		SKIP(return, "no IOMMU: the DMA API picks addresses");
+	/* More than one session may reserve by default (teardown restores). */
+	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 33));
 	/* Take the largest 32-bit range left, halving until one fits. */
 	for (r.len = window & ~(HM_SZ_2M - 1); r.len >= HM_SZ_2M; r.len /= 2)
 		if (!hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r))
 			break;
 	ASSERT_LE(HM_SZ_2M, r.len);
 	/* Keep reserving until the 32-bit window is full at 2 MiB grain. */
-	while (!hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &more))
+	while (!(ret = hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &more)))
 		;
+	ASSERT_EQ(-ENOSPC, ret);
 	EXPECT_EQ(-ENOSPC, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0,
 				      4 * HM_SZ_2M, &rm));
 	/* The whole window may still go high. */
@@ -499,48 +502,85 @@ TEST_F(abi, va32_exhausted_enospc)
 	ASSERT_LE(0, self->fd);
 }
 
-static int write_param(const char *name, unsigned long long v)
-{
-	char path[128];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/module/hapmem/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%llu", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
-}
-
 TEST_F(abi, limits_edquot)
 {
 	struct hapmem_request_map rm[4];
 	int i;
 
-	ASSERT_EQ(0, write_param("max_session_maps", 3));
+	ASSERT_EQ(0, hm_write_param("max_session_maps", 3));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm[i]));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm[3]));
 	EXPECT_EQ(-EDQUOT, hm_share(self->fd, self->buf, 0, HM_PAGE, 0, NULL));
-	ASSERT_EQ(0, write_param("max_session_maps", 65536));
+	ASSERT_EQ(0, hm_write_param("max_session_maps", 65536));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP,
 				      rm[i].vadsp, HM_PAGE));
 
-	ASSERT_EQ(0, write_param("max_session_bytes", 8 * HM_PAGE));
+	ASSERT_EQ(0, hm_write_param("max_session_bytes", 8 * HM_PAGE));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, 9 * HM_PAGE, &rm[0]));
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, 6 * HM_PAGE, &rm[0]));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, 4 * HM_PAGE, &rm[1]));
-	ASSERT_EQ(0, write_param("max_session_bytes", 1ULL << 32));
+	ASSERT_EQ(0, hm_write_param("max_session_bytes", 1ULL << 32));
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm[0].vadsp,
 			      6 * HM_PAGE));
 
-	ASSERT_EQ(0, write_param("max_global_bytes", 4 * HM_PAGE));
+	ASSERT_EQ(0, hm_write_param("max_global_bytes", 4 * HM_PAGE));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, 5 * HM_PAGE, &rm[0]));
-	ASSERT_EQ(0, write_param("max_global_bytes", 16ULL << 30));
+	ASSERT_EQ(0, hm_write_param("max_global_bytes", 16ULL << 30));
+}
+
+/*
+ * Reservations hold address space, not memory, so they have their own
+ * bound in bytes (max_session_reserved_bytes) and in number
+ * (max_session_maps); a refused one leaves the count as it was, and an
+ * unreserve gives its share back.  Another session has a quota of its own.
+ */
+TEST_F(abi, reserve_va_quota)
+{
+	struct hapmem_reserve_va r = { .len = 9 * HM_PAGE };
+	struct hapmem_reserve_va r2 = { .len = 8 * HM_PAGE };
+	struct hapmem_unreserve_va u = { 0 };
+	uint64_t va[3];
+	int fd2, i;
+
+	if (!(self->info.remote_flags & HAPMEM_REMOTE_FIXED_VA))
+		SKIP(return, "no IOMMU: no reservations");
+	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 8 * HM_PAGE));
+	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	r.len = 4 * HM_PAGE;
+	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	va[0] = r.vadsp;
+	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	va[1] = r.vadsp;
+	r.len = HM_PAGE;
+	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	fd2 = hm_open();
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	close(fd2);
+	u.vadsp = va[1];
+	u.len = 4 * HM_PAGE;
+	EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	u.vadsp = r.vadsp;
+	u.len = HM_PAGE;
+	EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 30));
+
+	/* va[0] is one reservation: a limit of 2 admits one more */
+	ASSERT_EQ(0, hm_write_param("max_session_maps", 2));
+	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	va[1] = r.vadsp;
+	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	ASSERT_EQ(0, hm_write_param("max_session_maps", 65536));
+	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	va[2] = r.vadsp;
+	for (i = 0; i < 3; i++) {
+		u.vadsp = va[i];
+		u.len = i ? HM_PAGE : 4 * HM_PAGE;
+		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	}
 }
 
 TEST_HARNESS_MAIN

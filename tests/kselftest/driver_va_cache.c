@@ -274,6 +274,8 @@ TEST_F(vacache, window_full_empties_the_cache)
 	if (before >= 0)
 		ASSERT_EQ(before + 2, hm_va_cached());
 
+	/* the whole window is more than one session may reserve by default */
+	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 33));
 	n = fill_window32(_metadata, self->fd, resv, resv_len, MAXRESV);
 	TH_LOG("32-bit window filled with %d reservations", n);
 	/* a 4 KiB map still takes a cached range: no room needed */
@@ -307,6 +309,7 @@ TEST_F(vacache, window_full_empties_the_cache)
 
 		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 	}
+	EXPECT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 30));
 }
 
 TEST_HARNESS_MAIN

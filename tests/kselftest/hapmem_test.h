@@ -207,6 +207,23 @@ static inline int hm_idle(struct hapmem_info *out)
 			close(self->fd);				\
 	}
 
+/* Write a module parameter of hapmem (as root); 0 or -errno. */
+static inline int hm_write_param(const char *name, unsigned long long v)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/hapmem/parameters/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%llu", v) < 0 ? -EIO : 0;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
 /* Count lines of the kernel log that contain @needle, from now on. */
 static inline int hm_kmsg_open(void)
 {

@@ -444,6 +444,10 @@ struct hapmem_remote_access {
  *
  * No map other than a %HAPMEM_MAP_FIXED share_map of this session ever
  * lands in the range.  ``EOPNOTSUPP``: the remote has no IOMMU.
+ * ``EDQUOT``: the session's reservations would exceed the module
+ * parameter max_session_reserved_bytes (1 GiB by default) in bytes, or
+ * max_session_maps in number.  ``ENOSPC``: no free range of @len in the
+ * window.
  */
 struct hapmem_reserve_va {
 	__u32 size;
