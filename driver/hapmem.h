@@ -383,6 +383,8 @@ static inline void hapmem_map_get(struct hapmem_map *map)
  * @resvs: reservations
  * @nr_maps: maps in @maps
  * @bytes: bytes they cover
+ * @nr_resvs: reservations in @resvs (max_session_maps at most)
+ * @resv_bytes: bytes they cover (max_session_reserved_bytes at most)
  * @vcache: address ranges its maps had, kept for its next maps
  * @pid: the opener, for debugfs
  * @node: on hapmem_sessions
