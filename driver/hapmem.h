@@ -36,6 +36,8 @@ extern struct miscdevice hapmem_alias;
 extern unsigned long hapmem_max_session_bytes;
 extern unsigned int hapmem_max_session_maps;
 extern unsigned long hapmem_max_session_reserved;
+extern unsigned long hapmem_max_global_reserved;
+extern atomic64_t hapmem_reserved;
 extern unsigned long hapmem_max_global_bytes;
 
 /**
@@ -101,6 +103,7 @@ struct hapmem_va {
  * @va32_end: end of the 32-bit window (exclusive)
  * @va64_start: first address of the high window
  * @va64_end: end of the high window (exclusive), 0 if none
+ * @vcaches: every open session's struct hapmem_va_cache, under @va_lock
  * @mmio: BAR0 of the edu device
  * @engine_lock: serialises the DMA engine and @bounce
  * @bounce: a page the engine stages transfers through
@@ -127,6 +130,7 @@ struct hapmem_remote {
 	u64 va32_end;
 	u64 va64_start;
 	u64 va64_end;
+	struct list_head vcaches;
 	void __iomem *mmio;
 	struct mutex engine_lock; /* see @engine_lock above */
 	struct page *bounce;
@@ -166,17 +170,20 @@ static inline struct device *hapmem_attach_dev(struct hapmem_remote *r)
  * @start: by size class (pages - 1), a stack of range starts
  * @n: ranges in each class
  * @pages: pages all of them cover, at most HAPMEM_VA_CACHE_PAGES
+ * @node: on the remote's @vcaches, from the session's open to its release
  *
  * A range enters the cache only once its IOMMU mapping is gone and the
  * IOTLB flushed, so the device faults on it exactly as on a free range;
  * only the address tree is spared.  Bounded in ranges and in pages, and
- * emptied back into the tree when the 32-bit window runs out of room.
+ * emptied back into the tree, every session's, when the 32-bit window runs
+ * out of room for any session or reservation.
  * Protected by the remote's va_lock.
  */
 struct hapmem_va_cache {
 	u64 start[HAPMEM_VA_CACHE_CLASSES][HAPMEM_VA_CACHE_DEPTH];
 	u8 n[HAPMEM_VA_CACHE_CLASSES];
 	unsigned int pages;
+	struct list_head node;
 };
 
 /* remote.c */
@@ -195,6 +202,8 @@ int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
 		    u32 map_flags, struct hapmem_va_cache *cache);
 void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va,
 		    struct hapmem_va_cache *cache);
+void hapmem_va_cache_init(struct hapmem_remote *r,
+			  struct hapmem_va_cache *cache);
 void hapmem_va_cache_drain(struct hapmem_remote *r,
 			   struct hapmem_va_cache *cache);
 int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
@@ -384,7 +393,8 @@ static inline void hapmem_map_get(struct hapmem_map *map)
  * @nr_maps: maps in @maps
  * @bytes: bytes they cover
  * @nr_resvs: reservations in @resvs (max_session_maps at most)
- * @resv_bytes: bytes they cover (max_session_reserved_bytes at most)
+ * @resv_bytes: bytes they cover (max_session_reserved_bytes at most; all
+ *	sessions' together, hapmem_reserved, max_global_reserved_bytes)
  * @vcache: address ranges its maps had, kept for its next maps
  * @pid: the opener, for debugfs
  * @node: on hapmem_sessions

@@ -26,6 +26,14 @@ module_param_named(max_session_reserved_bytes, hapmem_max_session_reserved,
 MODULE_PARM_DESC(max_session_reserved_bytes,
 		 "Bytes of device address space one session may reserve (EDQUOT beyond)");
 
+/* And all sessions together, since a process may open many sessions. */
+unsigned long hapmem_max_global_reserved = SZ_2G;
+module_param_named(max_global_reserved_bytes, hapmem_max_global_reserved,
+		   ulong, 0644);
+MODULE_PARM_DESC(max_global_reserved_bytes,
+		 "Bytes of device address space all sessions together may reserve (EDQUOT beyond)");
+atomic64_t hapmem_reserved;
+
 unsigned long hapmem_max_global_bytes = 16ULL * SZ_1G;
 module_param_named(max_global_bytes, hapmem_max_global_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_global_bytes, "Bytes all sessions together may map (EDQUOT beyond)");

@@ -241,6 +241,7 @@ static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
 	else
 		snprintf(r->name, sizeof(r->name), "dsp%d", index);
 	mutex_init(&r->va_lock);
+	INIT_LIST_HEAD(&r->vcaches);
 	mutex_init(&r->engine_lock);
 	mutex_init(&r->import_lock);
 	r->imports = RB_ROOT;

@@ -14,19 +14,25 @@
 
 /*
  * Count @len bytes of reservation against @s: at most max_session_maps
- * reservations and max_session_reserved_bytes in all.  0 or -EDQUOT.
+ * reservations and max_session_reserved_bytes in all, and all sessions
+ * together at most max_global_reserved_bytes.  0 or -EDQUOT.
  */
 static int hapmem_resv_charge(struct hapmem_session *s, u64 len)
 {
 	u64 max_bytes = READ_ONCE(hapmem_max_session_reserved);
+	u64 max_global = READ_ONCE(hapmem_max_global_reserved);
 	int ret = -EDQUOT;
 
 	mutex_lock(&s->lock);
 	if (s->nr_resvs < READ_ONCE(hapmem_max_session_maps) &&
 	    len <= max_bytes && s->resv_bytes <= max_bytes - len) {
-		s->nr_resvs++;
-		s->resv_bytes += len;
-		ret = 0;
+		if (atomic64_add_return(len, &hapmem_reserved) <= max_global) {
+			s->nr_resvs++;
+			s->resv_bytes += len;
+			ret = 0;
+		} else {
+			atomic64_sub(len, &hapmem_reserved);
+		}
 	}
 	mutex_unlock(&s->lock);
 	return ret;
@@ -37,6 +43,7 @@ static void hapmem_resv_uncharge(struct hapmem_session *s, u64 len)
 {
 	s->nr_resvs--;
 	s->resv_bytes -= len;
+	atomic64_sub(len, &hapmem_reserved);
 }
 
 int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
@@ -141,6 +148,7 @@ void hapmem_resv_destroy_all(struct hapmem_session *s)
 		list_del(&resv->node);
 		kfree(resv);
 	}
+	atomic64_sub(s->resv_bytes, &hapmem_reserved);
 	s->nr_resvs = 0;
 	s->resv_bytes = 0;
 }

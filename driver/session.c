@@ -306,6 +306,7 @@ static int hapmem_open(struct inode *inode, struct file *file)
 	s->dh_root = RB_ROOT;
 	INIT_LIST_HEAD(&s->resvs);
 	s->pid = task_tgid_nr(current);
+	hapmem_va_cache_init(r, &s->vcache);
 
 	mutex_lock(&hapmem_sessions_lock);
 	list_add_tail(&s->node, &hapmem_sessions);

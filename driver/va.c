@@ -150,6 +150,18 @@ static bool hapmem_va_cache_empty(struct hapmem_remote *r,
 	return any;
 }
 
+/* Empty every session's cache on @r; return whether one held a range. */
+static bool hapmem_va_cache_empty_all(struct hapmem_remote *r)
+	__must_hold(&r->va_lock)
+{
+	struct hapmem_va_cache *cache;
+	bool any = false;
+
+	list_for_each_entry(cache, &r->vcaches, node)
+		any |= hapmem_va_cache_empty(r, cache);
+	return any;
+}
+
 /**
  * hapmem_va_alloc() - find room for @len bytes in a remote's address space
  * @r: the remote
@@ -159,8 +171,8 @@ static bool hapmem_va_cache_empty(struct hapmem_remote *r,
  *	HAPMEM_MAP_VA_HIGH for the high window only, neither for the 32-bit
  *	window first and the high one after
  * @cache: the session's cache of freed ranges, tried first (it holds
- *	32-bit window ranges only) and emptied when the 32-bit window is
- *	full, or NULL
+ *	32-bit window ranges only), or NULL; when the 32-bit window is full,
+ *	every session's cache on @r goes back to it before -ENOSPC
  *
  * Return: 0, -ENOSPC when no window has room, or -ENOMEM.
  */
@@ -176,7 +188,7 @@ int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
 		else
 			ret = hapmem_va_find(r, va, len, r->va32_start,
 					     r->va32_end);
-		if (ret == -ENOSPC && hapmem_va_cache_empty(r, cache))
+		if (ret == -ENOSPC && hapmem_va_cache_empty_all(r))
 			ret = hapmem_va_find(r, va, len, r->va32_start,
 					     r->va32_end);
 	}
@@ -254,15 +266,30 @@ void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va,
 }
 
 /**
- * hapmem_va_cache_drain() - give every cached range back to the tree
+ * hapmem_va_cache_init() - start a session's cache, known to the remote
  * @r: the remote
- * @cache: a session's cache, emptied
+ * @cache: the session's cache, zeroed
+ */
+void hapmem_va_cache_init(struct hapmem_remote *r,
+			  struct hapmem_va_cache *cache)
+{
+	mutex_lock(&r->va_lock);
+	list_add(&cache->node, &r->vcaches);
+	mutex_unlock(&r->va_lock);
+}
+
+/**
+ * hapmem_va_cache_drain() - give every cached range back to the tree, at
+ * the session's release
+ * @r: the remote
+ * @cache: a session's cache, emptied and forgotten by the remote
  */
 void hapmem_va_cache_drain(struct hapmem_remote *r,
 			   struct hapmem_va_cache *cache)
 {
 	mutex_lock(&r->va_lock);
 	hapmem_va_cache_empty(r, cache);
+	list_del(&cache->node);
 	mutex_unlock(&r->va_lock);
 }
 

@@ -39,6 +39,7 @@ FIXTURE_TEARDOWN(abi)
 	hm_write_param("max_session_bytes", 1ULL << 32);
 	hm_write_param("max_global_bytes", 16ULL << 30);
 	hm_write_param("max_session_reserved_bytes", 1ULL << 30);
+	hm_write_param("max_global_reserved_bytes", 2ULL << 30);
 
 	EXPECT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm));
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,
@@ -476,8 +477,9 @@ TEST_F(abi, va32_exhausted_enospc)
 
 	if (!(self->info.remote_flags & HAPMEM_REMOTE_FIXED_VA))
 		SKIP(return, "no IOMMU: the DMA API picks addresses");
-	/* More than one session may reserve by default (teardown restores). */
+	/* More than sessions may reserve by default (teardown restores). */
 	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 33));
+	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 1ULL << 33));
 	/* Take the largest 32-bit range left, halving until one fits. */
 	for (r.len = window & ~(HM_SZ_2M - 1); r.len >= HM_SZ_2M; r.len /= 2)
 		if (!hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r))
@@ -534,7 +536,8 @@ TEST_F(abi, limits_edquot)
  * Reservations hold address space, not memory, so they have their own
  * bound in bytes (max_session_reserved_bytes) and in number
  * (max_session_maps); a refused one leaves the count as it was, and an
- * unreserve gives its share back.  Another session has a quota of its own.
+ * unreserve gives its share back.  Another session has a quota of its
+ * own, and all sessions together one more (max_global_reserved_bytes).
  */
 TEST_F(abi, reserve_va_quota)
 {
@@ -558,7 +561,24 @@ TEST_F(abi, reserve_va_quota)
 	fd2 = hm_open();
 	ASSERT_LE(0, fd2);
 	EXPECT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	/* all sessions together: 16 pages reserved, a bound of 17 */
+	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 30));
+	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 17 * HM_PAGE));
+	r2.len = 2 * HM_PAGE;
+	EXPECT_EQ(-EDQUOT, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	r2.len = HM_PAGE;
+	EXPECT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	EXPECT_EQ(-EDQUOT, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	/* closing a session gives its share back */
 	close(fd2);
+	r2.len = 8 * HM_PAGE;
+	fd2 = hm_open();
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	close(fd2);
+	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 2ULL << 30));
+	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 8 * HM_PAGE));
+	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	u.vadsp = va[1];
 	u.len = 4 * HM_PAGE;
 	EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));

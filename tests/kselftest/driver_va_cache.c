@@ -5,8 +5,9 @@
  * the same size.  The device must fault on a cached range exactly as on a
  * free one, a reused range must hold fresh zeroed memory, the cache is
  * bounded, belongs to one session of one remote, and is empty again once
- * the session is closed.  When the 32-bit window has no room left, the
- * session's cached ranges go back to it before a map is refused.  The
+ * the session is closed.  When the 32-bit window has no room left, every
+ * session's cached ranges go back to it before a map or a reservation is
+ * refused.  The
  * count of cached ranges is read from the driver's debugfs counters.
  */
 #include "kselftest_harness.h"
@@ -250,66 +251,69 @@ static int fill_window32(struct __test_metadata *_metadata, int fd,
 }
 
 /*
- * The 32-bit window full but for two adjacent 4 KiB ranges, both in the
- * session's cache: an 8 KiB 32-bit map finds no cached range of its size
- * and no room, so the cache goes back to the window, the two ranges merge,
- * and the map lands there (and works).  Then nothing is left: the next
- * 32-bit map is refused with ENOSPC and the cache stays empty.
+ * Ranges in any session's cache go back to a full 32-bit window.  This
+ * session maps three 4 KiB pages (two adjacent); a second session fills
+ * the rest of the window with reservations; this one unmaps the pages, so
+ * they sit in its cache and the window has no free range.  The second
+ * session's 8 KiB 32-bit map then empties the cache, the two adjacent
+ * ranges merge and the map lands there (and the device reads and writes
+ * it); its 4 KiB reservation takes the third range; then nothing is left.
  */
-TEST_F(vacache, window_full_empties_the_cache)
+TEST_F(vacache, window_full_empties_every_cache)
 {
 	enum { MAXRESV = 128 };
 	uint64_t resv[MAXRESV], resv_len[MAXRESV], a, b, c;
+	struct hapmem_reserve_va r = { .flags = HAPMEM_MAP_VA32, .len = HM_PAGE };
 	struct hapmem_request_map rm;
 	unsigned char buf[HM_XFER];
 	long long before = hm_va_cached();
-	int n, i;
+	int fd2, n;
 
 	HM_REQUIRE_IOMMU(self->info);
 	a = map_or_fail(_metadata, self->fd, HM_PAGE);
 	b = map_or_fail(_metadata, self->fd, HM_PAGE);
+	c = map_or_fail(_metadata, self->fd, HM_PAGE);
 	ASSERT_EQ(a + HM_PAGE, b);
+	fd2 = hm_open();
+	ASSERT_LE(0, fd2);
+	/* the whole window is more than sessions may reserve by default */
+	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 33));
+	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 1ULL << 33));
+	n = fill_window32(_metadata, fd2, resv, resv_len, MAXRESV);
+	TH_LOG("32-bit window filled with %d reservations", n);
 	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, a, HM_PAGE));
 	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, b, HM_PAGE));
-	if (before >= 0)
-		ASSERT_EQ(before + 2, hm_va_cached());
-
-	/* the whole window is more than one session may reserve by default */
-	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 33));
-	n = fill_window32(_metadata, self->fd, resv, resv_len, MAXRESV);
-	TH_LOG("32-bit window filled with %d reservations", n);
-	/* a 4 KiB map still takes a cached range: no room needed */
-	c = map_or_fail(_metadata, self->fd, HM_PAGE);
-	EXPECT_TRUE(c == a || c == b);
 	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, c, HM_PAGE));
+	if (before >= 0)
+		ASSERT_EQ(before + 3, hm_va_cached());
 
-	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0,
-				2 * HM_PAGE, &rm));
+	ASSERT_EQ(0, hm_request(fd2, HAPMEM_MAP_VA32, 0, 0, 0, 2 * HM_PAGE,
+				&rm));
 	EXPECT_EQ(a, rm.vadsp);
 	if (before >= 0)
 		EXPECT_EQ(before, hm_va_cached());
 	if (self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE) {
 		hm_fill(buf, HM_XFER, 81);
-		ASSERT_EQ(0, hm_remote_write(self->fd, rm.vadsp + HM_PAGE, buf,
+		ASSERT_EQ(0, hm_remote_write(fd2, rm.vadsp + HM_PAGE, buf,
 					     HM_XFER));
 		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(0, hm_remote_read(self->fd, rm.vadsp + HM_PAGE, buf,
+		ASSERT_EQ(0, hm_remote_read(fd2, rm.vadsp + HM_PAGE, buf,
 					    HM_XFER));
 		EXPECT_EQ(0U, hm_check(buf, HM_XFER, 81));
 	}
+	ASSERT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(c, r.vadsp);
+	EXPECT_EQ(-ENOSPC, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r));
 	EXPECT_EQ(-ENOSPC, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0,
 				      HM_PAGE, &rm));
-	if (before >= 0)
-		EXPECT_EQ(before, hm_va_cached());
-	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, a,
-			      2 * HM_PAGE));
-	for (i = 0; i < n; i++) {
-		struct hapmem_unreserve_va u = { .vadsp = resv[i],
-						 .len = resv_len[i] };
-
-		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
-	}
+	/* closing the second session gives back its map and reservations */
+	close(fd2);
 	EXPECT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 30));
+	EXPECT_EQ(0, hm_write_param("max_global_reserved_bytes", 2ULL << 30));
+	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0, HM_PAGE,
+				&rm));
+	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,
+			      HM_PAGE));
 }
 
 TEST_HARNESS_MAIN

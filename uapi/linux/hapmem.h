@@ -446,7 +446,8 @@ struct hapmem_remote_access {
  * lands in the range.  ``EOPNOTSUPP``: the remote has no IOMMU.
  * ``EDQUOT``: the session's reservations would exceed the module
  * parameter max_session_reserved_bytes (1 GiB by default) in bytes, or
- * max_session_maps in number.  ``ENOSPC``: no free range of @len in the
+ * max_session_maps in number, or all sessions' together
+ * max_global_reserved_bytes (2 GiB by default).  ``ENOSPC``: no free range of @len in the
  * window.
  */
 struct hapmem_reserve_va {
