@@ -165,7 +165,7 @@ static int hapmem_buffer_alloc_table(struct hapmem_buffer *buf,
 				     unsigned int n)
 {
 	if (n > 1)
-		return sg_alloc_table(&buf->table, n, GFP_KERNEL);
+		return sg_alloc_table(&buf->table, n, GFP_KERNEL_ACCOUNT);
 	sg_init_table(&buf->sg_one, 1);
 	buf->table.sgl = &buf->sg_one;
 	buf->table.nents = 1;
@@ -265,21 +265,25 @@ err_free:
 static int hapmem_buffer_attach(struct dma_buf *dmabuf,
 				struct dma_buf_attachment *attachment)
 {
+	struct hapmem_remote *r = hapmem_remote_by_attach_dev(attachment->dev);
 	struct hapmem_buffer *buf = dmabuf->priv;
 	struct hapmem_attachment *a;
 	struct scatterlist *src, *dst;
 	int ret, i;
 
-	/* Protected memory is reachable by its own remote only. */
-	if ((buf->flags & HAPMEM_BUF_PROTECTED) &&
-	    attachment->dev != hapmem_attach_dev(buf->remote))
+	/*
+	 * Protected memory is reachable by its own remote only, and not at
+	 * all once that remote is removed.
+	 */
+	if ((buf->flags & HAPMEM_BUF_PROTECTED) && r != buf->remote)
 		return -EPERM;
 
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
 		return -ENOMEM;
 	/* Each attachment gets its own table: DMA addresses are per device. */
-	ret = sg_alloc_table(&a->table, buf->table.orig_nents, GFP_KERNEL);
+	ret = sg_alloc_table(&a->table, buf->table.orig_nents,
+			     GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		kfree(a);
 		return ret;
@@ -296,7 +300,7 @@ static int hapmem_buffer_attach(struct dma_buf *dmabuf,
 	 * synced explicitly around those mappings, which keeps DMA-API
 	 * debugging from reporting them as overlapping streaming mappings.
 	 */
-	if (hapmem_is_import_dev(attachment->dev))
+	if (r && attachment->dev == hapmem_import_dev(r))
 		a->attrs = DMA_ATTR_SKIP_CPU_SYNC;
 	attachment->priv = a;
 
@@ -477,6 +481,10 @@ static void hapmem_buffer_release(struct dma_buf *dmabuf)
 	struct hapmem_buffer *buf = dmabuf->priv;
 
 	WARN_ON(buf->vmap_cnt);
+	if (buf->acct) {
+		hapmem_acct_uncharge(buf->acct, buf->size);
+		hapmem_acct_put(buf->acct);
+	}
 	hapmem_buffer_fini(buf);
 	kfree(buf);
 }
@@ -499,7 +507,8 @@ static const struct dma_buf_ops hapmem_buffer_ops = {
  * @buf: zeroed storage for the buffer
  * @size: bytes, a non-zero multiple of PAGE_SIZE
  * @flags: HAPMEM_BUF_*
- * @remote: for protected buffers, the only remote that may attach
+ * @remote: for protected buffers, the only remote that may attach (the
+ *	buffer holds a reference on it), else NULL
  *
  * A map that no file descriptor will ever name holds its buffer this way,
  * in its own allocation, with no dma-buf around it; hapmem_buffer_export()
@@ -519,7 +528,6 @@ int hapmem_buffer_init(struct hapmem_buffer *buf, size_t size, u32 flags,
 	buf->size = size;
 	buf->nr_pages = size >> PAGE_SHIFT;
 	buf->flags = flags;
-	buf->remote = remote;
 	mutex_init(&buf->lock);
 	INIT_LIST_HEAD(&buf->attachments);
 
@@ -536,6 +544,10 @@ int hapmem_buffer_init(struct hapmem_buffer *buf, size_t size, u32 flags,
 			return ret;
 		}
 	}
+	if (remote) {
+		hapmem_remote_get(remote);
+		buf->remote = remote;
+	}
 	atomic64_inc(&hapmem_stats.buffers);
 	atomic64_add(buf->nr_pages, &hapmem_stats.pages);
 	return 0;
@@ -549,6 +561,8 @@ void hapmem_buffer_fini(struct hapmem_buffer *buf)
 {
 	hapmem_buffer_free_pages(buf);
 	hapmem_buffer_free_table(buf);
+	if (buf->remote)
+		hapmem_remote_put(buf->remote);
 	atomic64_dec(&hapmem_stats.buffers);
 	atomic64_sub(buf->nr_pages, &hapmem_stats.pages);
 }
@@ -558,26 +572,32 @@ void hapmem_buffer_fini(struct hapmem_buffer *buf)
  * @size: bytes, a non-zero multiple of PAGE_SIZE
  * @flags: HAPMEM_BUF_*
  * @remote: for protected buffers, the only remote that may attach
+ * @acct: the session account charged for @size bytes until the buffer is
+ *	freed
  *
  * Return: the dma-buf (one reference, owned by the caller) or an ERR_PTR:
- * -ENOMEM, -EINTR on a fatal signal.
+ * -EDQUOT past the account's limits, -ENOMEM, -EINTR on a fatal signal.
  */
 struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
-				     struct hapmem_remote *remote)
+				     struct hapmem_remote *remote,
+				     struct hapmem_acct *acct)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	struct hapmem_buffer *buf;
 	struct dma_buf *dmabuf;
 	int ret;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
-	if (!buf)
-		return ERR_PTR(-ENOMEM);
-	ret = hapmem_buffer_init(buf, size, flags, remote);
-	if (ret) {
-		kfree(buf);
+	ret = hapmem_acct_charge(acct, size);
+	if (ret)
 		return ERR_PTR(ret);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto err_uncharge;
 	}
+	ret = hapmem_buffer_init(buf, size, flags, remote);
+	if (ret)
+		goto err_free;
 
 	exp_info.ops = &hapmem_buffer_ops;
 	exp_info.size = size;
@@ -585,10 +605,19 @@ struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
 	exp_info.priv = buf;
 	dmabuf = dma_buf_export(&exp_info);
 	if (IS_ERR(dmabuf)) {
-		hapmem_buffer_fini(buf);
-		kfree(buf);
-		return dmabuf;
+		ret = PTR_ERR(dmabuf);
+		goto err_fini;
 	}
+	hapmem_acct_get(acct);
+	buf->acct = acct;
 	buf->dmabuf = dmabuf;
 	return dmabuf;
+
+err_fini:
+	hapmem_buffer_fini(buf);
+err_free:
+	kfree(buf);
+err_uncharge:
+	hapmem_acct_uncharge(acct, size);
+	return ERR_PTR(ret);
 }

@@ -19,7 +19,8 @@ static inline int hapmem_iommu_map(struct iommu_domain *domain,
 				   size_t size, int prot)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL);
+	/* Page-table growth is charged to the caller's memory cgroup. */
+	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL_ACCOUNT);
 #else
 	return iommu_map(domain, iova, paddr, size, prot);
 #endif

@@ -65,7 +65,8 @@ static int hapmem_maps_show(struct seq_file *m, void *unused)
 
 		mutex_lock(&s->lock);
 		seq_printf(m, "session pid=%d remote=%s maps=%llu bytes=%llu\n",
-			   s->pid, s->remote->name, s->nr_maps, s->bytes);
+			   s->pid, s->remote->name, s->nr_maps,
+			   (u64)atomic64_read(&s->acct->bytes));
 		list_for_each_entry(map, &s->map_list, s_node)
 			seq_printf(m, "  %s vadsp=%#llx len=%#llx rflags=%#x prot=%#x 2m=%u 64k=%u 4k=%u%s\n",
 				   hapmem_kind_names[map->kind], map->va.start,

@@ -138,7 +138,8 @@ static u32 hapmem_engine_untranslated(struct hapmem_remote *r, u64 dva, u32 len)
  * @faults: out: pages of the range the IOMMU refused the device
  *
  * Return: 0, -EOPNOTSUPP without a DMA engine, -EFAULT for @ubuf, -EIO if
- * the engine did not finish, -EINTR on a fatal signal between chunks.
+ * the engine did not finish, -EINTR on a fatal signal between chunks,
+ * -ENODEV when the remote is being removed.
  */
 int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
 			 void __user *ubuf, bool write, u32 *faults)
@@ -160,6 +161,11 @@ int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
+			break;
+		}
+		/* Removal is waiting for this access: stop between transfers. */
+		if (READ_ONCE(r->dead)) {
+			ret = -ENODEV;
 			break;
 		}
 		if (write && copy_from_user(kbuf, ubuf + off, n)) {

@@ -16,6 +16,7 @@
 #include <linux/mutex.h>
 #include <linux/platform_device.h>
 #include <linux/rbtree.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -32,13 +33,38 @@ struct hapmem_session;
 /* /dev/hapmem, the first remote's alias (main.c) */
 extern struct miscdevice hapmem_alias;
 
-/* Module parameters (main.c); read with READ_ONCE, they may change. */
-extern unsigned long hapmem_max_session_bytes;
-extern unsigned int hapmem_max_session_maps;
-extern unsigned long hapmem_max_session_reserved;
-extern unsigned long hapmem_max_global_reserved;
-extern atomic64_t hapmem_reserved;
-extern unsigned long hapmem_max_global_bytes;
+/* Module parameters; read with READ_ONCE, they may change. */
+extern unsigned long hapmem_max_session_bytes;	/* account.c */
+extern unsigned int hapmem_max_session_maps;	/* account.c */
+extern unsigned long hapmem_max_global_bytes;	/* account.c */
+extern bool hapmem_allow_remote_access;		/* main.c */
+
+/**
+ * struct hapmem_acct - what one session allocated and maps, charged to its
+ *	user; outlives the session while buffers it allocated live
+ * @kref: the session's reference and one per exported buffer it allocated
+ * @user: the user charged too (struct hapmem_user, account.c)
+ * @bytes: bytes allocated and mapped
+ * @va32: bytes of the 32-bit window held
+ */
+struct hapmem_acct {
+	struct kref kref;
+	struct hapmem_user *user;
+	atomic64_t bytes;
+	atomic64_t va32;
+};
+
+/* account.c */
+void hapmem_account_init(void);
+struct hapmem_acct *hapmem_acct_new(void);
+void hapmem_acct_get(struct hapmem_acct *a);
+void hapmem_acct_put(struct hapmem_acct *a);
+int hapmem_acct_charge(struct hapmem_acct *a, u64 len);
+void hapmem_acct_uncharge(struct hapmem_acct *a, u64 len);
+int hapmem_acct_charge_va32(struct hapmem_acct *a, u64 len);
+void hapmem_acct_uncharge_va32(struct hapmem_acct *a, u64 len);
+int hapmem_pin_charge(struct mm_struct *mm, unsigned long npages);
+void hapmem_pin_uncharge(struct mm_struct *mm, unsigned long npages);
 
 /**
  * struct hapmem_counters - global counters, all back at 0 when idle
@@ -87,6 +113,12 @@ struct hapmem_va {
 
 /**
  * struct hapmem_remote - one remote processor and its device address space
+ * @kref: the probe's reference (dropped at removal), one per session and
+ *	per protected buffer bound to it
+ * @revoke: held for reading by every ioctl and session open or release,
+ *	for writing while removal revokes the remote's sessions
+ * @dead: set once removal starts: sessions answer ENODEV, the DMA engine
+ *	stops; nothing of the device is touched after removal
  * @index: position in probe order; names the device node
  * @name: "adsp", "cdsp", ...
  * @misc: the /dev/hapmem-<name> node
@@ -116,6 +148,9 @@ struct hapmem_va {
  * @node: on hapmem_remotes
  */
 struct hapmem_remote {
+	struct kref kref;
+	struct rw_semaphore revoke;
+	bool dead;
 	unsigned int index;
 	char name[16];
 	struct miscdevice misc;
@@ -193,13 +228,18 @@ int hapmem_remotes_init(void);
 void hapmem_remotes_exit(void);
 struct hapmem_remote *hapmem_remote_by_index(unsigned int index);
 struct hapmem_remote *hapmem_remote_first(void);
-bool hapmem_is_import_dev(struct device *dev);
+struct hapmem_remote *hapmem_remote_by_attach_dev(struct device *dev);
+void hapmem_remote_get(struct hapmem_remote *r);
+void hapmem_remote_put(struct hapmem_remote *r);
 unsigned int hapmem_remote_count(void);
 u32 hapmem_remote_flags(struct hapmem_remote *r);
 
 /* va.c: the remote's device address space */
 int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
 		    u32 map_flags, struct hapmem_va_cache *cache);
+int hapmem_va_alloc_charged(struct hapmem_acct *acct, struct hapmem_remote *r,
+			    struct hapmem_va *va, u64 len, u32 map_flags,
+			    struct hapmem_va_cache *cache, bool *va32);
 void hapmem_va_free(struct hapmem_remote *r, struct hapmem_va *va,
 		    struct hapmem_va_cache *cache);
 void hapmem_va_cache_init(struct hapmem_remote *r,
@@ -222,7 +262,9 @@ int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
  * @dmabuf: the dma-buf
  * @size: bytes, whole pages
  * @flags: HAPMEM_BUF_*
- * @remote: the only remote a protected buffer may be attached by
+ * @remote: the only remote a protected buffer may be attached by (a
+ *	reference is held), or NULL
+ * @acct: the account charged for an exported buffer's @size, or NULL
  * @table: one entry per physically contiguous chunk
  * @sg_one: @table's only entry when the buffer is one chunk (no allocation)
  * @nr_pages: pages held
@@ -236,6 +278,7 @@ struct hapmem_buffer {
 	size_t size;
 	u32 flags;
 	struct hapmem_remote *remote;
+	struct hapmem_acct *acct;
 	struct sg_table table;
 	struct scatterlist sg_one;
 	unsigned long nr_pages;
@@ -255,7 +298,8 @@ int hapmem_buffer_init(struct hapmem_buffer *buf, size_t size, u32 flags,
 		       struct hapmem_remote *remote);
 void hapmem_buffer_fini(struct hapmem_buffer *buf);
 struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
-				     struct hapmem_remote *remote);
+				     struct hapmem_remote *remote,
+				     struct hapmem_acct *acct);
 bool hapmem_is_buffer(struct dma_buf *dmabuf);
 
 /* llc.c: the low-latency carve-out */
@@ -276,10 +320,12 @@ enum hapmem_map_kind {
  * @va: the range, in the remote's tree
  * @maps: fixed maps inside it, by range (under the remote's va_lock)
  * @owner: the session that made it
+ * @va32: the range is charged to the owner's 32-bit window share
  * @node: on the owning session's list
  */
 struct hapmem_resv {
 	struct hapmem_va va;
+	bool va32;
 	struct maple_tree maps;
 	struct hapmem_session *owner;
 	struct list_head node;
@@ -308,7 +354,10 @@ void hapmem_resv_destroy_all(struct hapmem_session *s);
  * @offset: where the map starts in @dmabuf
  * @upages: pinned user pages (ADD_PAGES with vin)
  * @nr_upages: how many
+ * @pin_mm: the mm their pinning is charged to (a grab is held)
  * @usgt: @upages as a DMA-mapped table
+ * @charge: bytes charged to the owner's account while published
+ * @va32: its range is charged to the owner's 32-bit window share
  * @prot: IOMMU_READ | IOMMU_WRITE
  * @rflags: the request's rflags (request maps)
  * @chunks: the IOMMU layout, for info and debugfs
@@ -331,7 +380,10 @@ struct hapmem_map {
 	u64 offset;
 	struct page **upages;
 	unsigned long nr_upages;
+	struct mm_struct *pin_mm;
 	struct sg_table usgt;
+	u64 charge;
+	bool va32;
 	int prot;
 	u32 rflags;
 	struct hapmem_chunks chunks;
@@ -390,11 +442,11 @@ static inline void hapmem_map_get(struct hapmem_map *map)
  * @dh_root: dma_handle maps by (buffer, offset, len)
  * @dh_seq: next dma_handle creation number
  * @resvs: reservations
+ * @acct: bytes allocated and mapped, 32-bit window share (account.c)
  * @nr_maps: maps in @maps
- * @bytes: bytes they cover
  * @nr_resvs: reservations in @resvs (max_session_maps at most)
  * @resv_bytes: bytes they cover (max_session_reserved_bytes at most; all
- *	sessions' together, hapmem_reserved, max_global_reserved_bytes)
+ *	sessions' together, max_global_reserved_bytes)
  * @vcache: address ranges its maps had, kept for its next maps
  * @pid: the opener, for debugfs
  * @node: on hapmem_sessions
@@ -407,8 +459,8 @@ struct hapmem_session {
 	struct rb_root dh_root;
 	u64 dh_seq;
 	struct list_head resvs;
+	struct hapmem_acct *acct;
 	u64 nr_maps;
-	u64 bytes;
 	u64 nr_resvs;
 	u64 resv_bytes;
 	struct hapmem_va_cache vcache;
@@ -416,12 +468,17 @@ struct hapmem_session {
 	struct list_head node;
 };
 
+/* account.c: the session's counts */
+int hapmem_session_charge(struct hapmem_session *s, u64 len);
+void hapmem_session_uncharge(struct hapmem_session *s, u64 len);
+int hapmem_resv_charge(struct hapmem_session *s, u64 len);
+void hapmem_resv_uncharge(struct hapmem_session *s, u64 len);
+
 /* session.c */
 extern const struct file_operations hapmem_fops;
 extern struct list_head hapmem_sessions;
 extern struct mutex hapmem_sessions_lock;
-int hapmem_session_charge(struct hapmem_session *s, u64 len);
-void hapmem_session_uncharge(struct hapmem_session *s, u64 len);
+void hapmem_sessions_revoke(struct hapmem_remote *r);
 int hapmem_session_add(struct hapmem_session *s, struct hapmem_map *map);
 void hapmem_session_del(struct hapmem_session *s, struct hapmem_map *map);
 bool hapmem_session_has(struct hapmem_session *s, struct hapmem_map *map);
@@ -430,9 +487,11 @@ struct hapmem_map *hapmem_session_take(struct hapmem_session *s, u64 vadsp,
 				       int *err);
 struct hapmem_map *hapmem_session_find(struct hapmem_session *s, u64 vadsp,
 				       u64 len);
+/* Any map, whatever its permissions and placement. */
+#define HAPMEM_DH_ANY	U32_MAX
 struct hapmem_map *hapmem_session_dh_find(struct hapmem_session *s,
 					  struct dma_buf *dmabuf, u64 offset,
-					  u64 len);
+					  u64 len, u32 map_flags);
 void hapmem_session_dh_add(struct hapmem_session *s, struct hapmem_map *map);
 void hapmem_session_dh_del(struct hapmem_session *s, struct hapmem_map *map);
 

@@ -13,6 +13,7 @@
 #include <linux/dma-buf.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/iommu.h>
 #include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/pci.h>
@@ -79,13 +80,25 @@ static int hapmem_ioctl_info(struct hapmem_session *s, struct hapmem_ucmd *ucmd)
 {
 	struct hapmem_info *cmd = ucmd->cmd;
 	struct hapmem_remote *r;
+	int ret;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
-	r = cmd->remote == HAPMEM_INFO_SELF ? s->remote :
-		hapmem_remote_by_index(cmd->remote);
-	if (!r)
-		return -ENOENT;
+	if (cmd->remote == HAPMEM_INFO_SELF) {
+		r = s->remote;
+		hapmem_remote_get(r);
+	} else {
+		r = hapmem_remote_by_index(cmd->remote);
+		if (!r)
+			return -ENOENT;
+	}
+	/* Another remote may be on its way out: read it under its lock. */
+	if (r != s->remote)
+		down_read(&r->revoke);
+	if (r->dead) {
+		ret = -ENOENT;
+		goto out;
+	}
 
 	cmd->num_remotes = hapmem_remote_count();
 	cmd->remote_index = r->index;
@@ -104,15 +117,20 @@ static int hapmem_ioctl_info(struct hapmem_session *s, struct hapmem_ucmd *ucmd)
 	hapmem_llc_usage(&cmd->llc_total, &cmd->llc_used);
 	mutex_lock(&s->lock);
 	cmd->session_maps = s->nr_maps;
-	cmd->session_bytes = s->bytes;
 	mutex_unlock(&s->lock);
+	cmd->session_bytes = atomic64_read(&s->acct->bytes);
 	cmd->global_sessions = atomic64_read(&hapmem_stats.sessions);
 	cmd->global_maps = atomic64_read(&hapmem_stats.maps);
 	cmd->global_bytes = atomic64_read(&hapmem_stats.bytes);
 	cmd->global_buffers = atomic64_read(&hapmem_stats.buffers);
 	cmd->global_pages = atomic64_read(&hapmem_stats.pages);
 	cmd->global_reservations = atomic64_read(&hapmem_stats.reservations);
-	return hapmem_respond(ucmd);
+	ret = hapmem_respond(ucmd);
+out:
+	if (r != s->remote)
+		up_read(&r->revoke);
+	hapmem_remote_put(r);
+	return ret;
 }
 
 /*
@@ -164,7 +182,8 @@ static int hapmem_ioctl_alloc(struct hapmem_session *s, struct hapmem_ucmd *ucmd
 		return -EDQUOT;
 
 	dmabuf = hapmem_buffer_export(PAGE_ALIGN(cmd->len),
-				      hapmem_buf_flags(s, cmd->flags, 0), NULL);
+				      hapmem_buf_flags(s, cmd->flags, 0), NULL,
+				      s->acct);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	fd = get_unused_fd_flags(O_CLOEXEC);
@@ -208,12 +227,17 @@ static int hapmem_publish_map(struct hapmem_session *s, struct hapmem_map *map,
 	struct dma_buf *dmabuf = map->dmabuf;
 	int ret;
 
+	/*
+	 * A buffer exported with its map (@fd) is charged as allocated
+	 * memory for as long as it lives; its first map adds nothing more.
+	 */
+	map->charge = fd >= 0 ? 0 : map->va.len;
 	mutex_lock(&s->lock);
-	ret = hapmem_session_charge(s, map->va.len);
+	ret = hapmem_session_charge(s, map->charge);
 	if (!ret) {
 		ret = hapmem_session_add(s, map);
 		if (ret)
-			hapmem_session_uncharge(s, map->va.len);
+			hapmem_session_uncharge(s, map->charge);
 	}
 	if (!ret) {
 		hapmem_map_get(map);
@@ -340,7 +364,7 @@ static int hapmem_ioctl_request_map(struct hapmem_session *s,
 
 	dmabuf = hapmem_buffer_export(PAGE_ALIGN(cmd->len), buf_flags,
 				      (buf_flags & HAPMEM_BUF_PROTECTED) ?
-				      s->remote : NULL);
+				      s->remote : NULL, s->acct);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	fd = get_unused_fd_flags(O_CLOEXEC);
@@ -492,9 +516,12 @@ static int hapmem_ioctl_dma_handle_map(struct hapmem_session *s,
 	if (ret)
 		goto out;
 
-	/* The same range again: one more reference on the same map. */
+	/*
+	 * The same range with the same permissions and placement again: one
+	 * more reference on the same map.
+	 */
 	mutex_lock(&s->lock);
-	map = hapmem_session_dh_find(s, dmabuf, cmd->offset, len);
+	map = hapmem_session_dh_find(s, dmabuf, cmd->offset, len, cmd->flags);
 	if (map) {
 		/* Other threads may unmap it while the answer goes out. */
 		hapmem_map_get(map);
@@ -558,7 +585,8 @@ static int hapmem_ioctl_dma_handle_unmap(struct hapmem_session *s,
 		return ret;
 
 	mutex_lock(&s->lock);
-	map = hapmem_session_dh_find(s, dmabuf, U64_MAX, PAGE_ALIGN(cmd->len));
+	map = hapmem_session_dh_find(s, dmabuf, U64_MAX, PAGE_ALIGN(cmd->len),
+				     HAPMEM_DH_ANY);
 	if (!map)
 		ret = -ENOENT;
 	else
@@ -578,6 +606,8 @@ static int hapmem_ioctl_remote_access(struct hapmem_session *s,
 	u64 end;
 	int ret;
 
+	if (!READ_ONCE(hapmem_allow_remote_access))
+		return -EPERM;
 	if ((cmd->flags & ~HAPMEM_ACCESS_VALID) || cmd->__reserved ||
 	    !cmd->len || cmd->len > HAPMEM_ACCESS_MAX_LEN ||
 	    check_add_overflow(cmd->vadsp, cmd->len, &end))
@@ -595,6 +625,14 @@ static int hapmem_ioctl_remote_access(struct hapmem_session *s,
 				   u64_to_user_ptr(cmd->uptr),
 				   cmd->flags & HAPMEM_ACCESS_WRITE,
 				   &cmd->faults);
+	/*
+	 * The IOMMU refuses a write into a map the remote may only read; the
+	 * device cannot tell, so count the refusal here: every page.
+	 */
+	if (!ret && map && (cmd->flags & HAPMEM_ACCESS_WRITE) &&
+	    !(map->prot & IOMMU_WRITE))
+		cmd->faults = (round_up(end, PAGE_SIZE) -
+			       round_down(cmd->vadsp, PAGE_SIZE)) >> PAGE_SHIFT;
 	if (map)
 		hapmem_map_put(map);
 	return ret ? ret : hapmem_respond(ucmd);
@@ -646,7 +684,9 @@ struct hapmem_ioctl_op {
 
 #define HAPMEM_OP(_cmd, _fn, _struct, _last)				\
 	[(_cmd) - HAPMEM_CMD_BASE] = {					\
-		.size = sizeof(_struct),				\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union hapmem_ucmd_buffer) < \
+					  sizeof(_struct)),		\
 		.min_size = offsetofend(_struct, _last),		\
 		.execute = _fn,						\
 	}
@@ -677,9 +717,16 @@ static const struct hapmem_ioctl_op hapmem_ioctl_ops[] = {
 	HAPMEM_OP(HAPMEM_CMD_NOP, hapmem_ioctl_nop, struct hapmem_nop, flags),
 };
 
+/*
+ * The largest argument size accepted: larger ones would only make the
+ * kernel check more bytes for zero (openat2 and clone3 cap theirs alike).
+ */
+#define HAPMEM_UCMD_MAX_SIZE	PAGE_SIZE
+
 long hapmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct hapmem_session *s = file->private_data;
+	struct hapmem_remote *r = s->remote;
 	union hapmem_ucmd_buffer buf;
 	const struct hapmem_ioctl_op *op;
 	struct hapmem_ucmd ucmd = {};
@@ -694,17 +741,32 @@ long hapmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (!op->execute)
 		return -ENOTTY;
 
+	/* Removal waits for running ioctls, and later ones find it dead. */
+	down_read(&r->revoke);
+	if (r->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
 	ucmd.ubuffer = (void __user *)arg;
 	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
 	if (ret)
-		return ret;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
+		goto out;
+	if (ucmd.user_size < op->min_size) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (ucmd.user_size > HAPMEM_UCMD_MAX_SIZE) {
+		ret = -E2BIG;
+		goto out;
+	}
 	ucmd.kernel_size = op->size;
 	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
 				    ucmd.user_size);
 	if (ret)
-		return ret;
+		goto out;
 	ucmd.cmd = &buf;
-	return op->execute(s, &ucmd);
+	ret = op->execute(s, &ucmd);
+out:
+	up_read(&r->revoke);
+	return ret;
 }

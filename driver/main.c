@@ -1,42 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hapmem: module entry points, parameters and global counters.
+ * hapmem: module entry points, the test-interface switch and global
+ * counters.  The limits live with the accounting (account.c).
  */
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/sizes.h>
 
 #include "hapmem.h"
 
-unsigned long hapmem_max_session_bytes = SZ_4G;
-module_param_named(max_session_bytes, hapmem_max_session_bytes, ulong, 0644);
-MODULE_PARM_DESC(max_session_bytes, "Bytes one session may map (EDQUOT beyond)");
-
-unsigned int hapmem_max_session_maps = 65536;
-module_param_named(max_session_maps, hapmem_max_session_maps, uint, 0644);
-MODULE_PARM_DESC(max_session_maps, "Maps one session may hold (EDQUOT beyond)");
-
 /*
- * Reservations hold device address space, not memory: without a bound,
- * one session could take a remote's whole 32-bit window from every other.
+ * REMOTE_ACCESS drives the stand-in remote's DMA engine: a test interface,
+ * refused unless enabled, as iommufd keeps its test ioctls behind a config
+ * option.
  */
-unsigned long hapmem_max_session_reserved = SZ_1G;
-module_param_named(max_session_reserved_bytes, hapmem_max_session_reserved,
-		   ulong, 0644);
-MODULE_PARM_DESC(max_session_reserved_bytes,
-		 "Bytes of device address space one session may reserve (EDQUOT beyond)");
-
-/* And all sessions together, since a process may open many sessions. */
-unsigned long hapmem_max_global_reserved = SZ_2G;
-module_param_named(max_global_reserved_bytes, hapmem_max_global_reserved,
-		   ulong, 0644);
-MODULE_PARM_DESC(max_global_reserved_bytes,
-		 "Bytes of device address space all sessions together may reserve (EDQUOT beyond)");
-atomic64_t hapmem_reserved;
-
-unsigned long hapmem_max_global_bytes = 16ULL * SZ_1G;
-module_param_named(max_global_bytes, hapmem_max_global_bytes, ulong, 0644);
-MODULE_PARM_DESC(max_global_bytes, "Bytes all sessions together may map (EDQUOT beyond)");
+bool hapmem_allow_remote_access;
+module_param_named(allow_remote_access, hapmem_allow_remote_access, bool, 0644);
+MODULE_PARM_DESC(allow_remote_access,
+		 "Enable the REMOTE_ACCESS test ioctl (EPERM otherwise; off by default)");
 
 struct hapmem_counters hapmem_stats;
 
@@ -44,13 +24,14 @@ struct miscdevice hapmem_alias = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "hapmem",
 	.fops = &hapmem_fops,
-	.mode = 0666,
+	.mode = 0600,
 };
 
 static int __init hapmem_init(void)
 {
 	int ret;
 
+	hapmem_account_init();
 	ret = hapmem_llc_init();
 	if (ret)
 		return ret;

@@ -17,8 +17,13 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
@@ -172,8 +177,9 @@ static int hapmem_map_place(struct hapmem_session *s, struct hapmem_map *map,
 	if (map_flags & HAPMEM_MAP_FIXED)
 		ret = hapmem_resv_place(s, map, fixed_va, len);
 	else
-		ret = hapmem_va_alloc(r, &map->va, len, map_flags,
-				      &map->owner->vcache);
+		ret = hapmem_va_alloc_charged(s->acct, r, &map->va, len,
+					      map_flags, &s->vcache,
+					      &map->va32);
 	if (ret)
 		return ret;
 	map->va.kind = HAPMEM_VA_MAP;
@@ -192,6 +198,9 @@ void hapmem_map_release_va(struct hapmem_map *map)
 		hapmem_resv_remove(map->remote, map);
 	else
 		hapmem_va_free(map->remote, &map->va, &map->owner->vcache);
+	if (map->va32)
+		hapmem_acct_uncharge_va32(map->owner->acct, map->va.len);
+	map->va32 = false;
 }
 
 /* A map, with @extra bytes of the caller's after it in the same allocation. */
@@ -200,7 +209,7 @@ static struct hapmem_map *hapmem_map_new(struct hapmem_session *s, u32 map_flags
 {
 	struct hapmem_map *map;
 
-	map = kzalloc(sizeof(*map) + extra, GFP_KERNEL);
+	map = kzalloc(sizeof(*map) + extra, GFP_KERNEL_ACCOUNT);
 	if (!map)
 		return NULL;
 	kref_init(&map->kref);
@@ -233,7 +242,7 @@ static struct hapmem_import *hapmem_import_get(struct hapmem_remote *r,
 		link = dmabuf < imp->dmabuf ? &parent->rb_left : &parent->rb_right;
 	}
 
-	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL_ACCOUNT);
 	if (!imp) {
 		imp = ERR_PTR(-ENOMEM);
 		goto out;
@@ -292,6 +301,17 @@ static void hapmem_import_put(struct hapmem_import *imp)
 		       &imp->remote->import_lock);
 }
 
+/* Unpin the first @n pages of @map's, and give back their charge. */
+static void hapmem_map_unpin(struct hapmem_map *map, unsigned long n)
+{
+	unpin_user_pages(map->upages, n);
+	kvfree(map->upages);
+	map->upages = NULL;
+	hapmem_pin_uncharge(map->pin_mm, map->nr_upages);
+	mmdrop(map->pin_mm);
+	map->pin_mm = NULL;
+}
+
 static void hapmem_map_drop_memory(struct hapmem_map *map)
 {
 	if (map->import)
@@ -305,12 +325,15 @@ static void hapmem_map_drop_memory(struct hapmem_map *map)
 		hapmem_buffer_fini(map->buf);
 	}
 	if (map->upages) {
-		if (map->sgt && !map->remote->domain)
+		if (map->sgt && !map->remote->domain) {
+			dma_sync_sgtable_for_cpu(hapmem_attach_dev(map->remote),
+						 map->sgt, DMA_BIDIRECTIONAL);
 			dma_unmap_sgtable(hapmem_attach_dev(map->remote),
-					  map->sgt, DMA_BIDIRECTIONAL, 0);
+					  map->sgt, DMA_BIDIRECTIONAL,
+					  DMA_ATTR_SKIP_CPU_SYNC);
+		}
 		sg_free_table(&map->usgt);
-		unpin_user_pages(map->upages, map->nr_upages);
-		kvfree(map->upages);
+		hapmem_map_unpin(map, map->nr_upages);
 	}
 }
 
@@ -388,6 +411,39 @@ err:
 	return ERR_PTR(ret);
 }
 
+/*
+ * Long-term pins of a shared file mapping would let the file's pages be
+ * written behind the filesystem's back for as long as the map lives, so
+ * only anonymous memory, tmpfs/shmem and hugetlbfs may be pinned (as newer
+ * kernels' FOLL_LONGTERM enforces itself).
+ */
+static int hapmem_map_user_check(u64 vin, u64 len)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	u64 addr = vin, end = vin + len;
+	int ret = 0;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr) {
+			ret = -EFAULT;
+			break;
+		}
+		/* shmem_mapping() is not exported: tmpfs is known by its magic. */
+		if (vma->vm_file && (vma->vm_flags & VM_SHARED) &&
+		    file_inode(vma->vm_file)->i_sb->s_magic != TMPFS_MAGIC &&
+		    !is_vm_hugetlb_page(vma)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
 /**
  * hapmem_map_user() - pin the caller's memory and map it for the remote
  * @s: the session
@@ -395,11 +451,14 @@ err:
  * @len: page aligned, non-zero
  * @map_flags: HAPMEM_MAP_*
  *
- * The pages are pinned long-term: munmap() of the range leaves them pinned
- * and mapped for the remote until the unmap, and fork() gives the child a
- * copy while the parent keeps the pinned pages (see driver.rst).
+ * The pages are pinned long-term and charged to the caller's pinned_vm
+ * against RLIMIT_MEMLOCK: munmap() of the range leaves them pinned and
+ * mapped for the remote until the unmap, and fork() gives the child a copy
+ * while the parent keeps the pinned pages (see driver.rst).
  *
- * Return: the map with one reference, or an ERR_PTR.
+ * Return: the map with one reference, or an ERR_PTR: -ENOMEM past
+ * RLIMIT_MEMLOCK, -EOPNOTSUPP for a shared mapping of a regular file,
+ * -EFAULT for an unmapped range, -EINTR on a fatal signal.
  */
 struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 				   u64 len, u32 map_flags)
@@ -408,17 +467,33 @@ struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 	struct hapmem_map *map;
 	int ret;
 
+	ret = hapmem_map_user_check(vin, len);
+	if (ret)
+		return ERR_PTR(ret);
+	ret = hapmem_pin_charge(current->mm, npages);
+	if (ret)
+		return ERR_PTR(ret);
 	map = hapmem_map_new(s, map_flags, 0);
-	if (!map)
+	if (!map) {
+		hapmem_pin_uncharge(current->mm, npages);
 		return ERR_PTR(-ENOMEM);
-	map->upages = kvmalloc_array(npages, sizeof(*map->upages), GFP_KERNEL);
+	}
+	mmgrab(current->mm);
+	map->pin_mm = current->mm;
+	map->nr_upages = npages;
+	map->upages = kvmalloc_array(npages, sizeof(*map->upages),
+				     GFP_KERNEL_ACCOUNT);
 	if (!map->upages) {
 		ret = -ENOMEM;
-		goto err_map;
+		goto err_unpin;
 	}
 	while (pinned < npages) {
-		int n = min_t(unsigned long, npages - pinned, INT_MAX);
+		int n = min_t(unsigned long, npages - pinned, SZ_64K);
 
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_unpin;
+		}
 		ret = pin_user_pages_fast(vin + (pinned << PAGE_SHIFT), n,
 					  FOLL_WRITE | FOLL_LONGTERM,
 					  map->upages + pinned);
@@ -428,23 +503,26 @@ struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 		}
 		pinned += ret;
 	}
-	map->nr_upages = npages;
 
 	ret = sg_alloc_table_from_pages(&map->usgt, map->upages, npages, 0,
-					len, GFP_KERNEL);
+					len, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_unpin;
 	/*
 	 * The remote's own domain maps physical addresses; only a remote
-	 * without one needs the DMA API's.  (Mapping the pages through the DMA
-	 * API for each map of them would also stack overlapping streaming
-	 * mappings when the same memory is mapped twice.)
+	 * without one needs the DMA API's.  The same pages may be mapped by
+	 * several maps at once, so the caches are synced explicitly rather
+	 * than by each streaming mapping (which DMA-API debugging would report
+	 * as overlapping).
 	 */
 	if (!s->remote->domain) {
 		ret = dma_map_sgtable(hapmem_attach_dev(s->remote), &map->usgt,
-				      DMA_BIDIRECTIONAL, 0);
+				      DMA_BIDIRECTIONAL,
+				      DMA_ATTR_SKIP_CPU_SYNC);
 		if (ret)
 			goto err_table;
+		dma_sync_sgtable_for_device(hapmem_attach_dev(s->remote),
+					    &map->usgt, DMA_BIDIRECTIONAL);
 	}
 	map->sgt = &map->usgt;
 
@@ -461,9 +539,7 @@ err_drop:
 err_table:
 	sg_free_table(&map->usgt);
 err_unpin:
-	unpin_user_pages(map->upages, pinned);
-	kvfree(map->upages);
-err_map:
+	hapmem_map_unpin(map, pinned);
 	kfree(map);
 	return ERR_PTR(ret);
 }

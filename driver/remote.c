@@ -9,6 +9,15 @@
  * vadsp.  Without an IOMMU the DMA API's addresses are used instead.  When
  * no edu device is present a software remote (no DMA engine) keeps the
  * driver usable.
+ *
+ * A remote can go away while it is in use: PCI removal, hot-unplug or an
+ * unbind through sysfs.  Removal revokes it (hapmem_remote_revoke()): the
+ * node goes, every session of the remote turns dead (its ioctls answer
+ * ENODEV), every map is unmapped from the IOMMU and released, pinned pages
+ * unpinned, reservations and cached ranges dropped, and only then do the
+ * DMA engine, the address space and the IOMMU domain go.  The structure
+ * itself is refcounted and freed when the last session or protected buffer
+ * bound to it lets go; nothing of the device is reached after removal.
  */
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
@@ -33,6 +42,31 @@ static DEFINE_IDA(hapmem_remote_ida);
 /* The names multi-DSP users know, in probe order. */
 static const char *const hapmem_remote_names[] = { "adsp", "cdsp", "sdsp", "mdsp" };
 
+static void hapmem_remote_release(struct kref *kref)
+{
+	struct hapmem_remote *r = container_of(kref, struct hapmem_remote,
+					       kref);
+
+	WARN_ON(!RB_EMPTY_ROOT(&r->imports));
+	kfree(r);
+}
+
+void hapmem_remote_get(struct hapmem_remote *r)
+{
+	kref_get(&r->kref);
+}
+
+void hapmem_remote_put(struct hapmem_remote *r)
+{
+	kref_put(&r->kref, hapmem_remote_release);
+}
+
+/**
+ * hapmem_remote_by_index() - a published remote by index
+ * @index: its index
+ *
+ * Return: the remote with a new reference, or NULL.
+ */
 struct hapmem_remote *hapmem_remote_by_index(unsigned int index)
 {
 	struct hapmem_remote *r, *found = NULL;
@@ -41,6 +75,7 @@ struct hapmem_remote *hapmem_remote_by_index(unsigned int index)
 	list_for_each_entry(r, &hapmem_remotes, node) {
 		if (r->index == index) {
 			found = r;
+			hapmem_remote_get(r);
 			break;
 		}
 	}
@@ -48,16 +83,24 @@ struct hapmem_remote *hapmem_remote_by_index(unsigned int index)
 	return found;
 }
 
-/* Whether @dev is the import device of a remote. */
-bool hapmem_is_import_dev(struct device *dev)
+/**
+ * hapmem_remote_by_attach_dev() - the published remote @dev attaches
+ *	dma-bufs for
+ * @dev: a device
+ *
+ * A removed remote is no longer published, so a buffer bound to it finds
+ * no remote here, even should a new device take its old address.
+ *
+ * Return: the remote (no reference: compare it only) or NULL.
+ */
+struct hapmem_remote *hapmem_remote_by_attach_dev(struct device *dev)
 {
-	struct hapmem_remote *r;
-	bool found = false;
+	struct hapmem_remote *r, *found = NULL;
 
 	mutex_lock(&hapmem_remotes_lock);
 	list_for_each_entry(r, &hapmem_remotes, node) {
-		if (hapmem_import_dev(r) == dev) {
-			found = true;
+		if (hapmem_attach_dev(r) == dev) {
+			found = r;
 			break;
 		}
 	}
@@ -65,6 +108,7 @@ bool hapmem_is_import_dev(struct device *dev)
 	return found;
 }
 
+/* The first published remote, with a new reference, or NULL. */
 struct hapmem_remote *hapmem_remote_first(void)
 {
 	struct hapmem_remote *r;
@@ -72,6 +116,8 @@ struct hapmem_remote *hapmem_remote_first(void)
 	mutex_lock(&hapmem_remotes_lock);
 	r = list_first_entry_or_null(&hapmem_remotes, struct hapmem_remote,
 				     node);
+	if (r)
+		hapmem_remote_get(r);
 	mutex_unlock(&hapmem_remotes_lock);
 	return r;
 }
@@ -229,6 +275,8 @@ static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return ERR_PTR(-ENOMEM);
+	kref_init(&r->kref);
+	init_rwsem(&r->revoke);
 
 	index = ida_alloc(&hapmem_remote_ida, GFP_KERNEL);
 	if (index < 0) {
@@ -270,12 +318,12 @@ static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
 	return r;
 }
 
+/* Undo hapmem_remote_alloc(); the structure goes with its last reference. */
 static void hapmem_remote_free(struct hapmem_remote *r)
 {
-	WARN_ON(!RB_EMPTY_ROOT(&r->imports));
 	platform_device_unregister(r->import_pdev);
 	ida_free(&hapmem_remote_ida, r->index);
-	kfree(r);
+	hapmem_remote_put(r);
 }
 
 static int hapmem_remote_publish(struct hapmem_remote *r)
@@ -286,7 +334,7 @@ static int hapmem_remote_publish(struct hapmem_remote *r)
 	r->misc.minor = MISC_DYNAMIC_MINOR;
 	r->misc.name = r->misc_name;
 	r->misc.fops = &hapmem_fops;
-	r->misc.mode = 0666;
+	r->misc.mode = 0600;
 	ret = misc_register(&r->misc);
 	if (ret)
 		return ret;
@@ -302,7 +350,29 @@ static void hapmem_remote_unpublish(struct hapmem_remote *r)
 	mutex_lock(&hapmem_remotes_lock);
 	list_del_init(&r->node);
 	mutex_unlock(&hapmem_remotes_lock);
+	/* Opens run under misc_register's lock: none is running after this. */
 	misc_deregister(&r->misc);
+}
+
+/*
+ * Take a published remote away from its users: no new session, every
+ * session dead, everything they held on the remote released, then the
+ * remote's own resources.  The device's registers and domain are not
+ * touched after this returns.
+ */
+static void hapmem_remote_revoke(struct hapmem_remote *r)
+{
+	hapmem_remote_unpublish(r);
+	/* Stops a running remote access between its transfers. */
+	WRITE_ONCE(r->dead, true);
+	down_write(&r->revoke);
+	hapmem_sessions_revoke(r);
+	up_write(&r->revoke);
+	hapmem_engine_exit(r);
+	hapmem_remote_free_va(r);
+	hapmem_remote_teardown_iommu(r);
+	dev_info(r->dma_dev, "remote %s removed\n", r->name);
+	hapmem_remote_free(r);
 }
 
 static int hapmem_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -380,13 +450,7 @@ err_iommu:
 
 static void hapmem_edu_remove(struct pci_dev *pdev)
 {
-	struct hapmem_remote *r = pci_get_drvdata(pdev);
-
-	hapmem_remote_unpublish(r);
-	hapmem_engine_exit(r);
-	hapmem_remote_free_va(r);
-	hapmem_remote_teardown_iommu(r);
-	hapmem_remote_free(r);
+	hapmem_remote_revoke(pci_get_drvdata(pdev));
 }
 
 static const struct pci_device_id hapmem_edu_ids[] = {
@@ -402,8 +466,6 @@ static struct pci_driver hapmem_edu_driver = {
 	.remove = hapmem_edu_remove,
 	/* The remote's domain is managed here, not by the DMA API. */
 	.driver_managed_dma = true,
-	/* Sessions hold remotes; only module unload may remove one. */
-	.driver.suppress_bind_attrs = true,
 };
 
 static int hapmem_soft_remote_create(void)
@@ -445,8 +507,7 @@ int hapmem_remotes_init(void)
 void hapmem_remotes_exit(void)
 {
 	if (hapmem_soft_remote) {
-		hapmem_remote_unpublish(hapmem_soft_remote);
-		hapmem_remote_free(hapmem_soft_remote);
+		hapmem_remote_revoke(hapmem_soft_remote);
 		hapmem_soft_remote = NULL;
 	}
 	pci_unregister_driver(&hapmem_edu_driver);

@@ -12,40 +12,6 @@
 
 #include "hapmem.h"
 
-/*
- * Count @len bytes of reservation against @s: at most max_session_maps
- * reservations and max_session_reserved_bytes in all, and all sessions
- * together at most max_global_reserved_bytes.  0 or -EDQUOT.
- */
-static int hapmem_resv_charge(struct hapmem_session *s, u64 len)
-{
-	u64 max_bytes = READ_ONCE(hapmem_max_session_reserved);
-	u64 max_global = READ_ONCE(hapmem_max_global_reserved);
-	int ret = -EDQUOT;
-
-	mutex_lock(&s->lock);
-	if (s->nr_resvs < READ_ONCE(hapmem_max_session_maps) &&
-	    len <= max_bytes && s->resv_bytes <= max_bytes - len) {
-		if (atomic64_add_return(len, &hapmem_reserved) <= max_global) {
-			s->nr_resvs++;
-			s->resv_bytes += len;
-			ret = 0;
-		} else {
-			atomic64_sub(len, &hapmem_reserved);
-		}
-	}
-	mutex_unlock(&s->lock);
-	return ret;
-}
-
-static void hapmem_resv_uncharge(struct hapmem_session *s, u64 len)
-	__must_hold(&s->lock)
-{
-	s->nr_resvs--;
-	s->resv_bytes -= len;
-	atomic64_sub(len, &hapmem_reserved);
-}
-
 int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 		       u64 *vadsp)
 {
@@ -59,7 +25,7 @@ int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 	ret = hapmem_resv_charge(s, len);
 	if (ret)
 		return ret;
-	resv = kzalloc(sizeof(*resv), GFP_KERNEL);
+	resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
 	if (!resv) {
 		ret = -ENOMEM;
 		goto uncharge;
@@ -68,7 +34,8 @@ int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 	mt_set_external_lock(&resv->maps, &r->va_lock);
 	resv->owner = s;
 	resv->va.kind = HAPMEM_VA_RESV;
-	ret = hapmem_va_alloc(r, &resv->va, len, flags, NULL);
+	ret = hapmem_va_alloc_charged(s->acct, r, &resv->va, len, flags, NULL,
+				      &resv->va32);
 	if (ret)
 		goto free;
 	mutex_lock(&s->lock);
@@ -94,6 +61,8 @@ static void hapmem_resv_free(struct hapmem_remote *r, struct hapmem_resv *resv)
 
 	WARN_ON(hapmem_mas_erase(&mas) != &resv->va);
 	__mt_destroy(&resv->maps);
+	if (resv->va32)
+		hapmem_acct_uncharge_va32(resv->owner->acct, resv->va.len);
 	atomic64_dec(&hapmem_stats.reservations);
 }
 
@@ -134,23 +103,24 @@ out:
 	return ret;
 }
 
-/* At session release, after every map of the session is gone. */
+/* At session release or removal, after every map of the session is gone. */
 void hapmem_resv_destroy_all(struct hapmem_session *s)
 {
 	struct hapmem_remote *r = s->remote;
 	struct hapmem_resv *resv, *tmp;
 
+	mutex_lock(&s->lock);
 	list_for_each_entry_safe(resv, tmp, &s->resvs, node) {
 		mutex_lock(&r->va_lock);
 		WARN_ON(!mtree_empty(&resv->maps));
 		hapmem_resv_free(r, resv);
 		mutex_unlock(&r->va_lock);
 		list_del(&resv->node);
+		hapmem_resv_uncharge(s, resv->va.len);
 		kfree(resv);
+		cond_resched();
 	}
-	atomic64_sub(s->resv_bytes, &hapmem_reserved);
-	s->nr_resvs = 0;
-	s->resv_bytes = 0;
+	mutex_unlock(&s->lock);
 }
 
 /* Record [@start, @last] in @resv's tree, unless it overlaps a map there. */
@@ -162,7 +132,7 @@ static int hapmem_resv_insert(struct hapmem_resv *resv, struct hapmem_va *va,
 	if (mas_find(&mas, last))
 		return -EEXIST;
 	mas_set_range(&mas, start, last);
-	return mas_store_gfp(&mas, va, GFP_KERNEL);
+	return mas_store_gfp(&mas, va, GFP_KERNEL_ACCOUNT);
 }
 
 /**

@@ -9,11 +9,14 @@
  * an xarray by the page of their device address does.  Its dma_handle maps
  * are also found by the buffer they map, in an rbtree: the buffer itself,
  * never the fd number, so a recycled fd cannot reach a stale map.  Closing
- * the file releases all of it.
+ * the file releases all of it; so does the removal of its remote, which
+ * leaves the session dead until it is closed.
  */
 #include <linux/fs.h>
+#include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "hapmem.h"
@@ -21,42 +24,6 @@
 /* Every open session, for debugfs. */
 LIST_HEAD(hapmem_sessions);
 DEFINE_MUTEX(hapmem_sessions_lock); /* protects hapmem_sessions */
-
-/* Bytes charged to all sessions, against hapmem_max_global_bytes. */
-static atomic64_t hapmem_charged = ATOMIC64_INIT(0);
-
-/**
- * hapmem_session_charge() - account @len more bytes and one more map
- * @s: the session, locked
- * @len: bytes
- *
- * Return: 0 or -EDQUOT when a session or global limit would be exceeded.
- */
-int hapmem_session_charge(struct hapmem_session *s, u64 len)
-	__must_hold(&s->lock)
-{
-	u64 max_bytes = READ_ONCE(hapmem_max_session_bytes);
-	u64 max_global = READ_ONCE(hapmem_max_global_bytes);
-
-	if (s->nr_maps >= READ_ONCE(hapmem_max_session_maps) ||
-	    len > max_bytes || s->bytes > max_bytes - len)
-		return -EDQUOT;
-	if (atomic64_add_return(len, &hapmem_charged) > max_global) {
-		atomic64_sub(len, &hapmem_charged);
-		return -EDQUOT;
-	}
-	s->nr_maps++;
-	s->bytes += len;
-	return 0;
-}
-
-void hapmem_session_uncharge(struct hapmem_session *s, u64 len)
-	__must_hold(&s->lock)
-{
-	s->nr_maps--;
-	s->bytes -= len;
-	atomic64_sub(len, &hapmem_charged);
-}
 
 /* The session's index of a map starting at @vadsp (remotes without IOMMU). */
 static unsigned long hapmem_session_key(u64 vadsp)
@@ -105,7 +72,7 @@ void hapmem_session_del(struct hapmem_session *s, struct hapmem_map *map)
 		WARN_ON(xa_erase(&s->maps,
 				 hapmem_session_key(map->va.start)) != map);
 	list_del_init(&map->s_node);
-	hapmem_session_uncharge(s, map->va.len);
+	hapmem_session_uncharge(s, map->charge);
 }
 
 /**
@@ -235,6 +202,22 @@ static int hapmem_dh_cmp_buf(const void *key, const struct rb_node *node)
 	return dmabuf < map->dmabuf ? -1 : 1;
 }
 
+/*
+ * Whether @map gives what @map_flags asks: the same permissions, and the
+ * 32-bit window if asked for.  A map is reused only then.
+ */
+static bool hapmem_dh_match(struct hapmem_map *map, u32 map_flags)
+{
+	bool ro = !(map->prot & IOMMU_WRITE);
+
+	if (map_flags == HAPMEM_DH_ANY)
+		return true;
+	if (ro != !!(map_flags & HAPMEM_MAP_READ_ONLY))
+		return false;
+	return !(map_flags & HAPMEM_MAP_VA32) ||
+	       map->va.start + map->va.len <= HAPMEM_SZ_4G;
+}
+
 /**
  * hapmem_session_dh_find() - the newest dma_handle map of @dmabuf that
  * matches
@@ -242,12 +225,14 @@ static int hapmem_dh_cmp_buf(const void *key, const struct rb_node *node)
  * @dmabuf: the buffer
  * @offset: the offset to match, or U64_MAX for any
  * @len: the length to match
+ * @map_flags: the permissions and placement to match (HAPMEM_MAP_*), or
+ *	HAPMEM_DH_ANY
  *
  * Return: the map (no new reference) or NULL.
  */
 struct hapmem_map *hapmem_session_dh_find(struct hapmem_session *s,
 					  struct dma_buf *dmabuf, u64 offset,
-					  u64 len)
+					  u64 len, u32 map_flags)
 	__must_hold(&s->lock)
 {
 	struct rb_node *node = rb_find_first(dmabuf, &s->dh_root,
@@ -260,7 +245,8 @@ struct hapmem_map *hapmem_session_dh_find(struct hapmem_session *s,
 		if (map->dmabuf != dmabuf)
 			break;
 		if (map->va.len == len &&
-		    (offset == U64_MAX || map->offset == offset))
+		    (offset == U64_MAX || map->offset == offset) &&
+		    hapmem_dh_match(map, map_flags))
 			return map;
 	}
 	return NULL;
@@ -280,25 +266,38 @@ void hapmem_session_dh_del(struct hapmem_session *s, struct hapmem_map *map)
 	RB_CLEAR_NODE(&map->dh_node);
 }
 
+/* The remote a node opens, with a new reference, or NULL. */
 static struct hapmem_remote *hapmem_file_remote(struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
+	struct hapmem_remote *r;
 
 	if (misc == &hapmem_alias)
 		return hapmem_remote_first();
-	return container_of(misc, struct hapmem_remote, misc);
+	/* Removal deregisters the node before it drops its reference. */
+	r = container_of(misc, struct hapmem_remote, misc);
+	hapmem_remote_get(r);
+	return r;
 }
 
 static int hapmem_open(struct inode *inode, struct file *file)
 {
 	struct hapmem_remote *r = hapmem_file_remote(file);
 	struct hapmem_session *s;
+	int ret;
 
 	if (!r)
 		return -ENODEV;
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		return -ENOMEM;
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s) {
+		ret = -ENOMEM;
+		goto err_remote;
+	}
+	s->acct = hapmem_acct_new();
+	if (IS_ERR(s->acct)) {
+		ret = PTR_ERR(s->acct);
+		goto err_free;
+	}
 	s->remote = r;
 	mutex_init(&s->lock);
 	INIT_LIST_HEAD(&s->map_list);
@@ -306,36 +305,97 @@ static int hapmem_open(struct inode *inode, struct file *file)
 	s->dh_root = RB_ROOT;
 	INIT_LIST_HEAD(&s->resvs);
 	s->pid = task_tgid_nr(current);
-	hapmem_va_cache_init(r, &s->vcache);
 
+	/* Either removal finds this session, or the session sees it dead. */
+	down_read(&r->revoke);
+	if (r->dead) {
+		up_read(&r->revoke);
+		ret = -ENODEV;
+		goto err_acct;
+	}
+	hapmem_va_cache_init(r, &s->vcache);
 	mutex_lock(&hapmem_sessions_lock);
 	list_add_tail(&s->node, &hapmem_sessions);
 	mutex_unlock(&hapmem_sessions_lock);
+	up_read(&r->revoke);
+
 	atomic64_inc(&hapmem_stats.sessions);
 	file->private_data = s;
 	return 0;
+
+err_acct:
+	hapmem_acct_put(s->acct);
+err_free:
+	kfree(s);
+err_remote:
+	hapmem_remote_put(r);
+	return ret;
+}
+
+/*
+ * Release everything the session holds on its remote: maps (unmapped from
+ * the IOMMU, pages unpinned), cached ranges, reservations.  Called at
+ * release, or at the remote's removal with its revoke lock held for
+ * writing; either way no ioctl of the session is running.  Yields between
+ * maps: a session may hold max_session_maps of them.
+ */
+static void hapmem_session_teardown(struct hapmem_session *s)
+{
+	struct hapmem_map *map, *tmp;
+	LIST_HEAD(maps);
+
+	mutex_lock(&s->lock);
+	list_splice_init(&s->map_list, &maps);
+	list_for_each_entry(map, &maps, s_node)
+		hapmem_session_uncharge(s, map->charge);
+	xa_destroy(&s->maps);
+	s->dh_root = RB_ROOT;
+	mutex_unlock(&s->lock);
+
+	list_for_each_entry_safe(map, tmp, &maps, s_node) {
+		list_del_init(&map->s_node);
+		hapmem_map_put(map);
+		cond_resched();
+	}
+	hapmem_va_cache_drain(s->remote, &s->vcache);
+	hapmem_resv_destroy_all(s);
+}
+
+/**
+ * hapmem_sessions_revoke() - turn every session of a removed remote dead
+ * @r: the remote, dead, its revoke lock held for writing
+ */
+void hapmem_sessions_revoke(struct hapmem_remote *r)
+{
+	struct hapmem_session *s;
+
+	lockdep_assert_held_write(&r->revoke);
+	mutex_lock(&hapmem_sessions_lock);
+	list_for_each_entry(s, &hapmem_sessions, node)
+		if (s->remote == r)
+			hapmem_session_teardown(s);
+	mutex_unlock(&hapmem_sessions_lock);
 }
 
 static int hapmem_release(struct inode *inode, struct file *file)
 {
 	struct hapmem_session *s = file->private_data;
-	struct hapmem_map *map, *tmp;
+	struct hapmem_remote *r = s->remote;
 
+	/* No ioctl can be running: this was the file's last reference. */
+	down_read(&r->revoke);
 	mutex_lock(&hapmem_sessions_lock);
 	list_del(&s->node);
 	mutex_unlock(&hapmem_sessions_lock);
+	/* A removed remote's sessions were torn down by its removal. */
+	if (!r->dead)
+		hapmem_session_teardown(s);
+	up_read(&r->revoke);
 
-	/* No ioctl can be running: this was the file's last reference. */
-	list_for_each_entry_safe(map, tmp, &s->map_list, s_node) {
-		list_del_init(&map->s_node);
-		atomic64_sub(map->va.len, &hapmem_charged);
-		hapmem_map_put(map);
-	}
-	xa_destroy(&s->maps);
-	hapmem_va_cache_drain(s->remote, &s->vcache);
-	hapmem_resv_destroy_all(s);
+	hapmem_acct_put(s->acct);
 	atomic64_dec(&hapmem_stats.sessions);
 	kfree(s);
+	hapmem_remote_put(r);
 	return 0;
 }
 

