@@ -35,8 +35,8 @@
 #include "hapmem.h"
 
 /* Byte limits accept 0 to 1 TiB: every sum of them fits in 64 bits. */
-#define HAPMEM_MAX_LIMIT_BYTES	(1ULL << 40)
-#define HAPMEM_MAX_LIMIT_COUNT	(1U << 20)
+#define HAPMEM_MAX_LIMIT_BYTES	BIT_ULL(40)
+#define HAPMEM_MAX_LIMIT_COUNT	BIT(20)
 
 static int hapmem_param_set_bytes(const char *val, const struct kernel_param *kp)
 {
@@ -74,13 +74,11 @@ static const struct kernel_param_ops hapmem_param_count_ops = {
 	.get = param_get_uint,
 };
 
-#define hapmem_param_bytes(name, var, desc)				\
-	module_param_cb(name, &hapmem_param_bytes_ops, &var, 0644);	\
-	MODULE_PARM_DESC(name, desc " (0 to 2^40)")
-
 unsigned long hapmem_max_session_bytes = SZ_4G;
-hapmem_param_bytes(max_session_bytes, hapmem_max_session_bytes,
-		   "Bytes one session may allocate and map (EDQUOT beyond)");
+module_param_cb(max_session_bytes, &hapmem_param_bytes_ops,
+		&hapmem_max_session_bytes, 0644);
+MODULE_PARM_DESC(max_session_bytes,
+		 "Bytes one session may allocate and map (EDQUOT beyond) (0 to 2^40)");
 
 unsigned int hapmem_max_session_maps = 65536;
 module_param_cb(max_session_maps, &hapmem_param_count_ops,
@@ -90,32 +88,44 @@ MODULE_PARM_DESC(max_session_maps,
 
 /* 0 until load, where it becomes a quarter of RAM unless set. */
 static unsigned long hapmem_max_user_bytes;
-hapmem_param_bytes(max_user_bytes, hapmem_max_user_bytes,
-		   "Bytes all sessions and buffers of one user may allocate and map (EDQUOT beyond; default a quarter of RAM)");
+module_param_cb(max_user_bytes, &hapmem_param_bytes_ops,
+		&hapmem_max_user_bytes, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Bytes all sessions and buffers of one user may allocate and map (EDQUOT beyond; default a quarter of RAM) (0 to 2^40)");
 
 unsigned long hapmem_max_global_bytes = 16ULL * SZ_1G;
-hapmem_param_bytes(max_global_bytes, hapmem_max_global_bytes,
-		   "Bytes all sessions together may allocate and map (EDQUOT beyond)");
+module_param_cb(max_global_bytes, &hapmem_param_bytes_ops,
+		&hapmem_max_global_bytes, 0644);
+MODULE_PARM_DESC(max_global_bytes,
+		 "Bytes all sessions together may allocate and map (EDQUOT beyond) (0 to 2^40)");
 
 /*
  * Reservations hold device address space, not memory: without a bound,
  * one session could take a remote's whole window from every other.
  */
 static unsigned long hapmem_max_session_reserved = SZ_1G;
-hapmem_param_bytes(max_session_reserved_bytes, hapmem_max_session_reserved,
-		   "Bytes of device address space one session may reserve (EDQUOT beyond)");
+module_param_cb(max_session_reserved_bytes, &hapmem_param_bytes_ops,
+		&hapmem_max_session_reserved, 0644);
+MODULE_PARM_DESC(max_session_reserved_bytes,
+		 "Bytes of device address space one session may reserve (EDQUOT beyond) (0 to 2^40)");
 
 static unsigned long hapmem_max_global_reserved = SZ_2G;
-hapmem_param_bytes(max_global_reserved_bytes, hapmem_max_global_reserved,
-		   "Bytes of device address space all sessions together may reserve (EDQUOT beyond)");
+module_param_cb(max_global_reserved_bytes, &hapmem_param_bytes_ops,
+		&hapmem_max_global_reserved, 0644);
+MODULE_PARM_DESC(max_global_reserved_bytes,
+		 "Bytes of device address space all sessions together may reserve (EDQUOT beyond) (0 to 2^40)");
 
 static unsigned long hapmem_max_session_va32 = SZ_1G;
-hapmem_param_bytes(max_session_va32_bytes, hapmem_max_session_va32,
-		   "Bytes of a remote's 32-bit window one session may hold, maps and reservations (EDQUOT beyond)");
+module_param_cb(max_session_va32_bytes, &hapmem_param_bytes_ops,
+		&hapmem_max_session_va32, 0644);
+MODULE_PARM_DESC(max_session_va32_bytes,
+		 "Bytes of a remote's 32-bit window one session may hold, maps and reservations (EDQUOT beyond) (0 to 2^40)");
 
 static unsigned long hapmem_max_user_va32 = SZ_1G;
-hapmem_param_bytes(max_user_va32_bytes, hapmem_max_user_va32,
-		   "Bytes of the 32-bit windows one user may hold, maps and reservations (EDQUOT beyond)");
+module_param_cb(max_user_va32_bytes, &hapmem_param_bytes_ops,
+		&hapmem_max_user_va32, 0644);
+MODULE_PARM_DESC(max_user_va32_bytes,
+		 "Bytes of the 32-bit windows one user may hold, maps and reservations (EDQUOT beyond) (0 to 2^40)");
 
 /* Bytes charged to everyone, and reserved by everyone. */
 static atomic64_t hapmem_charged = ATOMIC64_INIT(0);

@@ -249,7 +249,7 @@ void hapmem_va_cache_drain(struct hapmem_remote *r,
 int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
 		    u64 start, u64 len);
 void *hapmem_mas_erase(struct ma_state *mas);
-struct hapmem_va *hapmem_va_find_map(struct hapmem_remote *r, u64 addr);
+struct hapmem_va *hapmem_va_lookup(struct hapmem_remote *r, u64 addr);
 
 /* engine.c: the remote's DMA engine */
 int hapmem_engine_init(struct hapmem_remote *r);
@@ -336,6 +336,7 @@ int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 		       u64 *vadsp);
 int hapmem_resv_destroy(struct hapmem_session *s, u64 vadsp, u64 len);
 void hapmem_resv_destroy_all(struct hapmem_session *s);
+struct hapmem_va *hapmem_resv_lookup(struct hapmem_resv *resv, u64 addr);
 
 /**
  * struct hapmem_map - a range of memory mapped for the remote

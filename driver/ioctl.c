@@ -92,9 +92,12 @@ static int hapmem_ioctl_info(struct hapmem_session *s, struct hapmem_ucmd *ucmd)
 		if (!r)
 			return -ENOENT;
 	}
-	/* Another remote may be on its way out: read it under its lock. */
+	/*
+	 * Another remote may be on its way out: read it under its lock, taken
+	 * inside this session's own (removal of one never waits for another).
+	 */
 	if (r != s->remote)
-		down_read(&r->revoke);
+		down_read_nested(&r->revoke, SINGLE_DEPTH_NESTING);
 	if (r->dead) {
 		ret = -ENOENT;
 		goto out;

@@ -182,6 +182,20 @@ out:
 	return ret;
 }
 
+/**
+ * hapmem_resv_lookup() - the entry holding @addr in a reservation
+ * @resv: the reservation, its remote's va_lock held
+ * @addr: a device address inside it
+ *
+ * Return: the fixed map's entry, or NULL.
+ */
+struct hapmem_va *hapmem_resv_lookup(struct hapmem_resv *resv, u64 addr)
+{
+	MA_STATE(mas, &resv->maps, addr, addr);
+
+	return mas_walk(&mas);
+}
+
 void hapmem_resv_remove(struct hapmem_remote *r, struct hapmem_map *map)
 {
 	MA_STATE(mas, &map->resv->maps, map->va.start, map->va.start);

@@ -105,8 +105,16 @@ static struct hapmem_map *hapmem_session_lookup(struct hapmem_session *s,
 	if (r->domain) {
 		map = NULL;
 		mutex_lock(&r->va_lock);
-		va = hapmem_va_find_map(r, vadsp);
-		if (va) {
+		/*
+		 * The map may belong to any session, and may not be published
+		 * yet or be on its way out: check it against this session.
+		 */
+		va = hapmem_va_lookup(r, vadsp);
+		if (va && va->kind == HAPMEM_VA_RESV)
+			va = hapmem_resv_lookup(container_of(va,
+							     struct hapmem_resv,
+							     va), vadsp);
+		if (va && va->kind == HAPMEM_VA_MAP) {
 			map = container_of(va, struct hapmem_map, va);
 			if (!hapmem_session_has(s, map))
 				map = NULL;

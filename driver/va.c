@@ -265,30 +265,19 @@ void *hapmem_mas_erase(struct ma_state *mas)
 }
 
 /**
- * hapmem_va_find_map() - the map holding @addr in a remote's address space
+ * hapmem_va_lookup() - the entry holding @addr in a remote's address space
  * @r: the remote, its va_lock held
  * @addr: a device address
  *
- * A map placed inside a reservation is found in the reservation's tree.
- * The map may belong to any session, and may not be published yet or be
- * on its way out: the caller checks it against its session.
- *
- * Return: the map's address range entry, or NULL.
+ * Return: the entry (a map, a reservation, a blocked or cached range), or
+ * NULL.
  */
-struct hapmem_va *hapmem_va_find_map(struct hapmem_remote *r, u64 addr)
+struct hapmem_va *hapmem_va_lookup(struct hapmem_remote *r, u64 addr)
 	__must_hold(&r->va_lock)
 {
 	MA_STATE(mas, &r->va, addr, addr);
-	struct hapmem_va *va = mas_walk(&mas);
 
-	if (va && va->kind == HAPMEM_VA_RESV) {
-		struct hapmem_resv *resv = container_of(va, struct hapmem_resv,
-							va);
-		MA_STATE(rmas, &resv->maps, addr, addr);
-
-		va = mas_walk(&rmas);
-	}
-	return va && va->kind == HAPMEM_VA_MAP ? va : NULL;
+	return mas_walk(&mas);
 }
 
 /**
