@@ -153,6 +153,7 @@ static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
 			for (p = 0; p < sg->length >> PAGE_SHIFT; p++)
 				clear_highpage(page + p);
 		}
+		cond_resched();
 		if (buf->flags & (HAPMEM_BUF_LLC | HAPMEM_BUF_CONTIG))
 			hapmem_buffer_free_contig(buf, page);
 		else
@@ -237,6 +238,7 @@ static int hapmem_buffer_alloc_pages(struct hapmem_buffer *buf)
 			goto err_free;
 		}
 		list_add_tail(&page->lru, &chunks);
+		cond_resched();
 		/* Once an order fails, do not try it again for this buffer. */
 		max_order = order;
 		remaining -= PAGE_SIZE << order;

@@ -93,6 +93,7 @@ static int hapmem_map_iommu(struct hapmem_map *map, u64 skip)
 				hapmem_count_chunks(&map->chunks, iova, run_pa,
 						    run_len);
 				iova += run_len;
+				cond_resched();
 			}
 			run_pa = pa;
 			run_len = len;
