@@ -43,8 +43,9 @@ static int hapmem_param_set_bytes(const char *val, const struct kernel_param *kp
 	u64 v;
 	int ret = kstrtoull(val, 0, &v);
 
+	/* Out of range for the type is out of range for the limit. */
 	if (ret)
-		return ret;
+		return ret == -ERANGE ? -EINVAL : ret;
 	if (v > HAPMEM_MAX_LIMIT_BYTES)
 		return -EINVAL;
 	WRITE_ONCE(*(unsigned long *)kp->arg, v);
@@ -61,8 +62,9 @@ static int hapmem_param_set_count(const char *val, const struct kernel_param *kp
 	unsigned int v;
 	int ret = kstrtouint(val, 0, &v);
 
+	/* Out of range for the type is out of range for the limit. */
 	if (ret)
-		return ret;
+		return ret == -ERANGE ? -EINVAL : ret;
 	if (v < 1 || v > HAPMEM_MAX_LIMIT_COUNT)
 		return -EINVAL;
 	WRITE_ONCE(*(unsigned int *)kp->arg, v);
