@@ -295,6 +295,35 @@ static void take_away_use_close(struct __test_metadata *_metadata,
 			     held_bufs, held_pages);
 }
 
+/*
+ * Without any session: the remote and its node go with the device, and
+ * come back with the rescan (or bind), working.
+ */
+static void away_and_back(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(revoke) *self, enum rv_how how)
+{
+	int ret;
+
+	ret = rv_take_away(self->bdf, how);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", how == RV_REMOVE ? "remove" : "unbind", strerror(-ret));
+	EXPECT_EQ(-ENOENT, rv_remote_by_bdf(self->obs, self->bdf, NULL));
+	EXPECT_EQ(-1, access(self->node, F_OK)) TH_LOG("%s is still there", self->node);
+	expect_baseline(_metadata, self, "after the removal");
+	give_back_and_use(_metadata, self, how);
+}
+
+TEST_F_TIMEOUT(revoke, remove_rescan_without_sessions, 120)
+{
+	RV_REQUIRE(self);
+	away_and_back(_metadata, self, RV_REMOVE);
+}
+
+TEST_F_TIMEOUT(revoke, unbind_bind_without_sessions, 120)
+{
+	RV_REQUIRE(self);
+	away_and_back(_metadata, self, RV_UNBIND);
+}
+
 TEST_F_TIMEOUT(revoke, remove_idle_session, 120)
 {
 	int v;
