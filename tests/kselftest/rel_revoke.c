@@ -180,13 +180,19 @@ static void expect_all_enodev(struct __test_metadata *_metadata, int fd,
 	struct hapmem_unreserve_va uv = { .vadsp = vadsp, .len = HM_SZ_1M };
 	unsigned char data[64];
 	uint64_t v = 0;
+	int ret;
 
 	EXPECT_EQ(-ENODEV, hm_info(fd, &info));
 	EXPECT_EQ(-ENODEV, hm_ioctl(fd, HAPMEM_IOC_NOP, &nop));
-	EXPECT_EQ(-ENODEV, hm_alloc(fd, HM_PAGE, 0));
+	ret = hm_alloc(fd, HM_PAGE, 0);
+	EXPECT_EQ(-ENODEV, ret);
+	if (ret >= 0)
+		close(ret);
 	EXPECT_EQ(-ENODEV, hm_request(fd, 0, 0, 0, 0, HM_PAGE, &rm));
-	EXPECT_EQ(-ENODEV, hm_request(fd, HAPMEM_REQUEST_FD, 0, HAPMEM_RFLAG_HLOS_FD, 0,
-				      HM_PAGE, &rm));
+	ret = hm_request(fd, HAPMEM_REQUEST_FD, 0, HAPMEM_RFLAG_HLOS_FD, 0, HM_PAGE, &rm);
+	EXPECT_EQ(-ENODEV, ret);
+	if (!ret)
+		close(rm.fd);
 	EXPECT_EQ(-ENODEV, hm_unmap(fd, HAPMEM_IOC_REQUEST_UNMAP, vadsp, HM_PAGE));
 	EXPECT_EQ(-ENODEV, hm_share(fd, buf, 0, HM_PAGE, 0, &v));
 	EXPECT_EQ(-ENODEV, hm_unmap(fd, HAPMEM_IOC_SHARE_UNMAP, vadsp, HM_PAGE));
