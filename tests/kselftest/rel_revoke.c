@@ -180,13 +180,19 @@ static void expect_all_enodev(struct __test_metadata *_metadata, int fd,
 	struct hapmem_unreserve_va uv = { .vadsp = vadsp, .len = HM_SZ_1M };
 	unsigned char data[64];
 	uint64_t v = 0;
+	int ret;
 
 	EXPECT_EQ(-ENODEV, hm_info(fd, &info));
 	EXPECT_EQ(-ENODEV, hm_ioctl(fd, HAPMEM_IOC_NOP, &nop));
-	EXPECT_EQ(-ENODEV, hm_alloc(fd, HM_PAGE, 0));
+	ret = hm_alloc(fd, HM_PAGE, 0);
+	EXPECT_EQ(-ENODEV, ret);
+	if (ret >= 0)
+		close(ret);
 	EXPECT_EQ(-ENODEV, hm_request(fd, 0, 0, 0, 0, HM_PAGE, &rm));
-	EXPECT_EQ(-ENODEV, hm_request(fd, HAPMEM_REQUEST_FD, 0, HAPMEM_RFLAG_HLOS_FD, 0,
-				      HM_PAGE, &rm));
+	ret = hm_request(fd, HAPMEM_REQUEST_FD, 0, HAPMEM_RFLAG_HLOS_FD, 0, HM_PAGE, &rm);
+	EXPECT_EQ(-ENODEV, ret);
+	if (!ret)
+		close(rm.fd);
 	EXPECT_EQ(-ENODEV, hm_unmap(fd, HAPMEM_IOC_REQUEST_UNMAP, vadsp, HM_PAGE));
 	EXPECT_EQ(-ENODEV, hm_share(fd, buf, 0, HM_PAGE, 0, &v));
 	EXPECT_EQ(-ENODEV, hm_unmap(fd, HAPMEM_IOC_SHARE_UNMAP, vadsp, HM_PAGE));
@@ -293,6 +299,35 @@ static void take_away_use_close(struct __test_metadata *_metadata,
 	close(buf);
 	expect_baseline_held(_metadata, self, "after close of the dead session",
 			     held_bufs, held_pages);
+}
+
+/*
+ * Without any session: the remote and its node go with the device, and
+ * come back with the rescan (or bind), working.
+ */
+static void away_and_back(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(revoke) *self, enum rv_how how)
+{
+	int ret;
+
+	ret = rv_take_away(self->bdf, how);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", how == RV_REMOVE ? "remove" : "unbind", strerror(-ret));
+	EXPECT_EQ(-ENOENT, rv_remote_by_bdf(self->obs, self->bdf, NULL));
+	EXPECT_EQ(-1, access(self->node, F_OK)) TH_LOG("%s is still there", self->node);
+	expect_baseline(_metadata, self, "after the removal");
+	give_back_and_use(_metadata, self, how);
+}
+
+TEST_F_TIMEOUT(revoke, remove_rescan_without_sessions, 120)
+{
+	RV_REQUIRE(self);
+	away_and_back(_metadata, self, RV_REMOVE);
+}
+
+TEST_F_TIMEOUT(revoke, unbind_bind_without_sessions, 120)
+{
+	RV_REQUIRE(self);
+	away_and_back(_metadata, self, RV_UNBIND);
 }
 
 TEST_F_TIMEOUT(revoke, remove_idle_session, 120)
