@@ -71,6 +71,8 @@
  */
 #define BORROW_FAR	8u
 #define SLACK_SHIFT	4
+/* Slab bytes an idle thread (no live block) keeps: see release_idle(). */
+#define IDLE_KEEP	(4u * SLAB_TARGET)
 
 const uint16_t hm_class_size[NCLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 128,
@@ -86,6 +88,9 @@ _Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << L1_BITS];
 _Atomic(struct hm_slab *) *hm_slab_map_zero;
 __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec")));
 static __thread struct hm_tcache *tls_list __attribute__((tls_model("initial-exec")));
+
+/* hm_tcache.limit of a cache that may hold @gran live granules unchecked. */
+#define LIMIT(gran)	((uint64_t)(gran) << 32 | 0xffffffffu)
 
 /* Per class: slots per slab and slab length. */
 static uint8_t class_slots[NCLASSES];
@@ -233,6 +238,7 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 	if (s->all_next)
 		s->all_next->all_prev = s->all_prev;
 	hm_core_free(h->core, s->base);
+	hm_heap_note_unused_locked(h);
 	h->nslabs--;
 	h->slab_bytes -= s->bytes;
 	STORE(&s->owner, NULL);
@@ -263,7 +269,7 @@ static void retire(struct hm_tcache *tc, struct hm_slab *s)
 	own_unlink(tc, s);
 	pthread_mutex_lock(&h->lock);
 	slab_release_locked(h, s);
-	pthread_mutex_unlock(&h->lock);
+	hm_heap_unlock(h);
 }
 
 /* Owner, heap lock held: give every spare slab back to the core. */
@@ -286,7 +292,7 @@ static void spares_release(struct hm_tcache *tc)
 		return;
 	pthread_mutex_lock(&tc->heap->lock);
 	spares_release_locked(tc);
-	pthread_mutex_unlock(&tc->heap->lock);
+	hm_heap_unlock(tc->heap);
 }
 
 /*
@@ -321,6 +327,34 @@ static struct hm_slab *spare_take(struct hm_tcache *tc, unsigned int cls)
 	return NULL;
 }
 
+/*
+ * Owner: every empty slab (spares and empty active slabs) back to the
+ * core in one lock hold.  Called when the thread holds no block and owns
+ * more than IDLE_KEEP bytes of slabs: after a thread frees everything,
+ * its slabs must not pin segments the release policy would give back;
+ * below IDLE_KEEP a thread that allocates and frees one block at a time
+ * keeps its slab.
+ */
+static void release_idle(struct hm_tcache *tc)
+{
+	struct hm_heap *h = tc->heap;
+	unsigned int c;
+
+	pthread_mutex_lock(&h->lock);
+	spares_release_locked(tc);
+	for (c = 0; c < NCLASSES; c++) {
+		struct hm_slab *s = tc->bin[c].active;
+
+		if (s != &hm_slab_none && LOAD(&s->free) == s->all) {
+			tc->bin[c].active = &hm_slab_none;
+			s->state = SLAB_FULL;
+			own_unlink(tc, s);
+			slab_release_locked(h, s);
+		}
+	}
+	hm_heap_unlock(h);
+}
+
 /* Owner, heap lock held: take back the slots other threads freed. */
 static void drain_locked(struct hm_tcache *tc)
 {
@@ -337,8 +371,7 @@ static void drain_locked(struct hm_tcache *tc)
 		STORE(&s->free, old | r);
 		STORE(&s->remote, 0);
 		STORE(&tc->acct, LOAD(&tc->acct) - n * s->acct);
-		h->remote_bytes -= (uint64_t)n * s->bsize;
-		h->remote_blocks -= n;
+		atomic_fetch_sub(&h->remote_acct, n * s->acct);
 		if (s->state == SLAB_ACTIVE)
 			continue;
 		if ((old | r) == s->all) {
@@ -379,6 +412,8 @@ static void detach_locked(struct hm_tcache *tc)
 	for (c = 0; c < NCLASSES; c++)
 		tc->bin[c] = (struct hm_bin){ .active = &hm_slab_none };
 	STORE(&tc->acct, 0);
+	h->limit_sum -= LOAD(&tc->limit) >> 32;
+	STORE(&tc->limit, LIMIT(0));
 	if (tc->h_prev)
 		tc->h_prev->h_next = tc->h_next;
 	else
@@ -398,7 +433,7 @@ static void thread_exit(void *arg)
 		if (!tc->dead) {
 			pthread_mutex_lock(&tc->heap->lock);
 			detach_locked(tc);
-			pthread_mutex_unlock(&tc->heap->lock);
+			hm_heap_unlock(tc->heap);
 		}
 		free(tc);
 	}
@@ -452,6 +487,7 @@ struct hm_tcache *hm_tc_slow(struct hm_heap *h)
 			tc->bin[c].active = &hm_slab_none;
 		tc->heap = h;
 		tc->uid = h->uid;
+		STORE(&tc->limit, LIMIT(0));
 		tc->t_next = tls_list;
 		tls_list = tc;
 		pthread_setspecific(g_key, tc);
@@ -506,7 +542,7 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	s = h->slab_pool;
 	if (s)
 		h->slab_pool = s->all_next;
-	pthread_mutex_unlock(&h->lock);
+	hm_heap_unlock(h);
 	if (!s && !(s = malloc(sizeof(*s))))
 		return NULL;
 	pthread_mutex_lock(&h->lock);
@@ -580,7 +616,7 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 	if (!b->partial && LOAD(&tc->pending)) {
 		pthread_mutex_lock(&tc->heap->lock);
 		drain_locked(tc);
-		pthread_mutex_unlock(&tc->heap->lock);
+		hm_heap_unlock(tc->heap);
 	}
 	s = b->partial;
 	if (!s && (m = tc->partial_mask >> (cls + 1)) != 0) {
@@ -616,6 +652,8 @@ int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
 	STORE(&s->free, word & (word - 1));
 	STORE(&tc->acct, LOAD(&tc->acct) + s->acct);
 	*out = (void *)(s->base + (uintptr_t)__builtin_ctzll(word) * s->bsize);
+	if (LOAD(&tc->acct) > LOAD(&tc->limit))
+		hm_tc_peak(tc);
 	return 0;
 }
 
@@ -635,19 +673,28 @@ int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 			s->state = SLAB_FULL;
 			retire(tc, s);
 			spares_release(tc);
+			return 0;
 		}
-		return 0;
-	}
-	if (LOAD(&s->free) != s->all) {
+	} else if (LOAD(&s->free) != s->all) {
 		if (!old)
 			part_push(tc, s);
+		return 0;
 	} else if (atomic_load_explicit(&tc->heap->fast, RELAXED)) {
 		stash(tc, s);
 	} else {
 		/* Starved heap or markers open: every empty slab goes back now. */
 		retire(tc, s);
 		spares_release(tc);
+		return 0;
 	}
+	/*
+	 * A slab emptied: if the thread holds no block, its idle slabs go
+	 * back when there are many, or when the release policy finds free
+	 * memory it cannot give back (hm_heap_note_unused_locked()).
+	 */
+	if (!(uint32_t)LOAD(&tc->acct) &&
+	    (tc->owned_bytes > IDLE_KEEP || atomic_load_explicit(&tc->heap->idle_release, RELAXED)))
+		release_idle(tc);
 	return 0;
 }
 
@@ -669,15 +716,14 @@ static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 			slab_release_locked(h, s);
 	} else {
 		STORE(&s->remote, LOAD(&s->remote) | bit);
-		h->remote_bytes += s->bsize;
-		h->remote_blocks++;
+		atomic_fetch_add(&h->remote_acct, s->acct);
 		if (!s->on_pending) {
 			s->on_pending = true;
 			s->pend_next = LOAD(&owner->pending);
 			STORE(&owner->pending, s);
 		}
 	}
-	pthread_mutex_unlock(&h->lock);
+	hm_heap_unlock(h);
 	return err;
 }
 
@@ -721,25 +767,84 @@ int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
 
 /* ---- statistics and trimming ---------------------------------------------- */
 
-void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
+/* Granules of live blocks outside slabs (the core counts each slab as one live block). */
+static uint64_t core_own_gran_locked(const struct hm_heap *h)
 {
-	uint64_t bytes = h->orphan_bytes, blocks = h->orphan_blocks;
+	return (hm_core_used_bytes(h->core) - h->slab_bytes) / HM_CORE_GRANULE;
+}
+
+/*
+ * Lock held: every cache's limit back to its live count; the exact used
+ * granules G become the peak if above it.  Returns G.
+ */
+static uint64_t peak_reclaim_locked(struct hm_heap *h)
+{
+	uint64_t g = core_own_gran_locked(h) + h->orphan_bytes / HM_CORE_GRANULE, sum = 0;
 	struct hm_tcache *tc;
 
-	if (!h->nslabs)
+	for (tc = h->tcaches; tc; tc = tc->h_next) {
+		uint64_t a = LOAD(&tc->acct) >> 32;
+
+		STORE(&tc->limit, LIMIT(a));
+		sum += a;
+	}
+	g += sum - (atomic_load(&h->remote_acct) >> 32);
+	h->limit_sum = sum;
+	if (g > h->peak_gran)
+		h->peak_gran = g;
+	return g;
+}
+
+void hm_tc_peak_check_locked(struct hm_heap *h)
+{
+	uint64_t bound = h->limit_sum + core_own_gran_locked(h) + h->orphan_bytes / HM_CORE_GRANULE;
+
+	if (bound > h->peak_gran)
+		peak_reclaim_locked(h);
+}
+
+/*
+ * The owner's live count passed its limit.  The exact sum decides whether
+ * it is a new peak; whatever room is left below the peak becomes this
+ * cache's, so the next operations need no check.
+ */
+void hm_tc_peak(struct hm_tcache *tc)
+{
+	struct hm_heap *h = tc->heap;
+	uint64_t g, room, a;
+
+	pthread_mutex_lock(&h->lock);
+	g = peak_reclaim_locked(h);
+	room = h->peak_gran - g;
+	a = LOAD(&tc->acct) >> 32;
+	STORE(&tc->limit, LIMIT(a + room));
+	h->limit_sum += room;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
+{
+	uint64_t bytes = h->orphan_bytes, blocks = h->orphan_blocks, r;
+	struct hm_tcache *tc;
+
+	if (!h->nslabs) {
+		st->peak_used_bytes = h->peak_gran * HM_CORE_GRANULE;
 		return;
+	}
 	for (tc = h->tcaches; tc; tc = tc->h_next) {
 		uint64_t a = LOAD(&tc->acct);
 
 		bytes += (a >> 32) * HM_CORE_GRANULE;
 		blocks += (uint32_t)a;
 	}
-	bytes -= h->remote_bytes;
-	blocks -= h->remote_blocks;
+	r = atomic_load(&h->remote_acct);
+	bytes -= (r >> 32) * HM_CORE_GRANULE;
+	blocks -= (uint32_t)r;
 	/* The core counts each slab as one live block of its length. */
 	st->used_bytes = st->used_bytes - h->slab_bytes + bytes;
 	st->free_bytes = st->total_bytes - st->used_bytes;
 	st->live_blocks = (uint32_t)(st->live_blocks - h->nslabs + blocks);
+	st->peak_used_bytes = h->peak_gran * HM_CORE_GRANULE;
 }
 
 void hm_tc_trim_self(struct hm_heap *h)
@@ -753,7 +858,7 @@ void hm_tc_trim_self(struct hm_heap *h)
 	if (LOAD(&tc->pending)) {
 		pthread_mutex_lock(&h->lock);
 		drain_locked(tc);
-		pthread_mutex_unlock(&h->lock);
+		hm_heap_unlock(h);
 	}
 	/* Spares and empty active slabs go back. */
 	spares_release(tc);
@@ -823,7 +928,9 @@ void hm_tc_fork_reset(struct hm_heap *h)
 	h->tcaches = NULL;
 	forget_slabs(h);
 	h->orphan_bytes = h->orphan_blocks = 0;
-	h->remote_bytes = h->remote_blocks = 0;
+	STORE(&h->remote_acct, 0);
+	h->limit_sum = 0;
+	h->peak_gran = 0;
 	if (hm_tls_cur.h == h)
 		hm_tls_cur = (struct tc_ref){ 0 };
 	h->uid = atomic_fetch_add(&g_uid, 1) + 1;

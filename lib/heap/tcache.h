@@ -74,6 +74,12 @@ struct hm_tcache {
 	 * the other: slab_new() bounds what a cache owns (HM_TC_MAX_OWNED).
 	 */
 	_Atomic uint64_t acct;
+	/*
+	 * acct may rise up to this without a check of the heap's peak:
+	 * (granules << 32) | 0xffffffff (struct hm_heap.peak_gran).  Written
+	 * under the heap lock, read by the owner's fast path.
+	 */
+	_Atomic uint64_t limit;
 	struct hm_heap *heap;		/* NULL once the heap is destroyed (g_lock) */
 	uint64_t uid;
 	uint64_t owned_bytes;		/* bytes of the slabs below */
@@ -123,6 +129,8 @@ extern __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec"
 
 struct hm_tcache *hm_tc_slow(struct hm_heap *h);
 int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out);
+/* The owner's live count passed its limit: maybe a new peak. */
+void hm_tc_peak(struct hm_tcache *tc);
 int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old);
 int hm_tc_free_any(struct hm_heap *h, void *ptr);
 
