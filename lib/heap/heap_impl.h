@@ -97,6 +97,7 @@ struct hm_heap {
 	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
 	/* Freed by other threads, not yet drained: (granules << 32) + blocks, lock-free. */
 	_Atomic uint64_t remote_acct;
+	_Atomic unsigned int remote_inflight;	/* lock-free remote frees running (tcache.c) */
 };
 
 /* heap.c: unlock, releasing segments first if a tcache path made some unused. */

@@ -25,11 +25,14 @@
  * together, in one hold of the heap lock, when the list overflows or the
  * cache needs a slab of another class from the core.
  *
- * A block freed by another thread (a "remote" free) is recorded under the
- * heap lock in the slab's remote bitmap and the slab is queued for its
- * owner, which takes the slots back (under the lock) when it runs dry.
- * When a thread exits its slabs are drained and either released or left
- * "orphaned": frees into an orphan are then made under the heap lock.
+ * A block freed by another thread (a "remote" free) is recorded without
+ * any lock: an atomic OR into the slab's remote bitmap, and the first
+ * such bit queues the slab on its owner's pending list (compare-and-swap
+ * push), as mimalloc does with its per-page thread-free lists.  The owner
+ * takes the list whole and the slots back when it runs dry, also without
+ * the lock.  When a thread exits its slabs are drained and either
+ * released or left "orphaned": frees into an orphan are then made under
+ * the heap lock.
  *
  * Invariant checks stay on: a free of a slot whose free bit or remote bit
  * is set is a double free (-EINVAL), an address inside a slab that is not
@@ -45,6 +48,7 @@
  * Lock order: g_lock (thread/heap registry) before a heap's lock.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -355,31 +359,58 @@ static void release_idle(struct hm_tcache *tc)
 	hm_heap_unlock(h);
 }
 
-/* Owner, heap lock held: take back the slots other threads freed. */
-static void drain_locked(struct hm_tcache *tc)
+static void slab_emptied(struct hm_tcache *tc, struct hm_slab *s);
+
+/*
+ * Owner, no lock: take back the slots other threads freed.  The list is
+ * taken whole; each slab's next link is read before its remote word is
+ * taken (after that, a remote free may queue the slab again).  A bit
+ * already free is a double free that raced with an earlier drain: it is
+ * dropped.
+ */
+static void drain(struct hm_tcache *tc)
+{
+	struct hm_heap *h = tc->heap;
+	struct hm_slab *s, *next;
+
+	for (s = atomic_exchange(&tc->pending, NULL); s; s = next) {
+		uint64_t r, old;
+		unsigned int all, n;
+
+		next = atomic_load_explicit(&s->pend_next, memory_order_relaxed);
+		r = atomic_exchange(&s->remote, 0);
+		old = LOAD(&s->free);
+		all = (unsigned int)__builtin_popcountll(r);
+		r &= ~old;
+		n = (unsigned int)__builtin_popcountll(r);
+		STORE(&s->free, old | r);
+		STORE(&tc->acct, LOAD(&tc->acct) - n * s->acct);
+		atomic_fetch_sub(&h->remote_acct, all * s->acct);
+		if (s->state == SLAB_ACTIVE || s->state == SLAB_SPARE)
+			continue;
+		if ((old | r) == s->all)
+			slab_emptied(tc, s);
+		else if (s->state == SLAB_FULL)
+			part_push(tc, s);
+	}
+}
+
+/*
+ * Heap lock held, the cache's slabs already orphaned (owner NULL) and no
+ * lock-free remote free in flight: fold the remote bits into the free
+ * words.
+ */
+static void fold_remote_locked(struct hm_tcache *tc)
 {
 	struct hm_heap *h = tc->heap;
 	struct hm_slab *s;
 
-	while ((s = LOAD(&tc->pending)) != NULL) {
-		uint64_t r = LOAD(&s->remote), old = LOAD(&s->free);
-		unsigned int n = (unsigned int)__builtin_popcountll(r);
+	atomic_store(&tc->pending, NULL);
+	for (s = tc->owned; s; s = s->own_next) {
+		uint64_t r = atomic_exchange(&s->remote, 0), old = LOAD(&s->free);
 
-		STORE(&tc->pending, s->pend_next);
-		s->on_pending = false;
-		/* Free bits first, then remote bits: a racing double free sees one of them. */
+		atomic_fetch_sub(&h->remote_acct, (uint64_t)__builtin_popcountll(r) * s->acct);
 		STORE(&s->free, old | r);
-		STORE(&s->remote, 0);
-		STORE(&tc->acct, LOAD(&tc->acct) - n * s->acct);
-		atomic_fetch_sub(&h->remote_acct, n * s->acct);
-		if (s->state == SLAB_ACTIVE)
-			continue;
-		if ((old | r) == s->all) {
-			own_unlink(tc, s);
-			slab_release_locked(h, s);
-		} else if (s->state == SLAB_FULL) {
-			part_push(tc, s);
-		}
 	}
 }
 
@@ -390,7 +421,12 @@ static void detach_locked(struct hm_tcache *tc)
 	struct hm_slab *s, *next;
 	unsigned int c;
 
-	drain_locked(tc);
+	/* Remote frees from now on take the heap lock (free_remote()). */
+	for (s = tc->owned; s; s = s->own_next)
+		atomic_store(&s->owner, NULL);
+	while (atomic_load(&h->remote_inflight))
+		sched_yield();
+	fold_remote_locked(tc);
 	for (s = tc->owned; s; s = next) {
 		unsigned int live;
 
@@ -402,7 +438,6 @@ static void detach_locked(struct hm_tcache *tc)
 		live = s->nslots - (unsigned int)__builtin_popcountll(LOAD(&s->free));
 		h->orphan_bytes += (uint64_t)live * s->bsize;
 		h->orphan_blocks += live;
-		STORE(&s->owner, NULL);
 	}
 	tc->owned = NULL;
 	tc->owned_bytes = 0;
@@ -613,11 +648,8 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 	if (s != &hm_slab_none)
 		s->state = SLAB_FULL;		/* it has no free slot */
 	b->active = &hm_slab_none;
-	if (!b->partial && LOAD(&tc->pending)) {
-		pthread_mutex_lock(&tc->heap->lock);
-		drain_locked(tc);
-		hm_heap_unlock(tc->heap);
-	}
+	if (!b->partial && LOAD(&tc->pending))
+		drain(tc);
 	s = b->partial;
 	if (!s && (m = tc->partial_mask >> (cls + 1)) != 0) {
 		uint64_t live = (LOAD(&tc->acct) >> 32) * HM_CORE_GRANULE;
@@ -664,6 +696,17 @@ int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
  * full to partly used (onto the partial list) or became empty (back to
  * the core), unless it is the active slab.
  */
+/* Owner: @s (not active) has no live block left (drained remote frees). */
+static void slab_emptied(struct hm_tcache *tc, struct hm_slab *s)
+{
+	if (atomic_load_explicit(&tc->heap->fast, RELAXED)) {
+		stash(tc, s);
+	} else {
+		retire(tc, s);
+		spares_release(tc);
+	}
+}
+
 int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 {
 	if (s->state == SLAB_ACTIVE) {
@@ -698,32 +741,71 @@ int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 	return 0;
 }
 
-/* Free by a thread that does not own the slab. */
-static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
+/* Free into a slab whose thread exited: under the heap lock. */
+static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 {
-	struct hm_tcache *owner;
 	int err = 0;
 
 	pthread_mutex_lock(&h->lock);
-	owner = LOAD(&s->owner);
-	if ((LOAD(&s->free) | LOAD(&s->remote)) & bit) {
+	if (LOAD(&s->owner) || s->heap != h) {
+		/* Reused for another slab meanwhile: the block was freed already. */
+		err = -EINVAL;
+	} else if ((LOAD(&s->free) | LOAD(&s->remote)) & bit) {
 		err = -EINVAL;		/* double free */
-	} else if (!owner) {
+	} else {
 		STORE(&s->free, LOAD(&s->free) | bit);
 		h->orphan_bytes -= s->bsize;
 		h->orphan_blocks--;
 		if (LOAD(&s->free) == s->all)
 			slab_release_locked(h, s);
-	} else {
-		STORE(&s->remote, LOAD(&s->remote) | bit);
-		atomic_fetch_add(&h->remote_acct, s->acct);
-		if (!s->on_pending) {
-			s->on_pending = true;
-			s->pend_next = LOAD(&owner->pending);
-			STORE(&owner->pending, s);
-		}
 	}
 	hm_heap_unlock(h);
+	return err;
+}
+
+/*
+ * Free by a thread that does not own the slab, without the heap lock
+ * while the slab has an owner: the slot's bit goes into the slab's remote
+ * word (an atomic OR, which also catches a second remote free of it), and
+ * the first bit since the owner's last drain queues the slab on the
+ * owner's pending list (a push by compare-and-swap; the owner takes the
+ * list whole).  remote_inflight lets an exiting owner wait until no such
+ * free can still reach its list.  Orphaned slabs are freed into under the
+ * heap lock.
+ */
+static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
+{
+	struct hm_tcache *owner;
+	struct hm_slab *head;
+	uint64_t old;
+	int err = 0;
+
+	atomic_fetch_add(&h->remote_inflight, 1);
+	owner = atomic_load(&s->owner);
+	if (!owner) {
+		atomic_fetch_sub(&h->remote_inflight, 1);
+		return free_orphan(h, s, bit);
+	}
+	if (LOAD(&s->free) & bit) {
+		err = -EINVAL;		/* double free */
+		goto out;
+	}
+	old = atomic_fetch_or(&s->remote, bit);
+	if (old & bit) {
+		err = -EINVAL;		/* double free */
+		goto out;
+	}
+	atomic_fetch_add(&h->remote_acct, s->acct);
+	if (!old) {
+		head = atomic_load_explicit(&owner->pending, memory_order_relaxed);
+		do
+			atomic_store_explicit(&s->pend_next, head, memory_order_relaxed);
+		while (!atomic_compare_exchange_weak_explicit(&owner->pending, &head, s,
+							      memory_order_release,
+							      memory_order_relaxed));
+	}
+out:
+	atomic_fetch_sub(&h->remote_inflight, 1);
 	return err;
 }
 
@@ -855,11 +937,8 @@ void hm_tc_trim_self(struct hm_heap *h)
 	if (hm_tls_cur.uid != h->uid)
 		return;
 	tc = hm_tls_cur.tc;
-	if (LOAD(&tc->pending)) {
-		pthread_mutex_lock(&h->lock);
-		drain_locked(tc);
-		hm_heap_unlock(h);
-	}
+	if (LOAD(&tc->pending))
+		drain(tc);
 	/* Spares and empty active slabs go back. */
 	spares_release(tc);
 	for (c = 0; c < NCLASSES; c++) {

@@ -789,4 +789,72 @@ TEST_F(front, peak_is_exact_across_threads)
 	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
 }
 
+/*
+ * Owners that exit while other threads still free their blocks without
+ * the lock: each round a producer allocates 2000 blocks, hands them over
+ * and exits at once while two consumers free them (remote frees racing
+ * with the owner's exit, then frees into the orphans).  Every free
+ * succeeds once, and the heap ends empty.
+ */
+struct xfer {
+	struct hm_heap *h;
+	void **p;
+	unsigned int from, to;
+	atomic_int *ready;
+	int errors;
+};
+
+static void *xfer_produce(void *arg)
+{
+	struct xfer *x = arg;
+	unsigned int i;
+
+	for (i = 0; i < 2000; i++)
+		if (hm_heap_alloc(x->h, 16 + (i * 37) % 1000, 0, &x->p[i]))
+			x->errors++;
+	atomic_store(x->ready, 1);
+	return NULL;	/* exits: its slabs are orphaned while the consumers run */
+}
+
+static void *xfer_consume(void *arg)
+{
+	struct xfer *x = arg;
+	unsigned int i;
+
+	while (!atomic_load(x->ready))
+		sched_yield();
+	for (i = x->from; i < x->to; i++)
+		if (hm_heap_free(x->h, x->p[i]))
+			x->errors++;
+	for (i = x->from; i < x->to; i += 97)
+		if (hm_heap_free(x->h, x->p[i]) != -EINVAL)
+			x->errors++;
+	return NULL;
+}
+
+TEST_F(front, remote_frees_race_owner_exit)
+{
+	static void *p[2000];
+	int round;
+
+	for (round = 0; round < 30; round++) {
+		atomic_int ready = 0;
+		struct xfer prod = { self->h, p, 0, 0, &ready, 0 };
+		struct xfer c1 = { self->h, p, 0, 1000, &ready, 0 };
+		struct xfer c2 = { self->h, p, 1000, 2000, &ready, 0 };
+		pthread_t tp, t1, t2;
+
+		ASSERT_EQ(0, pthread_create(&t1, NULL, xfer_consume, &c1));
+		ASSERT_EQ(0, pthread_create(&t2, NULL, xfer_consume, &c2));
+		ASSERT_EQ(0, pthread_create(&tp, NULL, xfer_produce, &prod));
+		pthread_join(tp, NULL);
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		ASSERT_EQ(0, prod.errors + c1.errors + c2.errors) TH_LOG("round %d", round);
+	}
+	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
+	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
+	EXPECT_EQ(0, self->h->nslabs);
+}
+
 TEST_HARNESS_MAIN
