@@ -6,23 +6,30 @@
  * The source is built into one program per allocator family, because
  * Debian's jemalloc and mimalloc both export malloc() and would replace
  * glibc's in any program linked with them:
- *   alloc_bench           hap (HAP heap, front end on), hap-compact
- *                         (front end off), core (no lock), glibc, null
+ *   alloc_bench           hap (HAP heap with HAP_malloc's defaults: front
+ *                         end and release policy on, no setup call),
+ *                         hap-compact (the same, front end off), core (no
+ *                         lock), glibc, null
  *   alloc_bench_jemalloc  jemalloc through mallocx/dallocx   (-DPEER_JEMALLOC)
  *   alloc_bench_mimalloc  mimalloc through mi_malloc/mi_free (-DPEER_MIMALLOC)
  *
  *   alloc_bench ALLOCATOR WORKLOAD [ARG]
  * prints "name: value" lines.  WORKLOAD is one of
  *   pairs SIZE | mixed random|fifo|lifo | larson | stress PCT |
- *   latency FILE | cg-pairs SIZE | cg-mixed     (the cg- ones for callgrind)
+ *   stress-inband PCT | phases | xthread | latency FILE | cg-pairs SIZE |
+ *   cg-mixed     (the cg- ones for callgrind)
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
 #if defined(PEER_JEMALLOC)
@@ -73,7 +80,7 @@ static uint64_t hap_footprint(void)
 	struct hm_heap_stats st;
 
 	hm_heap_stats(hap, &st);
-	return st.core.peak_used_bytes;
+	return st.peak_footprint_bytes;
 }
 
 /* The core alone: one thread, no lock (what a bare-metal single-core user gets). */
@@ -122,10 +129,10 @@ static void setup(const char *name)
 #if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
 	if (!strncmp(name, "hap", 3)) {
 		hap_ctx = hm_backend_host_ctx_new();
-		hap = hm_heap_create(&hm_backend_host, hap_ctx);
-		/* Fastest setting: big segments, front end on (hap), debugging off. */
-		hm_heap_set_grow_size(hap, 64 << 20, 64 << 20);
-		hm_heap_set_front_end(hap, !strcmp(name, "hap"));
+		/* What HAP_malloc gets: the defaults, no setup call; compact: front end off. */
+		hap = hm_heap_create_default(&hm_backend_host, hap_ctx);
+		if (strcmp(name, "hap"))
+			hm_heap_set_front_end(hap, false);
 	} else if (!strcmp(name, "core")) {
 		uintptr_t base = (uintptr_t)mmap(NULL, 256 << 20, PROT_READ | PROT_WRITE,
 						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -360,6 +367,216 @@ static void larson(void)
 			A->free(blk[i]);
 }
 
+/* ---- phase trace: memory given back ------------------------------------- */
+
+/* Resident bytes now (VmRSS) or at the process's peak (VmHWM). */
+static uint64_t proc_kb(const char *key)
+{
+	char line[256];
+	uint64_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			kb = strtoull(line + strlen(key), NULL, 10);
+	fclose(f);
+	return kb << 10;
+}
+
+#if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
+static uint64_t heap_segment_bytes(void)
+{
+	struct hm_heap_stats st;
+
+	if (!hap)
+		return 0;
+	hm_heap_stats(hap, &st);
+	return st.core.total_bytes;
+}
+#else
+static uint64_t heap_segment_bytes(void) { return 0; }
+#endif
+
+#define PH_MAX	(1u << 20)
+static void *ph_blk[PH_MAX];
+static uint32_t ph_sz[PH_MAX];
+static unsigned int ph_n;
+static uint64_t ph_live, ph_peak_live, ph_seg_peak;
+
+static void ph_alloc(size_t size)
+{
+	void *p;
+
+	if (ph_n == PH_MAX)
+		return;
+	p = A->alloc(size);
+	if (!p)
+		return;
+	memset(p, 0x5a, size);		/* resident, as a program's data is */
+	ph_blk[ph_n] = p;
+	ph_sz[ph_n++] = (uint32_t)size;
+	ph_live += size;
+	if (ph_live > ph_peak_live)
+		ph_peak_live = ph_live;
+}
+
+static void ph_free(unsigned int i)
+{
+	A->free(ph_blk[i]);
+	ph_live -= ph_sz[i];
+	ph_blk[i] = ph_blk[--ph_n];
+	ph_sz[i] = ph_sz[ph_n];
+}
+
+static void ph_sample(void)
+{
+	uint64_t seg = heap_segment_bytes();
+
+	if (seg > ph_seg_peak)
+		ph_seg_peak = seg;
+}
+
+/* Free a random @pct % of the live blocks. */
+static void ph_release(unsigned int pct)
+{
+	unsigned int k = (unsigned int)((uint64_t)ph_n * pct / 100);
+
+	ph_sample();
+	while (k--)
+		ph_free(rnd() % ph_n);
+}
+
+static void ph_grow(uint64_t target, unsigned int lo_bits, unsigned int hi_bits)
+{
+	while (ph_live < target && ph_n < PH_MAX)
+		ph_alloc(log_size(lo_bits, hi_bits));
+	ph_sample();
+}
+
+static void ph_churn(unsigned int steps, unsigned int lo_bits, unsigned int hi_bits)
+{
+	while (steps--) {
+		ph_free(rnd() % ph_n);
+		ph_alloc(log_size(lo_bits, hi_bits));
+	}
+	ph_sample();
+}
+
+/*
+ * The 8-phase trace: growth (16 B .. 4 KiB to 64 MiB live), churn, release
+ * of 80 %, regrowth with larger blocks (4 .. 64 KiB) to 64 MiB, churn of
+ * both sizes, release of 95 %, small-object regrowth (16 .. 256 B) to 32
+ * MiB, and free-all.  Every block is written whole.  Peak RSS (VmHWM)
+ * and the RSS after free-all are taken relative to the RSS before the
+ * trace (the harness's arrays already resident).
+ */
+static void phases(void)
+{
+	uint64_t base, hwm, end, end_seg;
+	unsigned int i;
+
+	lcg = 13;
+	memset(ph_blk, 0, sizeof(ph_blk));
+	memset(ph_sz, 0, sizeof(ph_sz));
+	base = proc_kb("VmRSS:");
+	ph_grow(64 << 20, 4, 12);		/* 1 growth */
+	ph_churn(300000, 4, 12);		/* 2 churn */
+	ph_release(80);				/* 3 release 80 % */
+	ph_grow(64 << 20, 12, 16);		/* 4 regrowth, larger blocks */
+	for (i = 0; i < 200000; i++) {		/* 5 churn, both sizes, at 64 MiB */
+		while (ph_live > 64 << 20)
+			ph_free(rnd() % ph_n);
+		ph_alloc(rnd() % 2 ? log_size(4, 12) : log_size(12, 16));
+	}
+	ph_release(95);				/* 6 release 95 % */
+	ph_grow(32 << 20, 4, 8);		/* 7 small-object regrowth */
+	ph_release(100);			/* 8 free-all */
+	end_seg = heap_segment_bytes();
+	hwm = proc_kb("VmHWM:");
+	end = proc_kb("VmRSS:");
+	printf("phases_%s_peak_live_bytes: %llu\n", A->name, (unsigned long long)ph_peak_live);
+	printf("phases_%s_peak_rss_bytes: %llu\n", A->name, (unsigned long long)(hwm - base));
+	printf("phases_%s_rss_over_live: %.3f\n", A->name, (double)(hwm - base) / ph_peak_live);
+	printf("phases_%s_rss_after_free_all_bytes: %llu\n", A->name,
+	       (unsigned long long)(end > base ? end - base : 0));
+	printf("phases_%s_release_pct: %.1f\n", A->name,
+	       100.0 * (1 - (double)(end > base ? end - base : 0) / (double)(hwm - base)));
+	if (ph_seg_peak)
+		printf("phases_%s_segments_released_pct: %.1f\n", A->name,
+		       100.0 * (1 - (double)end_seg / (double)ph_seg_peak));
+}
+
+/* ---- two-thread producer/consumer ---------------------------------------- */
+
+#define XT_BATCH	256u
+#define XT_SLOTS	8u
+#define XT_N		(4000000u / XT_BATCH)	/* batches */
+static void *xt_blocks[XT_SLOTS][XT_BATCH];
+static atomic_uint xt_full[XT_SLOTS];
+
+/* Spin a while (the other thread is running), then let it run. */
+static void xt_wait(unsigned int *spins)
+{
+	if (++*spins < 2000) {
+		_mm_pause();
+	} else {
+		*spins = 0;
+		sched_yield();
+	}
+}
+
+static void *xt_consumer(void *arg)
+{
+	unsigned int i, j;
+
+	(void)arg;
+	for (i = 0; i < XT_N; i++) {
+		unsigned int k = i % XT_SLOTS, spins = 0;
+
+		while (!atomic_load_explicit(&xt_full[k], memory_order_acquire))
+			xt_wait(&spins);
+		for (j = 0; j < XT_BATCH; j++)
+			A->free(xt_blocks[k][j]);
+		atomic_store_explicit(&xt_full[k], 0, memory_order_release);
+	}
+	return NULL;
+}
+
+/*
+ * One thread allocates blocks of 16 B .. 1 KiB and hands them, in batches
+ * of 256 through 8 slots, to another, which frees them: every free is a
+ * free from another thread, and the hand-over costs little per block.
+ * Blocks (million) per second.
+ */
+static void xthread(void)
+{
+	pthread_t t;
+	unsigned int i, j;
+	double t0;
+
+	lcg = 17;
+	t0 = now_ns();
+	pthread_create(&t, NULL, xt_consumer, NULL);
+	for (i = 0; i < XT_N; i++) {
+		unsigned int k = i % XT_SLOTS, spins = 0;
+
+		while (atomic_load_explicit(&xt_full[k], memory_order_acquire))
+			xt_wait(&spins);
+		for (j = 0; j < XT_BATCH; j++) {
+			void *p = A->alloc(log_size(4, 10));
+
+			*(volatile char *)p = 1;
+			xt_blocks[k][j] = p;
+		}
+		atomic_store_explicit(&xt_full[k], 1, memory_order_release);
+	}
+	pthread_join(t, NULL);
+	printf("xthread_%s_mblocks_per_s: %.2f\n", A->name,
+	       (double)XT_N * XT_BATCH / (now_ns() - t0) * 1e3);
+}
+
 #if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
 /*
  * Stress (after Zephyr's sys_heap stress test): fixed-seed LCRNG, sizes
@@ -371,13 +588,18 @@ static void larson(void)
  * hap/hap-compact: the HAP heap on the host backend limited to 1 MiB
  * (its metadata is outside the budget; reported beside it).
  */
-static void stress_run(unsigned int pct, size_t seg_len, double *success, double *fill,
-		       uint64_t *meta_peak, double *peak_ratio)
+/* Live blocks: 1 MiB holds at most 65536 blocks of one granule. */
+#define STRESS_MAXBLK	65536u
+static double stress_meta_per_block;	/* core: mean of meta bytes / live blocks, sampled */
+
+static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, double *success,
+		       double *fill, uint64_t *meta_peak, double *peak_ratio)
 {
-	enum { N = 500000, MAXLIVE = 4096 };
-	static void *blk[MAXLIVE];
-	static size_t sz[MAXLIVE];
-	uint64_t live = 0, tries = 0, ok = 0, fill_sum = 0, peak_live = 0;
+	enum { N = 500000 };
+	static void *blk[STRESS_MAXBLK];
+	static size_t sz[STRESS_MAXBLK];
+	uint64_t live = 0, tries = 0, ok = 0, fill_sum = 0, peak_live = 0, samples = 0;
+	double per_block = 0;
 	unsigned int n = 0, i;
 	void *ctx = NULL;
 	uintptr_t base = 0;
@@ -408,7 +630,7 @@ static void stress_run(unsigned int pct, size_t seg_len, double *success, double
 	*meta_peak = 0;
 	lcg = 42;
 	for (i = 0; i < N; i++) {
-		if (n && (live * 100 >= (uint64_t)pct << 20 || n == MAXLIVE || rnd() % 4 == 0)) {
+		if (n && (live * 100 >= (uint64_t)pct << 20 || n == maxlive || rnd() % 4 == 0)) {
 			unsigned int v = rnd() % n;
 
 			A->free(blk[v]);
@@ -421,7 +643,16 @@ static void stress_run(unsigned int pct, size_t seg_len, double *success, double
 			if (!s)
 				continue;
 			tries++;
-			if ((blk[n] = A->alloc(s)) != NULL) {
+			blk[n] = A->alloc(s);
+			if (blk[n] && core && maxlive == STRESS_MAXBLK) {
+				/* In-band: blocks and metadata together within the 1 MiB. */
+				hm_core_stats(core, &st);
+				if (st.used_bytes + st.meta_bytes > 1 << 20) {
+					A->free(blk[n]);
+					blk[n] = NULL;
+				}
+			}
+			if (blk[n]) {
 				ok++;
 				sz[n++] = s;
 				live += s;
@@ -434,8 +665,13 @@ static void stress_run(unsigned int pct, size_t seg_len, double *success, double
 			hm_core_stats(core, &st);
 			if (st.meta_bytes > *meta_peak)
 				*meta_peak = st.meta_bytes;
+			if (st.live_blocks) {
+				per_block += (double)st.meta_bytes / st.live_blocks;
+				samples++;
+			}
 		}
 	}
+	stress_meta_per_block = samples ? per_block / samples : 0;
 	*success = 100.0 * ok / tries;
 	*fill = 100.0 * fill_sum / N / (1 << 20);
 	*peak_ratio = (double)A->footprint() / (double)peak_live;
@@ -451,24 +687,44 @@ static void stress_run(unsigned int pct, size_t seg_len, double *success, double
 	}
 }
 
-static void stress(unsigned int pct)
+/*
+ * @maxlive 4096: the historical stress (live blocks capped; for core the
+ * segment is 1 MiB minus the metadata's peak, measured in a first run).
+ * In-band (@maxlive STRESS_MAXBLK, core only): no cap; an allocation
+ * fails when the bytes of the live blocks plus the core's metadata would
+ * pass 1 MiB, so what limits the live blocks is the 1 MiB that holds
+ * them and their metadata.
+ */
+static void stress(unsigned int pct, unsigned int maxlive)
 {
+	const char *tag = maxlive == STRESS_MAXBLK ? "_inband" : "";
 	double success, fill, ratio;
 	uint64_t meta, meta2;
 	size_t reserve = 0;
 
-	if (!strcmp(A->name, "core")) {
-		stress_run(pct, 1 << 20, &success, &fill, &meta, &ratio);
+	if (!strcmp(A->name, "core") && maxlive == STRESS_MAXBLK) {
+		/*
+		 * No live-block cap: metadata grows with the block count, so
+		 * it is charged as it goes (stress_run()), not reserved.
+		 */
+		stress_run(pct, 1 << 20, maxlive, &success, &fill, &meta, &ratio);
+		printf("stress%u%s_%s_meta_bytes: %llu\n", pct, tag, A->name, (unsigned long long)meta);
+		printf("stress%u%s_%s_meta_bytes_per_block: %.1f\n", pct, tag, A->name,
+		       stress_meta_per_block);
+	} else if (!strcmp(A->name, "core")) {
+		stress_run(pct, 1 << 20, maxlive, &success, &fill, &meta, &ratio);
 		reserve = (meta + 4095) & ~(size_t)4095;
-		stress_run(pct, (1 << 20) - reserve, &success, &fill, &meta2, &ratio);
-		printf("stress%u_%s_meta_bytes: %llu%s\n", pct, A->name,
+		stress_run(pct, (1 << 20) - reserve, maxlive, &success, &fill, &meta2, &ratio);
+		printf("stress%u%s_%s_meta_bytes: %llu%s\n", pct, tag, A->name,
 		       (unsigned long long)meta2, meta2 > reserve ? " (EXCEEDS RESERVE)" : "");
+		printf("stress%u%s_%s_meta_bytes_per_block: %.1f\n", pct, tag, A->name,
+		       stress_meta_per_block);
 	} else {
-		stress_run(pct, 0, &success, &fill, &meta, &ratio);
+		stress_run(pct, 0, maxlive, &success, &fill, &meta, &ratio);
 	}
-	printf("stress%u_%s_success_pct: %.1f\n", pct, A->name, success);
-	printf("stress%u_%s_avg_fill_pct: %.1f\n", pct, A->name, fill);
-	printf("stress%u_%s_peak_over_live: %.3f\n", pct, A->name, ratio);
+	printf("stress%u%s_%s_success_pct: %.1f\n", pct, tag, A->name, success);
+	printf("stress%u%s_%s_avg_fill_pct: %.1f\n", pct, tag, A->name, fill);
+	printf("stress%u%s_%s_peak_over_live: %.3f\n", pct, tag, A->name, ratio);
 }
 #endif
 
@@ -502,11 +758,17 @@ int main(int argc, char **argv)
 		printf("ops: %u\n", 2 * (200000 + WINDOW));
 	} else if (!strcmp(w, "larson")) {
 		larson();
+	} else if (!strcmp(w, "phases")) {
+		phases();
+	} else if (!strcmp(w, "xthread")) {
+		xthread();
 	} else if (!strcmp(w, "latency")) {
 		latency(arg);
 #if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
 	} else if (!strcmp(w, "stress")) {
-		stress((unsigned int)strtoul(arg, NULL, 0));
+		stress((unsigned int)strtoul(arg, NULL, 0), 4096);
+	} else if (!strcmp(w, "stress-inband")) {
+		stress((unsigned int)strtoul(arg, NULL, 0), STRESS_MAXBLK);
 #endif
 	} else {
 		fprintf(stderr, "alloc_bench: unknown workload %s\n", w);

@@ -629,11 +629,12 @@ static double hap_pair_ns(void)
 }
 
 /*
- * The same pairs with HAPMEM_HEAP_FRONT_END=1, which the library reads at
+ * The same pairs with HAPMEM_HEAP_FRONT_END=@value (the front end is on by
+ * default; "1" keeps it on, "0" turns it off), which the library reads at
  * the heap's first use: in a child that has not used the heap yet (run
  * before hap_heap(), whose heap a fork would carry over).
  */
-static void hap_heap_front_end(void)
+static void hap_heap_front_end(const char *value, const char *key)
 {
 	pid_t pid;
 	int st;
@@ -643,9 +644,9 @@ static void hap_heap_front_end(void)
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
-		if (setenv("HAPMEM_HEAP_FRONT_END", "1", 1))
+		if (setenv("HAPMEM_HEAP_FRONT_END", value, 1))
 			die("setenv");
-		put("hap_front_end_malloc_free_pair_ns", hap_pair_ns());
+		put(key, hap_pair_ns());
 		fflush(stdout);
 		_exit(0);
 	}
@@ -653,7 +654,7 @@ static void hap_heap_front_end(void)
 		die("front-end child");
 }
 
-/* The HAP heap through libhapmem's driver backend (front end off). */
+/* The HAP heap through libhapmem's driver backend (defaults: front end on). */
 static void hap_heap(void)
 {
 	struct HAP_mem_stats st;
@@ -766,7 +767,8 @@ int main(int argc, char **argv)
 	throughput();
 	scale();
 	sharing();
-	hap_heap_front_end();
+	hap_heap_front_end("1", "hap_front_end_malloc_free_pair_ns");
+	hap_heap_front_end("0", "hap_front_end_off_malloc_free_pair_ns");
 	hap_heap();
 	chunking("map_64m_end");	/* after everything else, for comparison */
 	put("drvbench_seconds", (now_ns() - t0) / 1e9);

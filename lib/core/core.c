@@ -243,6 +243,7 @@ static void split_tail(struct hm_core *c, uint32_t id, uint32_t n)
 
 static void unused_link(struct hm_core *c, uint16_t s)
 {
+	c->unused_gran += c->seg[s].ngran;
 	c->seg[s].unused_prev = NO_SEG16;
 	c->seg[s].unused_next = c->unused_head;
 	if (c->unused_head != NO_SEG16)
@@ -255,6 +256,7 @@ static void unused_unlink(struct hm_core *c, uint16_t s)
 {
 	struct hm_seg *g = &c->seg[s];
 
+	c->unused_gran -= g->ngran;
 	if (g->unused_prev != NO_SEG16)
 		c->seg[g->unused_prev].unused_next = g->unused_next;
 	else
@@ -706,6 +708,26 @@ size_t hm_core_largest_free(const struct hm_core *c)
 	fl = 31u - (unsigned int)__builtin_clz(c->fl_bitmap);
 	return (size_t)bucket_min(fl * SL_COUNT + 31u -
 				  (unsigned int)__builtin_clz(c->sl_bitmap[fl])) << GRAN_SHIFT;
+}
+
+uint64_t hm_core_used_bytes(const struct hm_core *c)
+{
+	return c->used_gran << GRAN_SHIFT;
+}
+
+uint64_t hm_core_unused_bytes(const struct hm_core *c)
+{
+	return c->unused_gran << GRAN_SHIFT;
+}
+
+uint64_t hm_core_cached_bytes(const struct hm_core *c)
+{
+	return c->cached_gran << GRAN_SHIFT;
+}
+
+uint64_t hm_core_free_bytes(const struct hm_core *c)
+{
+	return (c->total_gran - c->used_gran) << GRAN_SHIFT;
 }
 
 void hm_core_stats(const struct hm_core *c, struct hm_core_stats *s)

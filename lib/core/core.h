@@ -107,6 +107,12 @@ size_t hm_core_need(size_t size, size_t align);
  */
 size_t hm_core_largest_free(const struct hm_core *c);
 void hm_core_stats(const struct hm_core *c, struct hm_core_stats *s);
+/* O(1): bytes in live blocks, and in segments holding no live nor cached block. */
+uint64_t hm_core_used_bytes(const struct hm_core *c);
+uint64_t hm_core_unused_bytes(const struct hm_core *c);
+/* O(1): bytes parked in the cache; bytes not in live blocks (cache included). */
+uint64_t hm_core_cached_bytes(const struct hm_core *c);
+uint64_t hm_core_free_bytes(const struct hm_core *c);
 
 /* Tag stamped into every block allocated from now on (markers use it). */
 void hm_core_set_tag(struct hm_core *c, uint32_t tag);

@@ -100,6 +100,7 @@ struct hm_core {
 	uint32_t nsegs;
 	uint16_t unused_head;
 	uint32_t nunused;
+	uint64_t unused_gran;		/* granules of the segments on that list */
 	struct hm_seg_index segix;
 
 	/* Counters, all in granules or blocks. */

@@ -123,6 +123,7 @@ int hm_core_check(const struct hm_core *c, const char **why)
 {
 	uint64_t total = 0, used = 0;
 	uint32_t nfree_list, nfree = 0, nlive = 0, nindexed = 0, nunused = 0, nsegs = 0, s;
+	uint64_t unused_gran = 0;
 	uint16_t u;
 	int err;
 
@@ -171,8 +172,10 @@ int hm_core_check(const struct hm_core *c, const char **why)
 	for (u = c->unused_head; u != (uint16_t)HM_SEG_NONE; u = c->seg[u].unused_next) {
 		CHECK(c->seg[u].live && !c->seg[u].busy, "busy segment on the unused list");
 		CHECK(++nunused <= c->seg_slots, "unused list cycle");
+		unused_gran += c->seg[u].ngran;
 	}
 	CHECK(nunused == c->nunused, "unused segment count mismatch");
+	CHECK(unused_gran == c->unused_gran, "unused segment granules mismatch");
 	CHECK(nsegs == c->nsegs && total == c->total_gran, "segment totals mismatch");
 	CHECK(nfree == nfree_list && nfree == c->free_blocks, "free block count mismatch");
 	CHECK(nlive == c->live_blocks && used == c->used_gran, "live totals mismatch");

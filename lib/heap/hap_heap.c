@@ -8,9 +8,11 @@
  * fails (HAP_malloc with AEE_ENOMEMORY, as the platform documents for any
  * allocation failure).  The host backend is never used in its place.
  *
- * $HAPMEM_HEAP_FRONT_END=1 in the environment turns the default heap's
- * per-thread front end on (Documentation/heap.rst): faster, but sizes are
- * class-rounded and the MAX_USED peak counts whole slabs.
+ * The default heap has the per-thread front end and the default release
+ * policy on (Documentation/heap.rst).  $HAPMEM_HEAP_FRONT_END=0 in the
+ * environment turns the front end off (every block from the core, exact
+ * to the 16-byte granule); HAP_mem_set_heap_thresholds() replaces the
+ * default release policy with the platform's threshold semantics.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,16 +45,16 @@ static void default_init(void)
 			strerror(-default_err));
 		return;
 	}
-	default_heap = hm_heap_create(&hm_backend_driver, ctx);
+	default_heap = hm_heap_create_default(&hm_backend_driver, ctx);
 	if (!default_heap) {
 		default_err = -ENOMEM;
 		fprintf(stderr, "hapmem: HAP heap unavailable: out of memory\n");
 		return;
 	}
 	front = secure_getenv("HAPMEM_HEAP_FRONT_END");
-	if (front && !strcmp(front, "1"))
-		hm_heap_set_front_end(default_heap, true);
-	else if (front && strcmp(front, "0"))
+	if (front && !strcmp(front, "0"))
+		hm_heap_set_front_end(default_heap, false);
+	else if (front && strcmp(front, "1"))
 		fprintf(stderr, "hapmem: HAPMEM_HEAP_FRONT_END=%s ignored (0 or 1)\n", front);
 }
 

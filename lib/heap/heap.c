@@ -51,6 +51,17 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 	return h;
 }
 
+struct hm_heap *hm_heap_create_default(const struct hm_backend_ops *ops, void *ctx)
+{
+	struct hm_heap *h = hm_heap_create(ops, ctx);
+
+	if (h) {
+		hm_heap_set_front_end(h, true);
+		hm_heap_set_release(h, true);
+	}
+	return h;
+}
+
 /* Backend descriptor of core segment @seg. */
 static int segment_desc(const struct hm_heap *h, unsigned int seg, struct hm_segment_desc *d)
 {
@@ -148,6 +159,10 @@ static int grow_locked(struct hm_heap *h, uint64_t request)
 			err = seg;
 		} else {
 			h->grow_events++;
+			/* Growing back what a release gave: keep that much next time. */
+			if (h->release_events != h->releases_at_grow && d.len > h->release_floor)
+				h->release_floor = d.len;
+			h->releases_at_grow = h->release_events;
 			if (h->slab_starved) {
 				h->slab_starved = false;
 				hm_tc_set_fast_locked(h, h->front_on && !h->markers_open);
@@ -224,6 +239,8 @@ static __attribute__((noinline)) int alloc_slow(struct hm_heap *h, size_t size, 
 		return -ENOMEM;
 	pthread_mutex_lock(&h->lock);
 	err = hm_heap_alloc_locked(h, size, align, &addr, &low);
+	if (!err)
+		hm_tc_peak_check_locked(h);
 	pthread_mutex_unlock(&h->lock);
 	if (err)
 		return err;
@@ -256,34 +273,35 @@ static __attribute__((noinline)) int alloc_any(struct hm_heap *h, size_t size, s
 /*
  * The fast path: the front end is on for @h (fast_uid) and this thread's
  * cache is @h's, the block is small, and the class's active slab has a
- * free slot.  NULL: anything else (alloc_any()).
+ * free slot.  false: anything else (alloc_any()).
  */
-static inline __attribute__((always_inline)) void *alloc_fast(struct hm_heap *h, size_t size)
+static inline __attribute__((always_inline)) bool alloc_fast(struct hm_heap *h, size_t size,
+							     void **out)
 {
 	struct hm_tcache *tc;
 	struct hm_slab *s;
-	uint64_t word;
+	uint64_t word, a;
 
 	if (__builtin_expect(size > MAX_SMALL || hm_tls_cur.uid != LOAD(&h->fast_uid), 0))
-		return NULL;
+		return false;
 	tc = hm_tls_cur.tc;
 	s = tc->bin[hm_class_of[(size + 15) >> 4]].active;
 	word = LOAD(&s->free);
 	if (__builtin_expect(!word, 0))
-		return NULL;
+		return false;
 	STORE(&s->free, word & (word - 1));
-	STORE(&tc->acct, LOAD(&tc->acct) + s->acct);
-	return (void *)(s->base + (uintptr_t)(unsigned int)__builtin_ctzll(word) * s->bsize);
+	a = LOAD(&tc->acct) + s->acct;
+	STORE(&tc->acct, a);
+	*out = (void *)(s->base + (uint32_t)__builtin_ctzll(word) * s->bsize);
+	if (__builtin_expect(a > LOAD(&tc->limit), 0))
+		hm_tc_peak(tc);
+	return true;
 }
 
 int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
 {
-	void *p;
-
-	if (__builtin_expect(align <= HM_CORE_GRANULE, 1) && (p = alloc_fast(h, size)) != NULL) {
-		*out = p;
+	if (__builtin_expect(align <= HM_CORE_GRANULE, 1) && alloc_fast(h, size, out))
 		return 0;
-	}
 	return alloc_any(h, size, align, out);
 }
 
@@ -296,9 +314,9 @@ static __attribute__((noinline)) void *malloc_any(struct hm_heap *h, size_t size
 
 void *hm_heap_malloc(struct hm_heap *h, size_t size)
 {
-	void *p = alloc_fast(h, size);
+	void *p;
 
-	return __builtin_expect(p != NULL, 1) ? p : malloc_any(h, size);
+	return __builtin_expect(alloc_fast(h, size, &p), 1) ? p : malloc_any(h, size);
 }
 
 int hm_heap_calloc(struct hm_heap *h, size_t num, size_t size, void **out)
@@ -377,6 +395,118 @@ static void unlock_release(struct hm_heap *h, const struct hm_segment_desc *d, u
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* ---- default release policy --------------------------------------------- */
+
+/*
+ * Unused segment bytes the default policy keeps: max(min grow size,
+ * used / 8, floor).  The floor is the length of a segment grown right
+ * after a release (the heap had to take back what it gave): the next
+ * time, a segment that size stays.  It halves at each release.
+ */
+static uint64_t release_reserve(const struct hm_heap *h)
+{
+	uint64_t r = hm_core_used_bytes(h->core) / 8;
+
+	if (r < h->release_floor)
+		r = h->release_floor;
+	return r > h->grow_min ? r : h->grow_min;
+}
+
+static bool release_policy_on(const struct hm_heap *h)
+{
+	return h->release_on && !h->thresholds_set;
+}
+
+/*
+ * Hysteresis: nothing goes back until the unused segments exceed twice
+ * the reserve; then they go back down to the reserve.  A workload that
+ * grows and shrinks around one segment pays a backend call per reserve's
+ * worth of freed bytes at most, not one per free.  Cached blocks keep a
+ * segment busy: when the free bytes (unused or not) exceed twice the
+ * reserve, the cache is flushed, at most once per 1 MiB freed, or at
+ * once while the cache holds more than an eighth of the used bytes (a
+ * heap being emptied: each flush empties the cache, so this costs O(1)
+ * per free).
+ */
+/* Cached blocks pin segments: flush them (see release_due_locked()). */
+static bool flush_due_locked(const struct hm_heap *h, uint64_t twice)
+{
+	uint64_t cached = hm_core_cached_bytes(h->core);
+
+	if (!cached || hm_core_free_bytes(h->core) <= twice)
+		return false;
+	return h->freed_since_flush >= HM_HEAP_GROW_ALIGN ||
+	       cached > hm_core_used_bytes(h->core) / 8;
+}
+
+static bool release_due_locked(const struct hm_heap *h)
+{
+	uint64_t twice;
+
+	if (!release_policy_on(h))
+		return false;
+	twice = 2 * release_reserve(h);
+	return hm_core_unused_bytes(h->core) > twice || flush_due_locked(h, twice);
+}
+
+static unsigned int release_locked(struct hm_heap *h, struct hm_segment_desc *out)
+{
+	uint64_t reserve = release_reserve(h);
+	unsigned int n = 0;
+
+	if (flush_due_locked(h, 2 * reserve)) {
+		hm_core_flush_cache(h->core);
+		h->freed_since_flush = 0;
+	}
+	if (hm_core_unused_bytes(h->core) <= 2 * reserve)
+		return 0;
+	while (n < TRIM_BATCH && hm_core_unused_bytes(h->core) > reserve) {
+		int seg = hm_core_unused_segment(h->core);
+
+		if (seg < 0)
+			break;
+		segment_desc(h, (unsigned int)seg, &out[n]);
+		hm_core_remove_segment(h->core, (unsigned int)seg, NULL);
+		n++;
+	}
+	h->release_events += n;
+	if (n)
+		h->release_floor /= 2;
+	return n;
+}
+
+void hm_heap_note_unused_locked(struct hm_heap *h)
+{
+	uint64_t free_b, unused;
+
+	if (!release_policy_on(h))
+		return;
+	/*
+	 * Free memory the policy cannot give back because segments are
+	 * pinned by something else (empty slabs kept by idle threads):
+	 * they let them go (tcache.c, hm_tc_free_edge()).
+	 */
+	free_b = hm_core_free_bytes(h->core);
+	unused = hm_core_unused_bytes(h->core);
+	atomic_store_explicit(&h->idle_release, free_b - unused > 2 * release_reserve(h),
+			      memory_order_relaxed);
+	if (release_due_locked(h))
+		h->trim_due = true;
+}
+
+void hm_heap_unlock(struct hm_heap *h)
+{
+	struct hm_segment_desc rel[TRIM_BATCH];
+	unsigned int n = 0;
+
+	if (__builtin_expect(h->trim_due, 0)) {
+		h->trim_due = false;
+		if (release_due_locked(h))
+			n = release_locked(h, rel);
+	}
+	unlock_release(h, rel, n);
+}
+
 static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
 {
 	struct hm_segment_desc rel[TRIM_BATCH];
@@ -385,12 +515,19 @@ static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
 	int err;
 
 	pthread_mutex_lock(&h->lock);
-	if (h->high != UINT_MAX)
-		hm_core_block_size(h->core, (uintptr_t)ptr, &size);
+	size = hm_core_used_bytes(h->core);
 	err = hm_core_free(h->core, (uintptr_t)ptr);
-	if (!err && h->high != UINT_MAX) {
-		h->freed_since_flush += size;
-		n = trim_locked(h, rel);
+	if (!err) {
+		h->freed_since_flush += size - hm_core_used_bytes(h->core);
+		if (h->high != UINT_MAX) {
+			n = trim_locked(h, rel);
+		} else {
+			hm_heap_note_unused_locked(h);
+			if (h->trim_due) {
+				h->trim_due = false;
+				n = release_locked(h, rel);
+			}
+		}
 	}
 	unlock_release(h, rel, n);
 	return err;
@@ -443,6 +580,8 @@ int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out)
 	err = hm_core_block_size(h->core, (uintptr_t)ptr, &old);
 	if (!err)
 		err = hm_core_resize(h->core, (uintptr_t)ptr, size);
+	if (!err)
+		hm_tc_peak_check_locked(h);
 	pthread_mutex_unlock(&h->lock);
 	if (err != -ENOMEM) {
 		*out = err ? NULL : ptr;
@@ -499,6 +638,7 @@ int hm_heap_set_thresholds(struct hm_heap *h, unsigned int low, unsigned int hig
 	pthread_mutex_lock(&h->lock);
 	h->low = low;
 	h->high = high;
+	h->thresholds_set = true;	/* the platform's semantics replace the default policy */
 	h->freed_since_flush = HM_HEAP_GROW_ALIGN;	/* allow one flush now */
 	n = high != UINT_MAX ? trim_locked(h, rel) : 0;
 	grow = below_low_locked(h);
@@ -514,6 +654,15 @@ void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes)
 	h->cache_limit = bytes;
 	hm_core_set_cache_limit(h->core, bytes);
 	pthread_mutex_unlock(&h->lock);
+}
+
+void hm_heap_set_release(struct hm_heap *h, bool on)
+{
+	pthread_mutex_lock(&h->lock);
+	h->release_on = on;
+	h->freed_since_flush = HM_HEAP_GROW_ALIGN;	/* allow one flush now */
+	hm_heap_note_unused_locked(h);
+	hm_heap_unlock(h);
 }
 
 void hm_heap_set_front_end(struct hm_heap *h, bool on)
@@ -532,6 +681,7 @@ void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st)
 	/* Parked blocks are free memory: report the heap as the user left it. */
 	hm_core_flush_cache(h->core);
 	hm_core_stats(h->core, &st->core);
+	st->peak_footprint_bytes = st->core.peak_used_bytes;
 	hm_tc_adjust_stats_locked(h, &st->core);
 	st->min_grow_bytes = h->min_grow_bytes;
 	st->grow_events = h->grow_events;

@@ -27,9 +27,16 @@ struct hm_heap_stats {
 	uint64_t grow_events;
 	uint64_t release_events;
 	uint64_t pregrow_events;
+	/* The core's peak of used bytes with every slab counted whole: the footprint's peak. */
+	uint64_t peak_footprint_bytes;
 };
 
 struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx);
+/*
+ * A heap with the HAP_* heap's defaults: the per-thread front end and the
+ * default release policy on (Documentation/heap.rst).
+ */
+struct hm_heap *hm_heap_create_default(const struct hm_backend_ops *ops, void *ctx);
 /* Releases every segment, live blocks included. */
 void hm_heap_destroy(struct hm_heap *h);
 
@@ -51,6 +58,12 @@ void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st);
  * bypassed (slab blocks carry no marker tag).
  */
 void hm_heap_set_front_end(struct hm_heap *h, bool on);
+/*
+ * Default release policy: while the thresholds were never set, segments
+ * holding no block go back once they exceed twice the reserve
+ * (max(min grow size, used bytes / 8)), down to the reserve.
+ */
+void hm_heap_set_release(struct hm_heap *h, bool on);
 /* Disable (0) or bound the core's front-end cache. */
 void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes);
 

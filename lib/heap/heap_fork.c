@@ -133,6 +133,8 @@ static void heap_reset_child(struct hm_heap *h)
 	h->growing = h->releasing = 0;
 	h->grow_gen = 0;
 	h->freed_since_flush = 0;
+	h->release_floor = h->releases_at_grow = 0;
+	h->trim_due = false;
 	h->grow_events = h->release_events = h->pregrow_events = 0;
 	free(h->marker_tag);
 	h->marker_tag = NULL;

@@ -44,6 +44,33 @@ struct hm_heap {
 	/* Thresholds (HAP_mem_set_heap_thresholds). */
 	unsigned int low, high;
 	uint64_t freed_since_flush;	/* see trim_locked() */
+	/*
+	 * Default release policy (hm_heap_set_release(), on for the HAP_*
+	 * heap): while the thresholds were never set, fully unused segments
+	 * go back once they exceed twice the reserve (see release_reserve()),
+	 * down to the reserve.  @trim_due: a segment became unused while the
+	 * lock was held by a path that cannot release (tcache.c); the next
+	 * hm_heap_unlock() releases.
+	 */
+	bool release_on;
+	bool thresholds_set;
+	bool trim_due;
+	uint64_t release_floor;		/* see release_reserve() */
+	atomic_bool idle_release;	/* idle threads give their empty slabs back */
+	uint64_t releases_at_grow;	/* release_events at the last growth */
+
+	/*
+	 * Exact peak of the used bytes with the front end on (granules).
+	 * Every cache may let its live count rise up to its own limit
+	 * (hm_tcache.limit) without checking; the limits, the core's
+	 * non-slab bytes and the orphans never add up to more than
+	 * @peak_gran, so the used bytes cannot pass the peak unseen.  A cache
+	 * that passes its limit (or a core allocation that would pass the
+	 * bound) takes the lock, sets every limit back to its cache's live
+	 * count and compares the exact sum with the peak (hm_tc_peak_locked()).
+	 */
+	uint64_t peak_gran;
+	uint64_t limit_sum;		/* sum of the caches' limits, granules */
 
 	uint64_t grow_events, release_events, pregrow_events;
 
@@ -68,9 +95,15 @@ struct hm_heap {
 	/* No slab could be had even by growing: front end off until a growth. */
 	bool slab_starved;
 	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
-	uint64_t remote_bytes, remote_blocks;	/* freed remotely, not yet drained */
+	/* Freed by other threads, not yet drained: (granules << 32) + blocks, lock-free. */
+	_Atomic uint64_t remote_acct;
+	_Atomic unsigned int remote_inflight;	/* lock-free remote frees running (tcache.c) */
 };
 
+/* heap.c: unlock, releasing segments first if a tcache path made some unused. */
+void hm_heap_unlock(struct hm_heap *h);
+/* heap.c, lock held: a segment may have become unused (default release policy). */
+void hm_heap_note_unused_locked(struct hm_heap *h);
 /* heap.c: allocate from the core (lock held; may drop it to grow). */
 int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 			 uintptr_t *addr, bool *low);
@@ -85,6 +118,8 @@ void hm_heap_fork_unregister(struct hm_heap *h);
 void hm_tc_set_fast_locked(struct hm_heap *h, bool on);	/* @fast and @fast_uid */
 int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size);	/* -ENOENT as above */
 void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st);
+/* Lock held: the used bytes may have passed the peak (core allocation). */
+void hm_tc_peak_check_locked(struct hm_heap *h);
 void hm_tc_trim_self(struct hm_heap *h);	/* release the caller's empty slabs */
 void hm_tc_heap_destroy(struct hm_heap *h);
 void hm_tc_heap_init(struct hm_heap *h);

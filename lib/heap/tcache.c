@@ -25,11 +25,14 @@
  * together, in one hold of the heap lock, when the list overflows or the
  * cache needs a slab of another class from the core.
  *
- * A block freed by another thread (a "remote" free) is recorded under the
- * heap lock in the slab's remote bitmap and the slab is queued for its
- * owner, which takes the slots back (under the lock) when it runs dry.
- * When a thread exits its slabs are drained and either released or left
- * "orphaned": frees into an orphan are then made under the heap lock.
+ * A block freed by another thread (a "remote" free) is recorded without
+ * any lock: an atomic OR into the slab's remote bitmap, and the first
+ * such bit queues the slab on its owner's pending list (compare-and-swap
+ * push), as mimalloc does with its per-page thread-free lists.  The owner
+ * takes the list whole and the slots back when it runs dry, also without
+ * the lock.  When a thread exits its slabs are drained and either
+ * released or left "orphaned": frees into an orphan are then made under
+ * the heap lock.
  *
  * Invariant checks stay on: a free of a slot whose free bit or remote bit
  * is set is a double free (-EINVAL), an address inside a slab that is not
@@ -45,6 +48,7 @@
  * Lock order: g_lock (thread/heap registry) before a heap's lock.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -71,6 +75,8 @@
  */
 #define BORROW_FAR	8u
 #define SLACK_SHIFT	4
+/* Slab bytes an idle thread (no live block) keeps: see release_idle(). */
+#define IDLE_KEEP	(4u * SLAB_TARGET)
 
 const uint16_t hm_class_size[NCLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 128,
@@ -86,6 +92,9 @@ _Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << L1_BITS];
 _Atomic(struct hm_slab *) *hm_slab_map_zero;
 __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec")));
 static __thread struct hm_tcache *tls_list __attribute__((tls_model("initial-exec")));
+
+/* hm_tcache.limit of a cache that may hold @gran live granules unchecked. */
+#define LIMIT(gran)	((uint64_t)(gran) << 32 | 0xffffffffu)
 
 /* Per class: slots per slab and slab length. */
 static uint8_t class_slots[NCLASSES];
@@ -233,6 +242,7 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 	if (s->all_next)
 		s->all_next->all_prev = s->all_prev;
 	hm_core_free(h->core, s->base);
+	hm_heap_note_unused_locked(h);
 	h->nslabs--;
 	h->slab_bytes -= s->bytes;
 	STORE(&s->owner, NULL);
@@ -263,7 +273,7 @@ static void retire(struct hm_tcache *tc, struct hm_slab *s)
 	own_unlink(tc, s);
 	pthread_mutex_lock(&h->lock);
 	slab_release_locked(h, s);
-	pthread_mutex_unlock(&h->lock);
+	hm_heap_unlock(h);
 }
 
 /* Owner, heap lock held: give every spare slab back to the core. */
@@ -286,7 +296,7 @@ static void spares_release(struct hm_tcache *tc)
 		return;
 	pthread_mutex_lock(&tc->heap->lock);
 	spares_release_locked(tc);
-	pthread_mutex_unlock(&tc->heap->lock);
+	hm_heap_unlock(tc->heap);
 }
 
 /*
@@ -321,32 +331,86 @@ static struct hm_slab *spare_take(struct hm_tcache *tc, unsigned int cls)
 	return NULL;
 }
 
-/* Owner, heap lock held: take back the slots other threads freed. */
-static void drain_locked(struct hm_tcache *tc)
+/*
+ * Owner: every empty slab (spares and empty active slabs) back to the
+ * core in one lock hold.  Called when the thread holds no block and owns
+ * more than IDLE_KEEP bytes of slabs: after a thread frees everything,
+ * its slabs must not pin segments the release policy would give back;
+ * below IDLE_KEEP a thread that allocates and frees one block at a time
+ * keeps its slab.
+ */
+static void release_idle(struct hm_tcache *tc)
+{
+	struct hm_heap *h = tc->heap;
+	unsigned int c;
+
+	pthread_mutex_lock(&h->lock);
+	spares_release_locked(tc);
+	for (c = 0; c < NCLASSES; c++) {
+		struct hm_slab *s = tc->bin[c].active;
+
+		if (s != &hm_slab_none && LOAD(&s->free) == s->all) {
+			tc->bin[c].active = &hm_slab_none;
+			s->state = SLAB_FULL;
+			own_unlink(tc, s);
+			slab_release_locked(h, s);
+		}
+	}
+	hm_heap_unlock(h);
+}
+
+static void slab_emptied(struct hm_tcache *tc, struct hm_slab *s);
+
+/*
+ * Owner, no lock: take back the slots other threads freed.  The list is
+ * taken whole; each slab's next link is read before its remote word is
+ * taken (after that, a remote free may queue the slab again).  A bit
+ * already free is a double free that raced with an earlier drain: it is
+ * dropped.
+ */
+static void drain(struct hm_tcache *tc)
+{
+	struct hm_heap *h = tc->heap;
+	struct hm_slab *s, *next;
+
+	for (s = atomic_exchange(&tc->pending, NULL); s; s = next) {
+		uint64_t r, old;
+		unsigned int all, n;
+
+		next = atomic_load_explicit(&s->pend_next, memory_order_relaxed);
+		r = atomic_exchange(&s->remote, 0);
+		old = LOAD(&s->free);
+		all = (unsigned int)__builtin_popcountll(r);
+		r &= ~old;
+		n = (unsigned int)__builtin_popcountll(r);
+		STORE(&s->free, old | r);
+		STORE(&tc->acct, LOAD(&tc->acct) - n * s->acct);
+		atomic_fetch_sub(&h->remote_acct, all * s->acct);
+		if (s->state == SLAB_ACTIVE || s->state == SLAB_SPARE)
+			continue;
+		if ((old | r) == s->all)
+			slab_emptied(tc, s);
+		else if (s->state == SLAB_FULL)
+			part_push(tc, s);
+	}
+}
+
+/*
+ * Heap lock held, the cache's slabs already orphaned (owner NULL) and no
+ * lock-free remote free in flight: fold the remote bits into the free
+ * words.
+ */
+static void fold_remote_locked(struct hm_tcache *tc)
 {
 	struct hm_heap *h = tc->heap;
 	struct hm_slab *s;
 
-	while ((s = LOAD(&tc->pending)) != NULL) {
-		uint64_t r = LOAD(&s->remote), old = LOAD(&s->free);
-		unsigned int n = (unsigned int)__builtin_popcountll(r);
+	atomic_store(&tc->pending, NULL);
+	for (s = tc->owned; s; s = s->own_next) {
+		uint64_t r = atomic_exchange(&s->remote, 0), old = LOAD(&s->free);
 
-		STORE(&tc->pending, s->pend_next);
-		s->on_pending = false;
-		/* Free bits first, then remote bits: a racing double free sees one of them. */
+		atomic_fetch_sub(&h->remote_acct, (uint64_t)__builtin_popcountll(r) * s->acct);
 		STORE(&s->free, old | r);
-		STORE(&s->remote, 0);
-		STORE(&tc->acct, LOAD(&tc->acct) - n * s->acct);
-		h->remote_bytes -= (uint64_t)n * s->bsize;
-		h->remote_blocks -= n;
-		if (s->state == SLAB_ACTIVE)
-			continue;
-		if ((old | r) == s->all) {
-			own_unlink(tc, s);
-			slab_release_locked(h, s);
-		} else if (s->state == SLAB_FULL) {
-			part_push(tc, s);
-		}
 	}
 }
 
@@ -357,7 +421,12 @@ static void detach_locked(struct hm_tcache *tc)
 	struct hm_slab *s, *next;
 	unsigned int c;
 
-	drain_locked(tc);
+	/* Remote frees from now on take the heap lock (free_remote()). */
+	for (s = tc->owned; s; s = s->own_next)
+		atomic_store(&s->owner, NULL);
+	while (atomic_load(&h->remote_inflight))
+		sched_yield();
+	fold_remote_locked(tc);
 	for (s = tc->owned; s; s = next) {
 		unsigned int live;
 
@@ -369,7 +438,6 @@ static void detach_locked(struct hm_tcache *tc)
 		live = s->nslots - (unsigned int)__builtin_popcountll(LOAD(&s->free));
 		h->orphan_bytes += (uint64_t)live * s->bsize;
 		h->orphan_blocks += live;
-		STORE(&s->owner, NULL);
 	}
 	tc->owned = NULL;
 	tc->owned_bytes = 0;
@@ -379,6 +447,8 @@ static void detach_locked(struct hm_tcache *tc)
 	for (c = 0; c < NCLASSES; c++)
 		tc->bin[c] = (struct hm_bin){ .active = &hm_slab_none };
 	STORE(&tc->acct, 0);
+	h->limit_sum -= LOAD(&tc->limit) >> 32;
+	STORE(&tc->limit, LIMIT(0));
 	if (tc->h_prev)
 		tc->h_prev->h_next = tc->h_next;
 	else
@@ -398,7 +468,7 @@ static void thread_exit(void *arg)
 		if (!tc->dead) {
 			pthread_mutex_lock(&tc->heap->lock);
 			detach_locked(tc);
-			pthread_mutex_unlock(&tc->heap->lock);
+			hm_heap_unlock(tc->heap);
 		}
 		free(tc);
 	}
@@ -452,6 +522,7 @@ struct hm_tcache *hm_tc_slow(struct hm_heap *h)
 			tc->bin[c].active = &hm_slab_none;
 		tc->heap = h;
 		tc->uid = h->uid;
+		STORE(&tc->limit, LIMIT(0));
 		tc->t_next = tls_list;
 		tls_list = tc;
 		pthread_setspecific(g_key, tc);
@@ -506,7 +577,7 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	s = h->slab_pool;
 	if (s)
 		h->slab_pool = s->all_next;
-	pthread_mutex_unlock(&h->lock);
+	hm_heap_unlock(h);
 	if (!s && !(s = malloc(sizeof(*s))))
 		return NULL;
 	pthread_mutex_lock(&h->lock);
@@ -577,11 +648,8 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 	if (s != &hm_slab_none)
 		s->state = SLAB_FULL;		/* it has no free slot */
 	b->active = &hm_slab_none;
-	if (!b->partial && LOAD(&tc->pending)) {
-		pthread_mutex_lock(&tc->heap->lock);
-		drain_locked(tc);
-		pthread_mutex_unlock(&tc->heap->lock);
-	}
+	if (!b->partial && LOAD(&tc->pending))
+		drain(tc);
 	s = b->partial;
 	if (!s && (m = tc->partial_mask >> (cls + 1)) != 0) {
 		uint64_t live = (LOAD(&tc->acct) >> 32) * HM_CORE_GRANULE;
@@ -616,6 +684,8 @@ int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
 	STORE(&s->free, word & (word - 1));
 	STORE(&tc->acct, LOAD(&tc->acct) + s->acct);
 	*out = (void *)(s->base + (uintptr_t)__builtin_ctzll(word) * s->bsize);
+	if (LOAD(&tc->acct) > LOAD(&tc->limit))
+		hm_tc_peak(tc);
 	return 0;
 }
 
@@ -626,6 +696,17 @@ int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
  * full to partly used (onto the partial list) or became empty (back to
  * the core), unless it is the active slab.
  */
+/* Owner: @s (not active) has no live block left (drained remote frees). */
+static void slab_emptied(struct hm_tcache *tc, struct hm_slab *s)
+{
+	if (atomic_load_explicit(&tc->heap->fast, RELAXED)) {
+		stash(tc, s);
+	} else {
+		retire(tc, s);
+		spares_release(tc);
+	}
+}
+
 int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 {
 	if (s->state == SLAB_ACTIVE) {
@@ -635,49 +716,96 @@ int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 			s->state = SLAB_FULL;
 			retire(tc, s);
 			spares_release(tc);
+			return 0;
 		}
-		return 0;
-	}
-	if (LOAD(&s->free) != s->all) {
+	} else if (LOAD(&s->free) != s->all) {
 		if (!old)
 			part_push(tc, s);
+		return 0;
 	} else if (atomic_load_explicit(&tc->heap->fast, RELAXED)) {
 		stash(tc, s);
 	} else {
 		/* Starved heap or markers open: every empty slab goes back now. */
 		retire(tc, s);
 		spares_release(tc);
+		return 0;
 	}
+	/*
+	 * A slab emptied: if the thread holds no block, its idle slabs go
+	 * back when there are many, or when the release policy finds free
+	 * memory it cannot give back (hm_heap_note_unused_locked()).
+	 */
+	if (!(uint32_t)LOAD(&tc->acct) &&
+	    (tc->owned_bytes > IDLE_KEEP || atomic_load_explicit(&tc->heap->idle_release, RELAXED)))
+		release_idle(tc);
 	return 0;
 }
 
-/* Free by a thread that does not own the slab. */
-static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
+/* Free into a slab whose thread exited: under the heap lock. */
+static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 {
-	struct hm_tcache *owner;
 	int err = 0;
 
 	pthread_mutex_lock(&h->lock);
-	owner = LOAD(&s->owner);
-	if ((LOAD(&s->free) | LOAD(&s->remote)) & bit) {
+	if (LOAD(&s->owner) || s->heap != h) {
+		/* Reused for another slab meanwhile: the block was freed already. */
+		err = -EINVAL;
+	} else if ((LOAD(&s->free) | LOAD(&s->remote)) & bit) {
 		err = -EINVAL;		/* double free */
-	} else if (!owner) {
+	} else {
 		STORE(&s->free, LOAD(&s->free) | bit);
 		h->orphan_bytes -= s->bsize;
 		h->orphan_blocks--;
 		if (LOAD(&s->free) == s->all)
 			slab_release_locked(h, s);
-	} else {
-		STORE(&s->remote, LOAD(&s->remote) | bit);
-		h->remote_bytes += s->bsize;
-		h->remote_blocks++;
-		if (!s->on_pending) {
-			s->on_pending = true;
-			s->pend_next = LOAD(&owner->pending);
-			STORE(&owner->pending, s);
-		}
 	}
-	pthread_mutex_unlock(&h->lock);
+	hm_heap_unlock(h);
+	return err;
+}
+
+/*
+ * Free by a thread that does not own the slab, without the heap lock
+ * while the slab has an owner: the slot's bit goes into the slab's remote
+ * word (an atomic OR, which also catches a second remote free of it), and
+ * the first bit since the owner's last drain queues the slab on the
+ * owner's pending list (a push by compare-and-swap; the owner takes the
+ * list whole).  remote_inflight lets an exiting owner wait until no such
+ * free can still reach its list.  Orphaned slabs are freed into under the
+ * heap lock.
+ */
+static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
+{
+	struct hm_tcache *owner;
+	struct hm_slab *head;
+	uint64_t old;
+	int err = 0;
+
+	atomic_fetch_add(&h->remote_inflight, 1);
+	owner = atomic_load(&s->owner);
+	if (!owner) {
+		atomic_fetch_sub(&h->remote_inflight, 1);
+		return free_orphan(h, s, bit);
+	}
+	if (LOAD(&s->free) & bit) {
+		err = -EINVAL;		/* double free */
+		goto out;
+	}
+	old = atomic_fetch_or(&s->remote, bit);
+	if (old & bit) {
+		err = -EINVAL;		/* double free */
+		goto out;
+	}
+	atomic_fetch_add(&h->remote_acct, s->acct);
+	if (!old) {
+		head = atomic_load_explicit(&owner->pending, memory_order_relaxed);
+		do
+			atomic_store_explicit(&s->pend_next, head, memory_order_relaxed);
+		while (!atomic_compare_exchange_weak_explicit(&owner->pending, &head, s,
+							      memory_order_release,
+							      memory_order_relaxed));
+	}
+out:
+	atomic_fetch_sub(&h->remote_inflight, 1);
 	return err;
 }
 
@@ -721,25 +849,84 @@ int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
 
 /* ---- statistics and trimming ---------------------------------------------- */
 
-void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
+/* Granules of live blocks outside slabs (the core counts each slab as one live block). */
+static uint64_t core_own_gran_locked(const struct hm_heap *h)
 {
-	uint64_t bytes = h->orphan_bytes, blocks = h->orphan_blocks;
+	return (hm_core_used_bytes(h->core) - h->slab_bytes) / HM_CORE_GRANULE;
+}
+
+/*
+ * Lock held: every cache's limit back to its live count; the exact used
+ * granules G become the peak if above it.  Returns G.
+ */
+static uint64_t peak_reclaim_locked(struct hm_heap *h)
+{
+	uint64_t g = core_own_gran_locked(h) + h->orphan_bytes / HM_CORE_GRANULE, sum = 0;
 	struct hm_tcache *tc;
 
-	if (!h->nslabs)
+	for (tc = h->tcaches; tc; tc = tc->h_next) {
+		uint64_t a = LOAD(&tc->acct) >> 32;
+
+		STORE(&tc->limit, LIMIT(a));
+		sum += a;
+	}
+	g += sum - (atomic_load(&h->remote_acct) >> 32);
+	h->limit_sum = sum;
+	if (g > h->peak_gran)
+		h->peak_gran = g;
+	return g;
+}
+
+void hm_tc_peak_check_locked(struct hm_heap *h)
+{
+	uint64_t bound = h->limit_sum + core_own_gran_locked(h) + h->orphan_bytes / HM_CORE_GRANULE;
+
+	if (bound > h->peak_gran)
+		peak_reclaim_locked(h);
+}
+
+/*
+ * The owner's live count passed its limit.  The exact sum decides whether
+ * it is a new peak; whatever room is left below the peak becomes this
+ * cache's, so the next operations need no check.
+ */
+void hm_tc_peak(struct hm_tcache *tc)
+{
+	struct hm_heap *h = tc->heap;
+	uint64_t g, room, a;
+
+	pthread_mutex_lock(&h->lock);
+	g = peak_reclaim_locked(h);
+	room = h->peak_gran - g;
+	a = LOAD(&tc->acct) >> 32;
+	STORE(&tc->limit, LIMIT(a + room));
+	h->limit_sum += room;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
+{
+	uint64_t bytes = h->orphan_bytes, blocks = h->orphan_blocks, r;
+	struct hm_tcache *tc;
+
+	if (!h->nslabs) {
+		st->peak_used_bytes = h->peak_gran * HM_CORE_GRANULE;
 		return;
+	}
 	for (tc = h->tcaches; tc; tc = tc->h_next) {
 		uint64_t a = LOAD(&tc->acct);
 
 		bytes += (a >> 32) * HM_CORE_GRANULE;
 		blocks += (uint32_t)a;
 	}
-	bytes -= h->remote_bytes;
-	blocks -= h->remote_blocks;
+	r = atomic_load(&h->remote_acct);
+	bytes -= (r >> 32) * HM_CORE_GRANULE;
+	blocks -= (uint32_t)r;
 	/* The core counts each slab as one live block of its length. */
 	st->used_bytes = st->used_bytes - h->slab_bytes + bytes;
 	st->free_bytes = st->total_bytes - st->used_bytes;
 	st->live_blocks = (uint32_t)(st->live_blocks - h->nslabs + blocks);
+	st->peak_used_bytes = h->peak_gran * HM_CORE_GRANULE;
 }
 
 void hm_tc_trim_self(struct hm_heap *h)
@@ -750,11 +937,8 @@ void hm_tc_trim_self(struct hm_heap *h)
 	if (hm_tls_cur.uid != h->uid)
 		return;
 	tc = hm_tls_cur.tc;
-	if (LOAD(&tc->pending)) {
-		pthread_mutex_lock(&h->lock);
-		drain_locked(tc);
-		pthread_mutex_unlock(&h->lock);
-	}
+	if (LOAD(&tc->pending))
+		drain(tc);
 	/* Spares and empty active slabs go back. */
 	spares_release(tc);
 	for (c = 0; c < NCLASSES; c++) {
@@ -823,7 +1007,9 @@ void hm_tc_fork_reset(struct hm_heap *h)
 	h->tcaches = NULL;
 	forget_slabs(h);
 	h->orphan_bytes = h->orphan_blocks = 0;
-	h->remote_bytes = h->remote_blocks = 0;
+	STORE(&h->remote_acct, 0);
+	h->limit_sum = 0;
+	h->peak_gran = 0;
 	if (hm_tls_cur.h == h)
 		hm_tls_cur = (struct tc_ref){ 0 };
 	h->uid = atomic_fetch_add(&g_uid, 1) + 1;

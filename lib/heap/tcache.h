@@ -38,7 +38,7 @@ enum hm_slab_state {
 struct hm_slab {
 	/* Fast-path fields: one cache line. */
 	_Atomic uint64_t free;		/* set: slot free; written by the owner (orphan: heap lock) */
-	_Atomic uint64_t remote;	/* set: freed by another thread; heap lock */
+	_Atomic uint64_t remote;	/* set: freed by another thread (atomic OR, no lock) */
 	uintptr_t base;
 	_Atomic(struct hm_tcache *) owner;	/* NULL: orphaned (then under the heap lock) */
 	uint64_t all;			/* free == all: the slab is empty */
@@ -53,10 +53,9 @@ struct hm_slab {
 	uint32_t bytes;			/* slab length (a multiple of CHUNK_SIZE) */
 
 	struct hm_heap *heap;
-	bool on_pending;		/* heap lock */
 	struct hm_slab *part_prev, *part_next;	/* owner's partial list (spare list: part_next) */
 	struct hm_slab *own_prev, *own_next;	/* owner's slabs */
-	struct hm_slab *pend_next;		/* owner's pending list (heap lock) */
+	_Atomic(struct hm_slab *) pend_next;	/* owner's pending list (lock-free push) */
 	struct hm_slab *all_prev, *all_next;	/* heap's slabs (heap lock) */
 };
 
@@ -74,6 +73,12 @@ struct hm_tcache {
 	 * the other: slab_new() bounds what a cache owns (HM_TC_MAX_OWNED).
 	 */
 	_Atomic uint64_t acct;
+	/*
+	 * acct may rise up to this without a check of the heap's peak:
+	 * (granules << 32) | 0xffffffff (struct hm_heap.peak_gran).  Written
+	 * under the heap lock, read by the owner's fast path.
+	 */
+	_Atomic uint64_t limit;
 	struct hm_heap *heap;		/* NULL once the heap is destroyed (g_lock) */
 	uint64_t uid;
 	uint64_t owned_bytes;		/* bytes of the slabs below */
@@ -82,7 +87,7 @@ struct hm_tcache {
 	uint64_t partial_mask;		/* bit c: bin[c].partial is not NULL */
 	struct hm_slab *spare;		/* empty slabs kept for reuse (HM_TC_SPARES at most) */
 	unsigned int nspare;
-	/* Slabs with remote frees: written under the heap lock, peeked at without. */
+	/* Slabs with remote frees: pushed lock-free by others, taken whole by the owner. */
 	_Atomic(struct hm_slab *) pending;
 	struct hm_tcache *h_prev, *h_next;	/* heap's list (heap lock) */
 	struct hm_tcache *t_next;		/* thread's list (thread-private) */
@@ -123,6 +128,8 @@ extern __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec"
 
 struct hm_tcache *hm_tc_slow(struct hm_heap *h);
 int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out);
+/* The owner's live count passed its limit: maybe a new peak. */
+void hm_tc_peak(struct hm_tcache *tc);
 int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old);
 int hm_tc_free_any(struct hm_heap *h, void *ptr);
 

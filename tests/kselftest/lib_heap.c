@@ -12,8 +12,11 @@
  *  - fork: the child's heap starts empty, inherited pointers give
  *    AEE_EBADVA and fault, the parent's maps are untouched, and a child
  *    that allocates and exits (freeing or not) returns everything;
- *  - $HAPMEM_HEAP_FRONT_END=1 turns the per-thread front end on (the peak
- *    then counts whole slabs), and its blocks still reach the device.
+ *  - the per-thread front end is on by default and $HAPMEM_HEAP_FRONT_END=0
+ *    turns it off; either way bytes_used and MAX_USED are exact (usable
+ *    bytes: class sizes with the front end, 16-byte granules without) and
+ *    the blocks reach the device;
+ *  - the default release policy gives a freed segment back to the driver.
  *
  * Every TEST runs in its own process (the harness forks), so each starts
  * with an empty HAP heap.  Device checks are small: each transfer of up
@@ -145,9 +148,16 @@ TEST(growth_is_one_driver_map)
 	EXPECT_EQ(i2.session_bytes - i0.session_bytes, heap_bytes(&s2));
 	EXPECT_EQ(AEE_SUCCESS, HAP_free(a));
 	EXPECT_EQ(AEE_SUCCESS, HAP_free(b));
-	/* no high threshold: the memory stays */
+	/*
+	 * No threshold set: the default release policy gives the 7 MiB
+	 * segment back (unused above twice the reserve, max(2 MiB, used / 8));
+	 * the first one stays, held by the thread's empty slab.
+	 */
 	ASSERT_EQ(0, lt_info(&i1));
-	EXPECT_EQ(i2.global_bytes, i1.global_bytes);
+	EXPECT_EQ(i2.global_maps - 1, i1.global_maps);
+	EXPECT_EQ(i2.global_bytes - 7 * MiB, i1.global_bytes);
+	ASSERT_EQ(AEE_SUCCESS, HAP_mem_get_stats(&s2));
+	EXPECT_EQ(3 * MiB, heap_bytes(&s2));
 }
 
 struct grow_case {
@@ -342,46 +352,60 @@ static unsigned long max_used(void)
 	return HAP_mem_get_heap_info(&info) == AEE_SUCCESS ? info.max_used : 0;
 }
 
-/* 32 blocks of 64 bytes, a device check of one, a double free; the peak. */
-static unsigned long small_blocks(struct __test_metadata *_metadata)
+/*
+ * 32 blocks of 300 bytes, a device check of one, a double free; the
+ * peak, and bytes_used while they live (a 300-byte block is 320 bytes of
+ * its class with the front end, 304 from the core).
+ */
+static unsigned long small_blocks(struct __test_metadata *_metadata, uint64_t *used)
 {
 	unsigned char *p[32];
+	struct HAP_mem_stats s;
 	unsigned long peak;
 	uint64_t dev;
 	int i;
 
 	for (i = 0; i < 32; i++) {
-		EXPECT_EQ(AEE_SUCCESS, HAP_malloc(64, (void **)&p[i]));
-		lt_fill(p[i], 64, i);
+		EXPECT_EQ(AEE_SUCCESS, HAP_malloc(300, (void **)&p[i]));
+		lt_fill(p[i], 300, i);
 	}
 	ASSERT_EQ(AEE_SUCCESS, HAP_mem_get_dev_addr(p[17], &dev));
-	EXPECT_EQ(0, lt_dev_matches(dev, p[17], 64));
+	EXPECT_EQ(0, lt_dev_matches(dev, p[17], 300));
+	EXPECT_EQ(AEE_SUCCESS, HAP_mem_get_stats(&s));
+	*used = s.bytes_used;
+	for (i = 0; i < 16; i++)
+		EXPECT_EQ(AEE_SUCCESS, HAP_free(p[i]));
 	peak = max_used();
-	for (i = 0; i < 32; i++)
+	for (i = 16; i < 32; i++)
 		EXPECT_EQ(AEE_SUCCESS, HAP_free(p[i]));
 	EXPECT_EQ(AEE_EBADPARM, HAP_free(p[5]));
+	EXPECT_EQ(AEE_SUCCESS, HAP_mem_get_stats(&s));
+	EXPECT_EQ(0U, s.bytes_used);
 	return peak;
 }
 
-TEST(front_end_off_by_default)
+TEST(front_end_on_by_default)
 {
 	unsigned long peak;
+	uint64_t used;
 
 	unsetenv("HAPMEM_HEAP_FRONT_END");
-	peak = small_blocks(_metadata);
-	/* exact: 32 blocks of 64 bytes */
-	EXPECT_EQ(32UL * 64, peak);
+	peak = small_blocks(_metadata, &used);
+	/* exact: 32 blocks of the 320-byte class, the peak too */
+	EXPECT_EQ(32U * 320, used);
+	EXPECT_EQ(32UL * 320, peak);
 }
 
-TEST(front_end_from_environment)
+TEST(front_end_off_from_environment)
 {
 	unsigned long peak;
+	uint64_t used;
 
-	ASSERT_EQ(0, setenv("HAPMEM_HEAP_FRONT_END", "1", 1));
-	peak = small_blocks(_metadata);
-	/* the peak counts slabs whole: at least one 64-slot slab of 64 B */
-	EXPECT_GE(peak, 64UL * 64);
-	TH_LOG("front end: peak %lu bytes for 2048 live", peak);
+	ASSERT_EQ(0, setenv("HAPMEM_HEAP_FRONT_END", "0", 1));
+	peak = small_blocks(_metadata, &used);
+	/* exact: 32 core blocks of 19 granules */
+	EXPECT_EQ(32U * 304, used);
+	EXPECT_EQ(32UL * 304, peak);
 }
 
 TEST_HARNESS_MAIN

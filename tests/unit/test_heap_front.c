@@ -268,13 +268,16 @@ TEST_F(front, slab_sizing_and_peak)
 
 	ASSERT_EQ(0, hm_heap_alloc(self->h, 1, 0, &a));
 	EXPECT_EQ(1024, self->h->slab_bytes);
-	/* The peak is the footprint: the slab counts whole. */
+	/* The peak counts class sizes; the footprint's peak counts the slab whole. */
 	st = heap_stats(self->h);
 	EXPECT_EQ(16, st.core.used_bytes);
-	EXPECT_EQ(1024, st.core.peak_used_bytes);
+	EXPECT_EQ(16, st.core.peak_used_bytes);
+	EXPECT_EQ(1024, st.peak_footprint_bytes);
 	ASSERT_EQ(0, hm_heap_alloc(self->h, 4000, 0, &b));
 	EXPECT_EQ(1024 + 8 * 4096, self->h->slab_bytes);
-	EXPECT_EQ(1024 + 8 * 4096, heap_stats(self->h).core.peak_used_bytes);
+	st = heap_stats(self->h);
+	EXPECT_EQ(16 + 4096, st.core.peak_used_bytes);
+	EXPECT_EQ(1024 + 8 * 4096, st.peak_footprint_bytes);
 	EXPECT_EQ(0, hm_heap_free(self->h, b));
 	EXPECT_EQ(0, hm_heap_free(self->h, a));
 	heap_stats(self->h);	/* releases the caller's empty active slabs */
@@ -647,6 +650,211 @@ TEST(front_at_limit)
 	hm_heap_destroy(h);
 	EXPECT_EQ(0, host_counters(ctx).live_segments);
 	hm_backend_host_ctx_free(ctx);
+}
+
+
+/*
+ * Usable size of block @p: its slot (borrowing may give a larger class),
+ * or its core block (granules; a cached block may be a class larger).
+ */
+static uint64_t usable(struct hm_heap *h, void *p)
+{
+	size_t size = 0;
+
+	if (hm_tc_block_size(h, p, &size)) {
+		pthread_mutex_lock(&h->lock);
+		hm_core_block_size(h->core, (uintptr_t)p, &size);
+		pthread_mutex_unlock(&h->lock);
+	}
+	return size;
+}
+
+/*
+ * The peak is exact with the front end on: random slab and core blocks,
+ * checked against a running model after every operation.
+ */
+TEST_F(front, peak_is_exact)
+{
+	enum { N = 600, OPS = 40000 };
+	static void *p[N];
+	static uint64_t sz[N];
+	uint64_t used = 0, peak = 0, lcg = 5;
+	struct hm_heap_stats st;
+	int i;
+
+	for (i = 0; i < OPS; i++) {
+		unsigned int v;
+
+		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+		v = (unsigned int)(lcg >> 33) % N;
+		if (p[v]) {
+			ASSERT_EQ(0, hm_heap_free(self->h, p[v]));
+			used -= sz[v];
+			p[v] = NULL;
+		} else {
+			size_t n = 1 + (lcg >> 40) % ((lcg >> 20) % 4 ? 4096 : 9000);
+
+			ASSERT_EQ(0, hm_heap_alloc(self->h, n, 0, &p[v]));
+			sz[v] = usable(self->h, p[v]);
+			ASSERT_GE(sz[v], n);
+			used += sz[v];
+			if (used > peak)
+				peak = used;
+		}
+		if (i % 97 == 0) {
+			st = heap_stats(self->h);
+			ASSERT_EQ(used, st.core.used_bytes);
+			ASSERT_EQ(peak, st.core.peak_used_bytes);
+		}
+	}
+	st = heap_stats(self->h);
+	EXPECT_EQ(peak, st.core.peak_used_bytes);
+	EXPECT_GE(st.peak_footprint_bytes, peak);
+	for (i = 0; i < N; i++)
+		if (p[i])
+			EXPECT_EQ(0, hm_heap_free(self->h, p[i]));
+}
+
+struct peak_step {
+	struct hm_heap *h;
+	void **p;
+	unsigned int n;
+	size_t size;
+	bool do_free;
+};
+
+static void *peak_thread(void *arg)
+{
+	struct peak_step *s = arg;
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->do_free)
+			hm_heap_free(s->h, s->p[i]);
+		else if (hm_heap_alloc(s->h, s->size, 0, &s->p[i]))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void run_step(struct peak_step *s)
+{
+	pthread_t t;
+	void *r;
+
+	pthread_create(&t, NULL, peak_thread, s);
+	pthread_join(t, &r);
+}
+
+/*
+ * Peaks made by several threads, one after the other: a thread's frees
+ * leave room only it may use unchecked; another thread that allocates
+ * takes that room back, so its new peak is seen.  Live threads: the main
+ * thread allocates between two others' steps.
+ */
+TEST_F(front, peak_is_exact_across_threads)
+{
+	static void *a[100], *b[150], *c[10];
+	struct peak_step sa = { self->h, a, 100, 64, false };
+	struct peak_step sb = { self->h, b, 150, 64, false };
+	unsigned int i;
+
+	/* A thread allocates 100 x 64 B and frees them itself. */
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 64, 0, &a[i]));
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, hm_heap_free(self->h, a[i]));
+	EXPECT_EQ(6400, heap_stats(self->h).core.peak_used_bytes);
+	/* Another thread: 150 x 64 B (kept; its thread exits, the slabs are orphaned). */
+	run_step(&sb);
+	EXPECT_EQ(9600, heap_stats(self->h).core.peak_used_bytes);
+	/* The main thread again: 10 x 64 B on top of the orphans. */
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 64, 0, &c[i]));
+	EXPECT_EQ(10240, heap_stats(self->h).core.peak_used_bytes);
+	/* A third thread frees the orphans, a fourth allocates 100: no new peak. */
+	sb.do_free = true;
+	run_step(&sb);
+	run_step(&sa);
+	EXPECT_EQ(10240, heap_stats(self->h).core.peak_used_bytes);
+	EXPECT_EQ(640 + 6400, heap_stats(self->h).core.used_bytes);
+	/* A core block (8 KiB) on top: 7040 + 8192 > 10240. */
+	ASSERT_EQ(0, hm_heap_alloc(self->h, 8192, 0, &b[0]));
+	EXPECT_EQ(7040 + 8192, heap_stats(self->h).core.peak_used_bytes);
+	EXPECT_EQ(0, hm_heap_free(self->h, b[0]));
+	for (i = 0; i < 10; i++)
+		EXPECT_EQ(0, hm_heap_free(self->h, c[i]));
+	sa.do_free = true;
+	run_step(&sa);
+	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
+}
+
+/*
+ * Owners that exit while other threads still free their blocks without
+ * the lock: each round a producer allocates 2000 blocks, hands them over
+ * and exits at once while two consumers free them (remote frees racing
+ * with the owner's exit, then frees into the orphans).  Every free
+ * succeeds once, and the heap ends empty.
+ */
+struct xfer {
+	struct hm_heap *h;
+	void **p;
+	unsigned int from, to;
+	atomic_int *ready;
+	int errors;
+};
+
+static void *xfer_produce(void *arg)
+{
+	struct xfer *x = arg;
+	unsigned int i;
+
+	for (i = 0; i < 2000; i++)
+		if (hm_heap_alloc(x->h, 16 + (i * 37) % 1000, 0, &x->p[i]))
+			x->errors++;
+	atomic_store(x->ready, 1);
+	return NULL;	/* exits: its slabs are orphaned while the consumers run */
+}
+
+static void *xfer_consume(void *arg)
+{
+	struct xfer *x = arg;
+	unsigned int i;
+
+	while (!atomic_load(x->ready))
+		sched_yield();
+	for (i = x->from; i < x->to; i++)
+		if (hm_heap_free(x->h, x->p[i]))
+			x->errors++;
+	for (i = x->from; i < x->to; i += 97)
+		if (hm_heap_free(x->h, x->p[i]) != -EINVAL)
+			x->errors++;
+	return NULL;
+}
+
+TEST_F(front, remote_frees_race_owner_exit)
+{
+	static void *p[2000];
+	int round;
+
+	for (round = 0; round < 30; round++) {
+		atomic_int ready = 0;
+		struct xfer prod = { self->h, p, 0, 0, &ready, 0 };
+		struct xfer c1 = { self->h, p, 0, 1000, &ready, 0 };
+		struct xfer c2 = { self->h, p, 1000, 2000, &ready, 0 };
+		pthread_t tp, t1, t2;
+
+		ASSERT_EQ(0, pthread_create(&t1, NULL, xfer_consume, &c1));
+		ASSERT_EQ(0, pthread_create(&t2, NULL, xfer_consume, &c2));
+		ASSERT_EQ(0, pthread_create(&tp, NULL, xfer_produce, &prod));
+		pthread_join(tp, NULL);
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		ASSERT_EQ(0, prod.errors + c1.errors + c2.errors) TH_LOG("round %d", round);
+	}
+	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
+	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
+	EXPECT_EQ(0, self->h->nslabs);
 }
 
 TEST_HARNESS_MAIN

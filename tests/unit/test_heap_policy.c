@@ -225,4 +225,96 @@ TEST_F(heap, realloc_in_place_and_moving)
 	EXPECT_EQ(-ENOMEM, hm_heap_calloc(self->h, SIZE_MAX / 2, 3, (void **)&p));
 }
 
+/*
+ * The default release policy (hm_heap_create_default()): after every
+ * block is freed, at least 90 % of the segment bytes go back, front end
+ * on or off; a heap churning around one segment does not release and
+ * regrow on every cycle (hysteresis); set thresholds replace it.
+ */
+static void fill_and_free(struct __test_metadata *_metadata, struct hm_heap *h, void *ctx,
+			  unsigned int n, size_t max)
+{
+	static void *p[20000];
+	uint64_t lcg = 9, peak_bytes;
+	unsigned int i;
+
+	ASSERT_LE(n, 20000);
+	for (i = 0; i < n; i++) {
+		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+		ASSERT_EQ(0, hm_heap_alloc(h, 1 + (lcg >> 33) % max, 0, &p[i]));
+	}
+	peak_bytes = host_counters(ctx).live_bytes;
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, hm_heap_free(h, p[i]));
+	EXPECT_LE(host_counters(ctx).live_bytes * 10, peak_bytes)
+		TH_LOG("%llu of %llu bytes kept", (unsigned long long)host_counters(ctx).live_bytes,
+		       (unsigned long long)peak_bytes);
+	EXPECT_LT(0, heap_stats(h).release_events);
+	EXPECT_EQ(0, heap_stats(h).core.used_bytes);
+}
+
+TEST(default_policy_gives_memory_back)
+{
+	int front;
+
+	for (front = 0; front < 2; front++) {
+		void *ctx = hm_backend_host_ctx_new();
+		struct hm_heap *h = hm_heap_create_default(&hm_backend_host, ctx);
+
+		ASSERT_NE(NULL, h);
+		hm_heap_set_front_end(h, front);
+		fill_and_free(_metadata, h, ctx, 20000, 6000);
+		hm_heap_destroy(h);
+		EXPECT_EQ(0, host_counters(ctx).live_segments);
+		hm_backend_host_ctx_free(ctx);
+	}
+}
+
+TEST(default_policy_hysteresis)
+{
+	void *ctx = hm_backend_host_ctx_new();
+	struct hm_heap *h = hm_heap_create_default(&hm_backend_host, ctx);
+	void *keep, *big;
+	int i;
+
+	ASSERT_NE(NULL, h);
+	hm_heap_set_grow_size(h, MiB, MiB);
+	ASSERT_EQ(0, hm_heap_alloc(h, 100 * KiB, 0, &keep));	/* segment 1: 2 MiB */
+	/*
+	 * A 2 MiB block needs a second segment (3 MiB), above twice the
+	 * reserve (1 MiB) once freed: it goes back once; grown again, it
+	 * sets the floor and stays from then on.
+	 */
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, hm_heap_alloc(h, 2 * MiB, 0, &big));
+		ASSERT_EQ(0, hm_heap_free(h, big));
+	}
+	EXPECT_EQ(3, host_counters(ctx).grows);
+	EXPECT_EQ(1, host_counters(ctx).releases);
+	/* A 7 MiB block: its 8 MiB segment is above twice the floor once freed. */
+	ASSERT_EQ(0, hm_heap_alloc(h, 7 * MiB, 0, &big));
+	ASSERT_EQ(0, hm_heap_free(h, big));
+	EXPECT_EQ(2, host_counters(ctx).releases);
+	EXPECT_EQ(0, hm_heap_free(h, keep));
+	hm_heap_destroy(h);
+	hm_backend_host_ctx_free(ctx);
+}
+
+TEST(set_thresholds_replace_the_default_policy)
+{
+	void *ctx = hm_backend_host_ctx_new();
+	struct hm_heap *h = hm_heap_create_default(&hm_backend_host, ctx);
+	void *big;
+
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, hm_heap_set_thresholds(h, 0, UINT_MAX - 1));
+	ASSERT_EQ(0, hm_heap_alloc(h, 8 * MiB, 0, &big));
+	ASSERT_EQ(0, hm_heap_free(h, big));
+	/* the largest free block (9 MiB) is below high: the SDK keeps it */
+	EXPECT_EQ(0, host_counters(ctx).releases);
+	EXPECT_EQ(1, host_counters(ctx).live_segments);
+	hm_heap_destroy(h);
+	hm_backend_host_ctx_free(ctx);
+}
+
 TEST_HARNESS_MAIN
