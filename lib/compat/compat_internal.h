@@ -26,4 +26,7 @@ int hm_domain_fd(int domain, int *is_main);
 #include <stdint.h>
 int hm_fastrpc_vadsp(int domain, int fd, uint64_t *vadsp);
 
+/* For tests: the device address of an RPCMEM_HEAP_ID_SECURE buffer, or 0. */
+uint64_t hm_rpcmem_vadsp(const void *po);
+
 #endif /* HAPMEM_LIB_COMPAT_INTERNAL_H */

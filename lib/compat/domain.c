@@ -22,6 +22,7 @@
 
 #include "compat_internal.h"
 #include "hapmem_dev.h"
+#include "ioctl.h"
 #include "fork.h"
 #include "session.h"
 
@@ -32,6 +33,7 @@ static const char *const domain_names[HM_NUM_DOMAINS] = {
 static pthread_mutex_t domain_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t domain_once = PTHREAD_ONCE_INIT;
 static int domain_dev[HM_NUM_DOMAINS] = { -1, -1, -1, -1, -1 };
+static int domain_is_main[HM_NUM_DOMAINS];
 
 static void domain_prepare(void)
 {
@@ -52,6 +54,7 @@ static void domain_child(void)
 		if (domain_dev[i] >= 0)
 			close(domain_dev[i]);
 		domain_dev[i] = -1;
+		domain_is_main[i] = 0;
 	}
 	pthread_mutex_unlock(&domain_lock);
 }
@@ -82,10 +85,31 @@ static int node_path(int domain, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * Is @fd (open on @st) the remote of the process's session @main_fd?  The
+ * same node, or another node of the same remote (/dev/hapmem and
+ * /dev/hapmem-adsp are two nodes of the first remote).
+ */
+static int same_remote(int fd, const struct stat *st, int main_fd)
+{
+	struct hapmem_info a, b;
+	struct stat ms;
+
+	if (fstat(main_fd, &ms))
+		return 0;
+	if (!S_ISCHR(st->st_mode) || !S_ISCHR(ms.st_mode))
+		return st->st_dev == ms.st_dev && st->st_ino == ms.st_ino;
+	if (st->st_rdev == ms.st_rdev)
+		return 1;
+	return !hm_ioc_info(fd, HAPMEM_INFO_SELF, &a) &&
+	       !hm_ioc_info(main_fd, HAPMEM_INFO_SELF, &b) &&
+	       a.remote_index == b.remote_index;
+}
+
 int hm_domain_fd(int domain, int *is_main)
 {
 	char path[PATH_MAX];
-	struct stat a, b;
+	struct stat st;
 	int main_fd, fd, ret;
 
 	if (domain < 0 || domain >= HM_NUM_DOMAINS)
@@ -94,27 +118,29 @@ int hm_domain_fd(int domain, int *is_main)
 	ret = node_path(domain, path, sizeof(path));
 	if (ret)
 		return ret;
-	if (stat(path, &a))
-		return errno == ENOENT ? -ENODEV : -errno;
 	main_fd = hm_session_fd();
-	if (main_fd >= 0 && !fstat(main_fd, &b) && S_ISCHR(a.st_mode) == S_ISCHR(b.st_mode) &&
-	    (S_ISCHR(a.st_mode) ? a.st_rdev == b.st_rdev :
-	     a.st_dev == b.st_dev && a.st_ino == b.st_ino)) {
+	pthread_mutex_lock(&domain_lock);
+	if (domain_is_main[domain] && main_fd >= 0) {
+		pthread_mutex_unlock(&domain_lock);
 		if (is_main)
 			*is_main = 1;
 		return main_fd;
 	}
-	if (is_main)
-		*is_main = 0;
-	pthread_mutex_lock(&domain_lock);
 	fd = domain_dev[domain];
 	if (fd < 0) {
 		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			fd = -errno;
-		else
+		if (fd < 0) {
+			fd = errno == ENOENT ? -ENODEV : -errno;
+		} else if (main_fd >= 0 && !fstat(fd, &st) && same_remote(fd, &st, main_fd)) {
+			close(fd);
+			domain_is_main[domain] = 1;
+			fd = main_fd;
+		} else {
 			domain_dev[domain] = fd;
+		}
 	}
 	pthread_mutex_unlock(&domain_lock);
+	if (is_main)
+		*is_main = fd >= 0 && fd == main_fd;
 	return fd;
 }

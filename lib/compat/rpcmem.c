@@ -23,6 +23,7 @@
 
 #include "compat/rpcmem.h"
 #include "amap.h"
+#include "compat_internal.h"
 #include "hapmem_buf.h"
 #include "ioctl.h"
 #include "pagesize.h"
@@ -193,4 +194,16 @@ int rpcmem_to_fd(void *po)
 		return fd;
 	fd = hapmem_buf_to_fd(po);
 	return fd < 0 ? -1 : fd;
+}
+
+uint64_t hm_rpcmem_vadsp(const void *po)
+{
+	struct sec *s;
+	uint64_t va;
+
+	pthread_mutex_lock(&sec_lock);
+	s = hm_amap_find_exact(&sec_table, (uintptr_t)po);
+	va = s ? s->vadsp : 0;
+	pthread_mutex_unlock(&sec_lock);
+	return va;
 }
