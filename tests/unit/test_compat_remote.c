@@ -15,7 +15,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -359,6 +361,92 @@ TEST_F(frpc, refused)
 	EXPECT_EQ(AEE_EBADPARM, fastrpc_munmap(ADSP_DOMAIN_ID, self->fd, self->p, 0));
 	EXPECT_EQ(AEE_EBADPARM, fastrpc_munmap(-1, self->fd, self->p, LEN));
 	close(other);
+}
+
+struct racer {
+	int fd;
+	void *p;
+	enum fastrpc_map_flags kind;
+	pthread_barrier_t *go;
+	int ret;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->go);
+	r->ret = fastrpc_mmap(ADSP_DOMAIN_ID, r->fd, r->p, 0, LEN, r->kind);
+	return NULL;
+}
+
+/* Threads registering one buffer at once: one wins, the rest EALREADY, one map. */
+TEST_F(frpc, concurrent_registration)
+{
+	static const enum fastrpc_map_flags kinds[] = { FASTRPC_MAP_STATIC, FASTRPC_MAP_FD };
+	struct racer r[6];
+	pthread_t t[6];
+	pthread_barrier_t go;
+	size_t k;
+	int i, wins, already;
+
+	for (k = 0; k < 2; k++) {
+		pthread_barrier_init(&go, NULL, 6);
+		for (i = 0; i < 6; i++) {
+			r[i] = (struct racer){ self->fd, self->p, kinds[k], &go, -1 };
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, race, &r[i]));
+		}
+		wins = already = 0;
+		for (i = 0; i < 6; i++) {
+			pthread_join(t[i], NULL);
+			wins += r[i].ret == AEE_SUCCESS;
+			already += r[i].ret == AEE_EALREADY;
+		}
+		pthread_barrier_destroy(&go);
+		EXPECT_EQ(1, wins);
+		EXPECT_EQ(5, already);
+		EXPECT_EQ(self->live + 1, fake_live(FK_SHARE));
+		EXPECT_EQ(AEE_SUCCESS, fastrpc_munmap(ADSP_DOMAIN_ID, self->fd, self->p, LEN));
+		EXPECT_EQ(self->live, fake_live(FK_SHARE));
+	}
+}
+
+/* A fork child does not inherit registrations or maps: they are the parent's. */
+TEST_F(frpc, fork_child_starts_empty)
+{
+	uint64_t va = 0;
+	int status, dupfd;
+	pid_t pid;
+
+	ASSERT_EQ(AEE_SUCCESS, fastrpc_mmap(ADSP_DOMAIN_ID, self->fd, self->p, 0, LEN,
+					    FASTRPC_MAP_FD_DELAYED));
+	ASSERT_EQ(AEE_SUCCESS, remote_mmap64(self->fd, 0, 0, LEN, &va));
+	/* the library closes its own buffer fds in a child: the child uses a dup */
+	dupfd = dup(self->fd);
+	ASSERT_LE(0, dupfd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int bad = 0;
+
+		bad |= (remote_munmap64(va, LEN) != AEE_ENOSUCHMAP) << 0;
+		bad |= (fastrpc_munmap(ADSP_DOMAIN_ID, dupfd, self->p, LEN) !=
+			AEE_ENOSUCHMAP) << 1;
+		bad |= (fastrpc_mmap(ADSP_DOMAIN_ID, dupfd, self->p, 0, LEN,
+				     FASTRPC_MAP_FD_DELAYED) != AEE_SUCCESS) << 2;
+		bad |= (fastrpc_munmap(ADSP_DOMAIN_ID, dupfd, self->p, LEN) !=
+			AEE_SUCCESS) << 3;
+		_exit(bad);
+	}
+	close(dupfd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* the parent's are intact */
+	EXPECT_EQ(AEE_EALREADY, fastrpc_mmap(ADSP_DOMAIN_ID, self->fd, self->p, 0, LEN,
+					     FASTRPC_MAP_FD_DELAYED));
+	EXPECT_EQ(AEE_SUCCESS, remote_munmap64(va, LEN));
+	EXPECT_EQ(AEE_SUCCESS, fastrpc_munmap(ADSP_DOMAIN_ID, self->fd, self->p, LEN));
 }
 
 TEST_HARNESS_MAIN
