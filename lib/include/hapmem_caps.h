@@ -181,7 +181,9 @@ void *caps_aligned_alloc(size_t align, size_t size, uint32_t caps);
 /*
  * caps_realloc() - resize in place when possible, otherwise move to a
  * region with the same capabilities as the block's region (not
- * necessarily the same region) and copy.  Protected blocks cannot be
+ * necessarily the same region) and copy.  A non-zero @caps that the
+ * block's region does not have moves the block to a region that has them
+ * (even when it could grow in place).  Protected blocks cannot be
  * copied by the CPU: a resize that cannot be done in place fails with
  * EPERM and the block stays as it was.  @ptr NULL: caps_malloc(size,
  * caps); size 0: frees and returns NULL.
