@@ -344,6 +344,26 @@ TEST(realloc_with_caps_moves)
 	EXPECT_EQ(0, caps_free(p));
 }
 
+/* The native choice for 0 bytes: a unique, freeable block (not NULL). */
+TEST(zero_byte_requests)
+{
+	void *a, *b, *c;
+
+	ASSERT_EQ(0, add_std_set(2 * MiB));
+	a = caps_malloc(0, 0);
+	b = caps_calloc(0, 8, HAPMEM_CAP_UNCACHED);
+	c = caps_aligned_alloc(256, 0, 0);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_NE(NULL, c);
+	EXPECT_NE(a, c);
+	EXPECT_EQ(0, (uintptr_t)c % 256);
+	EXPECT_STREQ("uncached", caps_region_name(b));
+	EXPECT_EQ(0, caps_free(a));
+	EXPECT_EQ(0, caps_free(b));
+	EXPECT_EQ(0, caps_free(c));
+}
+
 TEST(protected_has_no_cpu_mapping)
 {
 	void *p;
