@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ESP-IDF heap_caps face (allocation part) over caps_*.
+ *
+ * ESP-IDF's MALLOC_CAP_* bits become hapmem capabilities (esp_caps());
+ * 0 bytes answer NULL, as ESP-IDF; each failure calls the registered
+ * callback with the ESP-IDF caps and the upstream function's name.  The
+ * standard regions (caps_init_default) are added on first use.
+ *
+ * Copyright (C) 2026 The hapmem authors
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "compat/esp_heap_caps.h"
+#include "hapmem_caps.h"
+
+#define REFUSED (MALLOC_CAP_EXEC | MALLOC_CAP_IRAM_8BIT | MALLOC_CAP_INVALID)
+#define HM_NO_CAPS UINT32_MAX	/* esp_caps(): not satisfiable here */
+
+static _Atomic(esp_alloc_failed_hook_t) failed_cb;
+static pthread_once_t esp_once = PTHREAD_ONCE_INIT;
+static _Thread_local int prefer_depth;	/* inside a _prefer call: no callback */
+
+static void esp_init(void)
+{
+	caps_init_default();	/* no device: allocations fail, and say so */
+}
+
+/* ESP-IDF caps -> hapmem caps, or HM_NO_CAPS. */
+static uint32_t esp_caps(uint32_t caps)
+{
+	uint32_t c = 0;
+
+	if (caps & REFUSED)
+		return HM_NO_CAPS;
+	if (caps & MALLOC_CAP_DMA)
+		c |= HAPMEM_CAP_32BIT;
+	if (caps & MALLOC_CAP_INTERNAL)
+		c |= HAPMEM_CAP_CACHED;
+	if (caps & MALLOC_CAP_HAPMEM_UNCACHED)
+		c |= HAPMEM_CAP_UNCACHED;
+	if (caps & (MALLOC_CAP_HAPMEM_LLC | MALLOC_CAP_RTCRAM))
+		c |= HAPMEM_CAP_LLC;
+	if (caps & MALLOC_CAP_HAPMEM_PROTECTED)
+		c |= HAPMEM_CAP_PROTECTED;
+	if ((c & HAPMEM_CAP_CACHED) && (c & HAPMEM_CAP_UNCACHED))
+		return HM_NO_CAPS;
+	/* byte-addressable CPU memory is what every non-protected region has */
+	if ((c & HAPMEM_CAP_PROTECTED) && (caps & (MALLOC_CAP_8BIT | MALLOC_CAP_32BIT)))
+		return HM_NO_CAPS;
+	return c;
+}
+
+static void *failed(size_t size, uint32_t caps, const char *func)
+{
+	esp_alloc_failed_hook_t cb = atomic_load(&failed_cb);
+
+	if (cb && !prefer_depth)
+		cb(size, caps, func);
+	return NULL;
+}
+
+esp_err_t heap_caps_register_failed_alloc_callback(esp_alloc_failed_hook_t callback)
+{
+	if (!callback)
+		return ESP_ERR_INVALID_ARG;
+	atomic_store(&failed_cb, callback);
+	return ESP_OK;
+}
+
+static void *esp_alloc(size_t align, size_t size, uint32_t caps, const char *func)
+{
+	uint32_t c = esp_caps(caps);
+	void *p;
+
+	if (!size || c == HM_NO_CAPS)
+		return failed(size, caps, func);
+	pthread_once(&esp_once, esp_init);
+	p = align ? caps_aligned_alloc(align, size, c) : caps_malloc(size, c);
+	return p ? p : failed(size, caps, func);
+}
+
+static int mul(size_t n, size_t size, size_t *out)
+{
+	return __builtin_mul_overflow(n, size, out);
+}
+
+void *heap_caps_malloc(size_t size, uint32_t caps)
+{
+	return esp_alloc(0, size, caps, __func__);
+}
+
+static void *esp_calloc(size_t align, size_t n, size_t size, uint32_t caps, const char *func)
+{
+	size_t total;
+	void *p;
+
+	if (mul(n, size, &total))
+		return failed(SIZE_MAX, caps, func);
+	p = esp_alloc(align, total, caps, func);
+	if (p && !(esp_caps(caps) & HAPMEM_CAP_PROTECTED))
+		memset(p, 0, total);
+	else if (p) {
+		caps_free(p);	/* the CPU cannot zero protected memory */
+		p = failed(total, caps, func);
+	}
+	return p;
+}
+
+void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
+{
+	return esp_calloc(0, n, size, caps, __func__);
+}
+
+void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps)
+{
+	if (!alignment || (alignment & (alignment - 1)))
+		return failed(size, caps, __func__);
+	return esp_alloc(alignment, size, caps, __func__);
+}
+
+void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps)
+{
+	if (!alignment || (alignment & (alignment - 1)))
+		return failed(size, caps, __func__);
+	return esp_calloc(alignment, n, size, caps, __func__);
+}
+
+static void *esp_realloc(void *ptr, size_t size, uint32_t caps, const char *func)
+{
+	uint32_t c;
+	void *p;
+
+	if (!ptr)
+		return esp_alloc(0, size, caps, func);
+	if (!size) {
+		caps_free(ptr);
+		return NULL;
+	}
+	c = esp_caps(caps);
+	if (c == HM_NO_CAPS)
+		return failed(size, caps, func);
+	p = caps_realloc(ptr, size, c);
+	return p ? p : failed(size, caps, func);
+}
+
+void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps)
+{
+	return esp_realloc(ptr, size, caps, __func__);
+}
+
+void heap_caps_free(void *ptr)
+{
+	if (ptr)
+		caps_free(ptr);
+}
+
+void heap_caps_aligned_free(void *ptr)
+{
+	heap_caps_free(ptr);
+}
+
+/*
+ * The _prefer forms: each set in turn with the callback silenced, then
+ * the callback once, with the last set, when all failed.
+ */
+static void *try_silent(void *(*fn)(void *, size_t, size_t, uint32_t), void *ptr, size_t n,
+			size_t size, uint32_t caps)
+{
+	void *p;
+
+	prefer_depth++;
+	p = fn(ptr, n, size, caps);
+	prefer_depth--;
+	return p;
+}
+
+static void *do_malloc(void *ptr, size_t n, size_t size, uint32_t caps)
+{
+	(void)ptr;
+	(void)n;
+	return esp_alloc(0, size, caps, NULL);
+}
+
+static void *do_calloc(void *ptr, size_t n, size_t size, uint32_t caps)
+{
+	(void)ptr;
+	return esp_calloc(0, n, size, caps, NULL);
+}
+
+static void *do_realloc(void *ptr, size_t n, size_t size, uint32_t caps)
+{
+	(void)n;
+	return esp_realloc(ptr, size, caps, NULL);
+}
+
+static void *prefer(void *(*fn)(void *, size_t, size_t, uint32_t), void *ptr, size_t n,
+		    size_t size, size_t num, va_list ap, const char *func)
+{
+	uint32_t caps = 0;
+	void *p;
+
+	while (num--) {
+		caps = va_arg(ap, uint32_t);
+		p = try_silent(fn, ptr, n, size, caps);
+		if (p)
+			return p;
+	}
+	return failed(size, caps, func);
+}
+
+void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
+{
+	va_list ap;
+	void *p;
+
+	va_start(ap, num);
+	p = prefer(do_malloc, NULL, 0, size, num, ap, __func__);
+	va_end(ap);
+	return p;
+}
+
+void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...)
+{
+	va_list ap;
+	void *p;
+
+	va_start(ap, num);
+	p = prefer(do_calloc, NULL, n, size, num, ap, __func__);
+	va_end(ap);
+	return p;
+}
+
+void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
+{
+	va_list ap;
+	void *p;
+
+	va_start(ap, num);
+	p = prefer(do_realloc, ptr, 0, size, num, ap, __func__);
+	va_end(ap);
+	return p;
+}
+
+bool heap_caps_check_integrity_all(bool print_errors)
+{
+	(void)print_errors;	/* caps_check_all reports through the debug reporter */
+	return caps_check_all() == 0;
+}
+
+bool heap_caps_check_integrity(uint32_t caps, bool print_errors)
+{
+	(void)caps;
+	return heap_caps_check_integrity_all(print_errors);
+}
+
+bool heap_caps_check_integrity_addr(intptr_t addr, bool print_errors)
+{
+	(void)addr;
+	return heap_caps_check_integrity_all(print_errors);
+}
+
+size_t heap_caps_get_allocated_size(void *ptr)
+{
+	return ptr ? caps_block_size(ptr) : 0;
+}
+
+size_t heap_caps_get_containing_block_size(void *ptr)
+{
+	return heap_caps_get_allocated_size(ptr);
+}

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ESP-IDF heap_caps face (<esp_heap_caps.h>, allocation part) over
+ * the caps layer on a fake backend (the standard regions): the
+ * MALLOC_CAP_* mapping, 0-byte requests, calloc, alignment, realloc moving
+ * to the asked caps, the _prefer forms, the failed-allocation callback,
+ * integrity checks and block sizes.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+
+#include "kselftest_harness.h"
+
+#include "test_caps_fixture.h"
+
+#include <esp_heap_caps.h>
+
+static int cb_calls;
+static size_t cb_size;
+static uint32_t cb_caps;
+static char cb_func[64];
+
+static void on_failed(size_t size, uint32_t caps, const char *function_name)
+{
+	cb_calls++;
+	cb_size = size;
+	cb_caps = caps;
+	snprintf(cb_func, sizeof(cb_func), "%s", function_name ? function_name : "(null)");
+}
+
+static void setup(struct __test_metadata *_metadata)
+{
+	ASSERT_EQ(0, add_std_set(2 * MiB));
+	cb_calls = 0;
+	ASSERT_EQ(ESP_OK, heap_caps_register_failed_alloc_callback(on_failed));
+}
+
+TEST(constants_match_esp_idf)
+{
+	EXPECT_EQ(1u << 0, MALLOC_CAP_EXEC);
+	EXPECT_EQ(1u << 1, MALLOC_CAP_32BIT);
+	EXPECT_EQ(1u << 2, MALLOC_CAP_8BIT);
+	EXPECT_EQ(1u << 3, MALLOC_CAP_DMA);
+	EXPECT_EQ(1u << 4, MALLOC_CAP_PID2);
+	EXPECT_EQ(1u << 9, MALLOC_CAP_PID7);
+	EXPECT_EQ(1u << 10, MALLOC_CAP_SPIRAM);
+	EXPECT_EQ(1u << 11, MALLOC_CAP_INTERNAL);
+	EXPECT_EQ(1u << 12, MALLOC_CAP_DEFAULT);
+	EXPECT_EQ(1u << 13, MALLOC_CAP_IRAM_8BIT);
+	EXPECT_EQ(1u << 14, MALLOC_CAP_RETENTION);
+	EXPECT_EQ(1u << 15, MALLOC_CAP_RTCRAM);
+	EXPECT_EQ(1u << 31, (uint32_t)MALLOC_CAP_INVALID);
+	EXPECT_EQ(ESP_ERR_INVALID_ARG, heap_caps_register_failed_alloc_callback(NULL));
+}
+
+/* Each ESP-IDF capability lands in a region with the mapped hapmem caps. */
+TEST(caps_mapping)
+{
+	static const struct {
+		uint32_t esp;
+		uint32_t want;	/* hapmem caps the region must have */
+	} map[] = {
+		{ 0, HAPMEM_CAP_DEFAULT },
+		{ MALLOC_CAP_DEFAULT, HAPMEM_CAP_DEFAULT },
+		{ MALLOC_CAP_8BIT, HAPMEM_CAP_DEFAULT },
+		{ MALLOC_CAP_32BIT | MALLOC_CAP_8BIT, HAPMEM_CAP_DEFAULT },
+		{ MALLOC_CAP_SPIRAM, HAPMEM_CAP_DEFAULT },
+		{ MALLOC_CAP_INTERNAL, HAPMEM_CAP_CACHED },
+		{ MALLOC_CAP_DMA, HAPMEM_CAP_32BIT },
+		{ MALLOC_CAP_DMA | MALLOC_CAP_INTERNAL, HAPMEM_CAP_32BIT | HAPMEM_CAP_CACHED },
+		{ MALLOC_CAP_HAPMEM_UNCACHED, HAPMEM_CAP_UNCACHED },
+		{ MALLOC_CAP_HAPMEM_UNCACHED | MALLOC_CAP_DMA, HAPMEM_CAP_UNCACHED | HAPMEM_CAP_32BIT },
+		{ MALLOC_CAP_RTCRAM, HAPMEM_CAP_LLC },
+		{ MALLOC_CAP_HAPMEM_LLC, HAPMEM_CAP_LLC },
+		{ MALLOC_CAP_HAPMEM_PROTECTED, HAPMEM_CAP_PROTECTED },
+	};
+	size_t i;
+
+	setup(_metadata);
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		void *p = heap_caps_malloc(100, map[i].esp);
+
+		ASSERT_NE(NULL, p) TH_LOG("caps 0x%x", map[i].esp);
+		EXPECT_EQ(map[i].want, caps_region_caps(p) & map[i].want)
+			TH_LOG("caps 0x%x in %s", map[i].esp, caps_region_name(p));
+		EXPECT_EQ(!(map[i].esp & MALLOC_CAP_HAPMEM_PROTECTED), cpu_readable(p));
+		heap_caps_free(p);
+	}
+	EXPECT_EQ(0, cb_calls);
+}
+
+/* What hapmem has no memory for: NULL, and the callback with ESP-IDF's caps. */
+TEST(refused_caps_call_the_callback)
+{
+	static const uint32_t refused[] = {
+		MALLOC_CAP_EXEC, MALLOC_CAP_IRAM_8BIT, MALLOC_CAP_INVALID,
+		MALLOC_CAP_INTERNAL | MALLOC_CAP_HAPMEM_UNCACHED,
+		MALLOC_CAP_HAPMEM_PROTECTED | MALLOC_CAP_8BIT,
+	};
+	size_t i;
+
+	setup(_metadata);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		cb_calls = 0;
+		EXPECT_EQ(NULL, heap_caps_malloc(64, refused[i]));
+		EXPECT_EQ(1, cb_calls);
+		EXPECT_EQ(64, cb_size);
+		EXPECT_EQ(refused[i], cb_caps);
+		EXPECT_STREQ("heap_caps_malloc", cb_func);
+	}
+	/* too big for any region (2 MiB each) */
+	cb_calls = 0;
+	EXPECT_EQ(NULL, heap_caps_malloc(64 * MiB, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(1, cb_calls);
+	EXPECT_EQ(64 * MiB, cb_size);
+}
+
+/* ESP-IDF answers NULL for 0 bytes; realloc to 0 frees. */
+TEST(zero_bytes)
+{
+	void *p;
+
+	setup(_metadata);
+	EXPECT_EQ(NULL, heap_caps_malloc(0, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(NULL, heap_caps_calloc(0, 8, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(NULL, heap_caps_calloc(8, 0, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(NULL, heap_caps_aligned_alloc(16, 0, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(NULL, heap_caps_aligned_calloc(16, 0, 4, MALLOC_CAP_DEFAULT));
+	p = heap_caps_realloc(NULL, 32, MALLOC_CAP_DEFAULT);
+	ASSERT_NE(NULL, p);
+	EXPECT_LE(32, heap_caps_get_allocated_size(p));
+	EXPECT_EQ(NULL, heap_caps_realloc(p, 0, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(0, caps_block_size(p));	/* freed */
+	heap_caps_free(NULL);
+}
+
+TEST(calloc_zeroes_and_overflow)
+{
+	unsigned char *p;
+	size_t i, nz = 0;
+
+	setup(_metadata);
+	p = heap_caps_malloc(4096, MALLOC_CAP_8BIT);
+	ASSERT_NE(NULL, p);
+	memset(p, 0xee, 4096);
+	heap_caps_free(p);
+	p = heap_caps_calloc(64, 64, MALLOC_CAP_8BIT);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 4096; i++)
+		nz += p[i] != 0;
+	EXPECT_EQ(0, nz);
+	heap_caps_free(p);
+	cb_calls = 0;
+	EXPECT_EQ(NULL, heap_caps_calloc(SIZE_MAX / 2, 3, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(1, cb_calls);
+	EXPECT_STREQ("heap_caps_calloc", cb_func);
+	/* protected memory cannot be zeroed by the CPU */
+	EXPECT_EQ(NULL, heap_caps_calloc(4, 4, MALLOC_CAP_HAPMEM_PROTECTED));
+}
+
+TEST(aligned)
+{
+	size_t a;
+
+	setup(_metadata);
+	for (a = 1; a <= 64 * KiB; a <<= 1) {
+		unsigned char *p = heap_caps_aligned_alloc(a, 100, MALLOC_CAP_DMA);
+		unsigned char *q = heap_caps_aligned_calloc(a, 10, 10, MALLOC_CAP_INTERNAL);
+
+		ASSERT_NE(NULL, p);
+		ASSERT_NE(NULL, q);
+		EXPECT_EQ(0, (uintptr_t)p % a);
+		EXPECT_EQ(0, (uintptr_t)q % a);
+		EXPECT_EQ(0, q[0] | q[99]);
+		EXPECT_TRUE(caps_region_caps(p) & HAPMEM_CAP_32BIT);
+		heap_caps_aligned_free(p);
+		heap_caps_free(q);
+	}
+	cb_calls = 0;
+	EXPECT_EQ(NULL, heap_caps_aligned_alloc(24, 100, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(NULL, heap_caps_aligned_alloc(0, 100, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(NULL, heap_caps_aligned_calloc(3, 1, 1, MALLOC_CAP_DEFAULT));
+	EXPECT_EQ(3, cb_calls);
+}
+
+/* realloc: the result has the asked caps, moving when the region lacks them. */
+TEST(realloc_to_caps)
+{
+	unsigned char *p, *q;
+	size_t i, bad = 0;
+
+	setup(_metadata);
+	p = heap_caps_malloc(200, MALLOC_CAP_INTERNAL);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 200; i++)
+		p[i] = (unsigned char)(i ^ 0x5a);
+	q = heap_caps_realloc(p, 300, MALLOC_CAP_HAPMEM_UNCACHED | MALLOC_CAP_DMA);
+	ASSERT_NE(NULL, q);
+	EXPECT_STREQ("uncached32", caps_region_name(q));
+	for (i = 0; i < 200; i++)
+		bad += q[i] != (unsigned char)(i ^ 0x5a);
+	EXPECT_EQ(0, bad);
+	/* refused caps: NULL, callback, the block intact */
+	cb_calls = 0;
+	EXPECT_EQ(NULL, heap_caps_realloc(q, 400, MALLOC_CAP_EXEC));
+	EXPECT_EQ(1, cb_calls);
+	EXPECT_STREQ("heap_caps_realloc", cb_func);
+	EXPECT_EQ((unsigned char)(199 ^ 0x5a), q[199]);
+	heap_caps_free(q);
+}
+
+TEST(prefer_forms)
+{
+	unsigned char *p, *q;
+
+	setup(_metadata);
+	/* the first set that works, no callback for the ones before */
+	p = heap_caps_malloc_prefer(128, 3, MALLOC_CAP_EXEC, MALLOC_CAP_HAPMEM_UNCACHED,
+				    MALLOC_CAP_DEFAULT);
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("uncached", caps_region_name(p));
+	EXPECT_EQ(0, cb_calls);
+	memset(p, 0x11, 128);
+	q = heap_caps_realloc_prefer(p, 256, 2, MALLOC_CAP_IRAM_8BIT, MALLOC_CAP_RTCRAM);
+	ASSERT_NE(NULL, q);
+	EXPECT_STREQ("llc", caps_region_name(q));
+	EXPECT_EQ(0x11, q[127]);
+	heap_caps_free(q);
+	p = heap_caps_calloc_prefer(16, 16, 2, MALLOC_CAP_INVALID, MALLOC_CAP_DMA);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, p[0] | p[255]);
+	EXPECT_TRUE(caps_region_caps(p) & HAPMEM_CAP_32BIT);
+	heap_caps_free(p);
+	EXPECT_EQ(0, cb_calls);
+	/* all refused: NULL, the callback once, with the last set */
+	EXPECT_EQ(NULL, heap_caps_malloc_prefer(64, 2, MALLOC_CAP_EXEC, MALLOC_CAP_IRAM_8BIT));
+	EXPECT_EQ(1, cb_calls);
+	EXPECT_EQ(MALLOC_CAP_IRAM_8BIT, cb_caps);
+	EXPECT_STREQ("heap_caps_malloc_prefer", cb_func);
+}
+
+static int reports;
+
+static void on_report(const char *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	reports++;
+}
+
+TEST(integrity_and_sizes)
+{
+	unsigned char *p;
+
+	setup(_metadata);
+	caps_debug_set_reporter(on_report, NULL);
+	ASSERT_EQ(0, caps_debug_set_level(CAPS_DEBUG_CANARY));
+	p = heap_caps_malloc(100, MALLOC_CAP_DEFAULT);
+	ASSERT_NE(NULL, p);
+	EXPECT_LE(100, heap_caps_get_allocated_size(p));
+	EXPECT_LE(heap_caps_get_allocated_size(p), heap_caps_get_containing_block_size(p));
+	EXPECT_EQ(0, heap_caps_get_allocated_size(NULL));
+	EXPECT_TRUE(heap_caps_check_integrity_all(true));
+	EXPECT_TRUE(heap_caps_check_integrity(MALLOC_CAP_DEFAULT, true));
+	EXPECT_TRUE(heap_caps_check_integrity_addr((intptr_t)p, true));
+	p[100] ^= 0xff;		/* the tail canary */
+	EXPECT_FALSE(heap_caps_check_integrity_all(true));
+	EXPECT_FALSE(heap_caps_check_integrity(MALLOC_CAP_INTERNAL, false));
+	EXPECT_FALSE(heap_caps_check_integrity_addr((intptr_t)p, false));
+	EXPECT_LT(0, reports);
+	p[100] ^= 0xff;
+	EXPECT_TRUE(heap_caps_check_integrity_all(true));
+	heap_caps_free(p);
+}
+
+TEST_HARNESS_MAIN
