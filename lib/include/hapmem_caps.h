@@ -262,6 +262,26 @@ int caps_check_step(struct caps_check_cursor *cur, unsigned int budget);
 /* caps_check_all() - a whole pass in steps of 256; the number of errors. */
 long caps_check_all(void);
 
+/*
+ * caps_stats() - the regions that can serve @caps (0: every region),
+ * summed; the figures of the segments they hold now (a growable region
+ * may grow beyond them).  @largest_free is the largest size caps_malloc()
+ * of these caps serves now without growing, at the current debug level
+ * (guards deducted).  @minimum_free is total - peak used per region.
+ * 0, or -EINVAL (@out NULL, invalid @caps).
+ */
+struct caps_stats {
+	size_t total_bytes;
+	size_t free_bytes;
+	size_t allocated_bytes;
+	size_t largest_free;
+	size_t minimum_free;
+	size_t allocated_blocks;
+	size_t free_blocks;
+	unsigned int regions;
+};
+int caps_stats(uint32_t caps, struct caps_stats *out);
+
 /* caps_dump_json() - every region: totals, largest free block, fragmentation... */
 int caps_dump_json(FILE *out);
 /* caps_heap_map_svg() - a picture of every region: used, free and guard space. */
