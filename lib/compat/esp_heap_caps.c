@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compat/esp_heap_caps.h"
@@ -202,6 +203,7 @@ static void *do_realloc(void *ptr, size_t n, size_t size, uint32_t caps)
 static void *prefer(void *(*fn)(void *, size_t, size_t, uint32_t), void *ptr, size_t n,
 		    size_t size, size_t num, va_list ap, const char *func)
 {
+	size_t total = size;
 	uint32_t caps = 0;
 	void *p;
 
@@ -211,7 +213,9 @@ static void *prefer(void *(*fn)(void *, size_t, size_t, uint32_t), void *ptr, si
 		if (p)
 			return p;
 	}
-	return failed(size, caps, func);
+	if (fn == do_calloc && mul(n, size, &total))
+		total = SIZE_MAX;
+	return failed(total, caps, func);
 }
 
 void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
@@ -273,4 +277,75 @@ size_t heap_caps_get_allocated_size(void *ptr)
 size_t heap_caps_get_containing_block_size(void *ptr)
 {
 	return heap_caps_get_allocated_size(ptr);
+}
+
+/* caps_stats of the mapped caps; zeros when they map to nothing here. */
+static void esp_stats(uint32_t caps, struct caps_stats *st)
+{
+	uint32_t c = esp_caps(caps);
+
+	pthread_once(&esp_once, esp_init);
+	if (c == HM_NO_CAPS || caps_stats(c, st))
+		memset(st, 0, sizeof(*st));
+}
+
+size_t heap_caps_get_total_size(uint32_t caps)
+{
+	struct caps_stats st;
+
+	esp_stats(caps, &st);
+	return st.total_bytes;
+}
+
+size_t heap_caps_get_free_size(uint32_t caps)
+{
+	struct caps_stats st;
+
+	esp_stats(caps, &st);
+	return st.free_bytes;
+}
+
+size_t heap_caps_get_minimum_free_size(uint32_t caps)
+{
+	struct caps_stats st;
+
+	esp_stats(caps, &st);
+	return st.minimum_free;
+}
+
+size_t heap_caps_get_largest_free_block(uint32_t caps)
+{
+	struct caps_stats st;
+
+	esp_stats(caps, &st);
+	return st.largest_free;
+}
+
+void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
+{
+	struct caps_stats st;
+
+	if (!info)
+		return;
+	esp_stats(caps, &st);
+	info->total_free_bytes = st.free_bytes;
+	info->total_allocated_bytes = st.allocated_bytes;
+	info->largest_free_block = st.largest_free;
+	info->minimum_free_bytes = st.minimum_free;
+	info->allocated_blocks = st.allocated_blocks;
+	info->free_blocks = st.free_blocks;
+	info->total_blocks = st.allocated_blocks + st.free_blocks;
+}
+
+void heap_caps_print_heap_info(uint32_t caps)
+{
+	multi_heap_info_t i;
+
+	heap_caps_get_info(&i, caps);
+	printf("Heap summary for capabilities 0x%08x:\n", (unsigned int)caps);
+	printf("  Totals:\n    free %zu allocated %zu min_free %zu largest_free_block %zu\n",
+	       i.total_free_bytes, i.total_allocated_bytes, i.minimum_free_bytes,
+	       i.largest_free_block);
+	printf("    blocks: %zu allocated, %zu free, %zu total\n", i.allocated_blocks,
+	       i.free_blocks, i.total_blocks);
 }

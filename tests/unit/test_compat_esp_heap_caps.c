@@ -237,6 +237,11 @@ TEST(prefer_forms)
 	EXPECT_EQ(1, cb_calls);
 	EXPECT_EQ(MALLOC_CAP_IRAM_8BIT, cb_caps);
 	EXPECT_STREQ("heap_caps_malloc_prefer", cb_func);
+	EXPECT_EQ(64, cb_size);
+	EXPECT_EQ(NULL, heap_caps_calloc_prefer(4, 16, 1, MALLOC_CAP_EXEC));
+	EXPECT_EQ(2, cb_calls);
+	EXPECT_EQ(64, cb_size);	/* the whole request */
+	EXPECT_STREQ("heap_caps_calloc_prefer", cb_func);
 }
 
 static int reports;
@@ -271,6 +276,51 @@ TEST(integrity_and_sizes)
 	p[100] ^= 0xff;
 	EXPECT_TRUE(heap_caps_check_integrity_all(true));
 	heap_caps_free(p);
+}
+
+TEST(statistics)
+{
+	static const uint32_t caps[3] = { HAPMEM_CAP_LLC, 0, 0 };
+	multi_heap_info_t info, before;
+	size_t total, largest;
+	void *m, *a, *b;
+
+	setup(_metadata);
+	m = mmap(NULL, 1 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_LT(0, caps_region_add_mem("fixed-rtc", m, 0x3000000, 1 * MiB, 0, caps));
+	/* RTCRAM is the llc regions: the std set's (empty yet) and this one */
+	heap_caps_get_info(&before, MALLOC_CAP_RTCRAM);
+	total = heap_caps_get_total_size(MALLOC_CAP_RTCRAM);
+	EXPECT_LE(1 * MiB, total);
+	EXPECT_EQ(total, before.total_free_bytes + before.total_allocated_bytes);
+	EXPECT_EQ(before.total_free_bytes, heap_caps_get_free_size(MALLOC_CAP_RTCRAM));
+	a = heap_caps_malloc(100 * KiB, MALLOC_CAP_RTCRAM);
+	b = heap_caps_malloc(5000, MALLOC_CAP_RTCRAM);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
+	EXPECT_EQ(before.allocated_blocks + 2, info.allocated_blocks);
+	EXPECT_LE(before.total_allocated_bytes + 100 * KiB + 5000, info.total_allocated_bytes);
+	EXPECT_EQ(info.allocated_blocks + info.free_blocks, info.total_blocks);
+	EXPECT_EQ(info.total_free_bytes, heap_caps_get_free_size(MALLOC_CAP_RTCRAM));
+	heap_caps_free(a);
+	/* the minimum stays at the low-water mark */
+	EXPECT_GE(heap_caps_get_total_size(MALLOC_CAP_RTCRAM) - 100 * KiB - 5000,
+		  heap_caps_get_minimum_free_size(MALLOC_CAP_RTCRAM));
+	/* the largest free block is allocatable, canaries on too */
+	ASSERT_EQ(0, caps_debug_set_level(CAPS_DEBUG_CANARY));
+	largest = heap_caps_get_largest_free_block(MALLOC_CAP_RTCRAM);
+	ASSERT_LT(0, largest);
+	a = heap_caps_malloc(largest, MALLOC_CAP_RTCRAM);
+	EXPECT_NE(NULL, a) TH_LOG("%zu reported, refused", largest);
+	heap_caps_free(a);
+	heap_caps_free(b);
+	/* caps served by no region, or refused: zeros */
+	EXPECT_EQ(0, heap_caps_get_free_size(MALLOC_CAP_EXEC));
+	EXPECT_EQ(0, heap_caps_get_total_size(MALLOC_CAP_INTERNAL | MALLOC_CAP_HAPMEM_UNCACHED));
+	heap_caps_print_heap_info(MALLOC_CAP_RTCRAM);
+	heap_caps_get_info(NULL, 0);
 }
 
 TEST_HARNESS_MAIN

@@ -4,10 +4,10 @@
  * over hapmem_caps.h.  A porting face: code written for ESP-IDF includes
  * <esp_heap_caps.h> and builds unchanged (pkg-config libhapmem-compat).
  *
- * This is the allocation part: malloc/calloc/realloc/free and their
- * aligned and _prefer forms, the failed-allocation callback, the integrity
- * checks and block sizes.  The statistics (get_free_size, get_info ...),
- * heap_caps_add_region and heap_caps_walk are not provided yet.
+ * Provided: malloc/calloc/realloc/free and their aligned and _prefer
+ * forms, the failed-allocation callback, the integrity checks, block
+ * sizes and the statistics.  heap_caps_add_region, heap_caps_walk and the
+ * local-minimum monitor are not provided yet.
  * Documentation/porting.rst lists the MALLOC_CAP_* mapping and every
  * difference from ESP-IDF.
  *
@@ -52,6 +52,19 @@ typedef int esp_err_t;
 #define MALLOC_CAP_HAPMEM_LLC		MALLOC_CAP_PID3
 #define MALLOC_CAP_HAPMEM_PROTECTED	MALLOC_CAP_PID4
 
+#ifndef MULTI_HEAP_H
+/* As ESP-IDF's multi_heap.h has it (sizes in bytes, counts in blocks). */
+typedef struct {
+	size_t total_free_bytes;
+	size_t total_allocated_bytes;
+	size_t largest_free_block;
+	size_t minimum_free_bytes;
+	size_t allocated_blocks;
+	size_t free_blocks;
+	size_t total_blocks;
+} multi_heap_info_t;
+#endif
+
 typedef void (*esp_alloc_failed_hook_t)(size_t size, uint32_t caps, const char *function_name);
 
 HAPMEM_BEGIN_DECLS
@@ -75,6 +88,19 @@ void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...);
 bool heap_caps_check_integrity_all(bool print_errors);
 bool heap_caps_check_integrity(uint32_t caps, bool print_errors);
 bool heap_caps_check_integrity_addr(intptr_t addr, bool print_errors);
+
+/*
+ * Statistics of the regions that can serve @caps, summed over the segments
+ * they hold now (a growable region may grow beyond them).  The largest
+ * free block is a size heap_caps_malloc(size, caps) gets now, at the
+ * current caps debug level.
+ */
+size_t heap_caps_get_total_size(uint32_t caps);
+size_t heap_caps_get_free_size(uint32_t caps);
+size_t heap_caps_get_minimum_free_size(uint32_t caps);
+size_t heap_caps_get_largest_free_block(uint32_t caps);
+void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps);
+void heap_caps_print_heap_info(uint32_t caps);
 
 /* Usable size of the block starting at @ptr (0 if none). */
 size_t heap_caps_get_allocated_size(void *ptr);
