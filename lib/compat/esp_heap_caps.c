@@ -349,3 +349,38 @@ void heap_caps_print_heap_info(uint32_t caps)
 	printf("    blocks: %zu allocated, %zu free, %zu total\n", i.allocated_blocks,
 	       i.free_blocks, i.total_blocks);
 }
+
+struct walk_ctx {
+	heap_caps_walker_cb_t fn;
+	void *user;
+};
+
+static bool walk_one(const struct caps_walk_block *b, void *arg)
+{
+	const struct walk_ctx *w = arg;
+	walk_heap_info_t h = { (intptr_t)b->seg_start, (intptr_t)b->seg_end };
+	walk_block_info_t blk = { b->ptr, b->size, b->used };
+
+	return w->fn(h, blk, w->user);
+}
+
+void heap_caps_walk(uint32_t caps, heap_caps_walker_cb_t walk_func, void *user_data)
+{
+	struct walk_ctx w = { walk_func, user_data };
+	uint32_t c = esp_caps(caps);
+
+	if (!walk_func || c == HM_NO_CAPS)
+		return;
+	pthread_once(&esp_once, esp_init);
+	caps_walk(c ? c : HAPMEM_CAP_DEFAULT, walk_one, &w);
+}
+
+void heap_caps_walk_all(heap_caps_walker_cb_t walk_func, void *user_data)
+{
+	struct walk_ctx w = { walk_func, user_data };
+
+	if (!walk_func)
+		return;
+	pthread_once(&esp_once, esp_init);
+	caps_walk(0, walk_one, &w);
+}

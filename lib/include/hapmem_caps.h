@@ -282,6 +282,27 @@ struct caps_stats {
 };
 int caps_stats(uint32_t caps, struct caps_stats *out);
 
+/*
+ * caps_walk() - every block of the regions that can serve @caps (0: every
+ * region), segment by segment in address order.  @fn gets the block as
+ * the core holds it (@ptr its start, guards of the debug levels included)
+ * and returns true to go on, false to skip the rest of that segment.  @fn
+ * runs with no region lock held (the registry read-locked, as for
+ * listeners: it may allocate and free, not add or remove regions), on
+ * batches read under the region's lock: a heap that changes meanwhile is
+ * walked as it is when reached.
+ * 0 or -EINVAL.
+ */
+struct caps_walk_block {
+	const char *region;
+	uintptr_t seg_start, seg_end;	/* the segment: [seg_start, seg_end) */
+	void *ptr;
+	size_t size;
+	bool used;
+};
+typedef bool (*caps_walk_fn)(const struct caps_walk_block *blk, void *arg);
+int caps_walk(uint32_t caps, caps_walk_fn fn, void *arg);
+
 /* caps_dump_json() - every region: totals, largest free block, fragmentation... */
 int caps_dump_json(FILE *out);
 /* caps_heap_map_svg() - a picture of every region: used, free and guard space. */

@@ -87,4 +87,48 @@ TEST(sums_and_minimum)
 	EXPECT_EQ(-EINVAL, caps_stats(0, NULL));
 }
 
+struct sums {
+	size_t bytes, used, blocks;
+	bool bad;
+};
+
+static bool sum_blocks(const struct caps_walk_block *b, void *arg)
+{
+	struct sums *s = arg;
+
+	if ((uintptr_t)b->ptr < b->seg_start || (uintptr_t)b->ptr + b->size > b->seg_end)
+		s->bad = true;
+	s->bytes += b->size;
+	s->used += b->used;
+	s->blocks++;
+	return true;
+}
+
+/* The walk covers the regions exactly: its blocks add up to the stats. */
+TEST(walk_agrees_with_stats)
+{
+	struct caps_stats st;
+	struct sums sm = { 0 };
+	void *p[20];
+	int i;
+
+	fixed_llc_region(_metadata);
+	ASSERT_EQ(0, add_std_set(2 * MiB));
+	for (i = 0; i < 20; i++)
+		p[i] = caps_malloc(100 + 1000 * i, HAPMEM_CAP_LLC);
+	for (i = 0; i < 20; i += 3)
+		caps_free(p[i]);
+	ASSERT_EQ(0, caps_stats(HAPMEM_CAP_LLC, &st));
+	ASSERT_EQ(0, caps_walk(HAPMEM_CAP_LLC, sum_blocks, &sm));
+	EXPECT_FALSE(sm.bad);
+	EXPECT_EQ(st.total_bytes, sm.bytes);
+	EXPECT_EQ(st.allocated_blocks, sm.used);
+	EXPECT_LT(sm.used, sm.blocks);
+	EXPECT_EQ(-EINVAL, caps_walk(0, NULL, NULL));
+	EXPECT_EQ(-EINVAL, caps_walk(HAPMEM_CAP_CACHED | HAPMEM_CAP_UNCACHED, sum_blocks, &sm));
+	for (i = 1; i < 20; i++)
+		if (i % 3)
+			caps_free(p[i]);
+}
+
 TEST_HARNESS_MAIN

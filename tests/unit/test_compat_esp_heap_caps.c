@@ -323,4 +323,70 @@ TEST(statistics)
 	heap_caps_get_info(NULL, 0);
 }
 
+struct walk_seen {
+	void *want[3];
+	int found[3];
+	size_t used, free_, blocks_in_first_heap;
+	intptr_t first_heap;
+	bool stop_first;
+};
+
+static bool walker(walk_heap_info_t heap, walk_block_info_t blk, void *user)
+{
+	struct walk_seen *w = user;
+	int i;
+
+	if (!((intptr_t)blk.ptr >= heap.start && (intptr_t)blk.ptr + (intptr_t)blk.size <= heap.end))
+		return false;	/* a block outside its heap: the test sees it missing */
+	if (!w->first_heap)
+		w->first_heap = heap.start;
+	if (heap.start == w->first_heap)
+		w->blocks_in_first_heap++;
+	for (i = 0; i < 3; i++)
+		if (blk.used && (char *)w->want[i] >= (char *)blk.ptr &&
+		    (char *)w->want[i] < (char *)blk.ptr + blk.size)
+			w->found[i]++;
+	if (blk.used)
+		w->used++;
+	else
+		w->free_++;
+	return !(w->stop_first && heap.start == w->first_heap);
+}
+
+TEST(walk)
+{
+	struct walk_seen w = { 0 }, all = { 0 }, stop = { 0 };
+
+	setup(_metadata);
+	w.want[0] = heap_caps_malloc(100, MALLOC_CAP_DMA);
+	w.want[1] = heap_caps_malloc(5000, MALLOC_CAP_DMA);
+	w.want[2] = heap_caps_malloc(64, MALLOC_CAP_HAPMEM_UNCACHED);
+	ASSERT_NE(NULL, w.want[0]);
+	ASSERT_NE(NULL, w.want[1]);
+	ASSERT_NE(NULL, w.want[2]);
+	memcpy(all.want, w.want, sizeof(w.want));
+	/* DMA: the 32-bit regions only; the uncached block is not in them */
+	heap_caps_walk(MALLOC_CAP_DMA, walker, &w);
+	EXPECT_EQ(1, w.found[0]);
+	EXPECT_EQ(1, w.found[1]);
+	EXPECT_EQ(0, w.found[2]);
+	EXPECT_EQ(2, w.used);
+	EXPECT_LT(0, w.free_);
+	heap_caps_walk_all(walker, &all);
+	EXPECT_EQ(1, all.found[0]);
+	EXPECT_EQ(1, all.found[1]);
+	EXPECT_EQ(1, all.found[2]);
+	EXPECT_EQ(3, all.used);
+	/* false skips the rest of that heap */
+	stop.stop_first = true;
+	heap_caps_walk_all(walker, &stop);
+	EXPECT_EQ(1, stop.blocks_in_first_heap);
+	EXPECT_LT(0, all.blocks_in_first_heap);
+	heap_caps_walk(MALLOC_CAP_EXEC, walker, &stop);	/* nothing, no crash */
+	heap_caps_walk_all(NULL, NULL);
+	heap_caps_free(w.want[0]);
+	heap_caps_free(w.want[1]);
+	heap_caps_free(w.want[2]);
+}
+
 TEST_HARNESS_MAIN

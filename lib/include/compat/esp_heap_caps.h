@@ -6,7 +6,7 @@
  *
  * Provided: malloc/calloc/realloc/free and their aligned and _prefer
  * forms, the failed-allocation callback, the integrity checks, block
- * sizes and the statistics.  heap_caps_add_region, heap_caps_walk and the
+ * sizes, the statistics and the walk.  heap_caps_add_region and the
  * local-minimum monitor are not provided yet.
  * Documentation/porting.rst lists the MALLOC_CAP_* mapping and every
  * difference from ESP-IDF.
@@ -65,6 +65,22 @@ typedef struct {
 } multi_heap_info_t;
 #endif
 
+/* heap_caps_walk(): a "heap" is one contiguous segment of a region. */
+typedef struct walk_heap_info {
+	intptr_t start;
+	intptr_t end;
+} walk_heap_info_t;
+
+typedef struct walk_block_info {
+	void *ptr;
+	size_t size;
+	bool used;
+} walk_block_info_t;
+
+/* Return true to go on, false to skip the rest of this heap. */
+typedef bool (*heap_caps_walker_cb_t)(walk_heap_info_t heap_info, walk_block_info_t block_info,
+				      void *user_data);
+
 typedef void (*esp_alloc_failed_hook_t)(size_t size, uint32_t caps, const char *function_name);
 
 HAPMEM_BEGIN_DECLS
@@ -101,6 +117,10 @@ size_t heap_caps_get_minimum_free_size(uint32_t caps);
 size_t heap_caps_get_largest_free_block(uint32_t caps);
 void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps);
 void heap_caps_print_heap_info(uint32_t caps);
+
+/* Every block of the regions that serve @caps (all regions: _all). */
+void heap_caps_walk(uint32_t caps, heap_caps_walker_cb_t walk_func, void *user_data);
+void heap_caps_walk_all(heap_caps_walker_cb_t walk_func, void *user_data);
 
 /* Usable size of the block starting at @ptr (0 if none). */
 size_t heap_caps_get_allocated_size(void *ptr);
