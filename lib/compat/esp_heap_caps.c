@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "compat/esp_heap_caps.h"
+#include "compat/esp_heap_caps_init.h"
 #include "hapmem_caps.h"
 
 #define REFUSED (MALLOC_CAP_EXEC | MALLOC_CAP_IRAM_8BIT | MALLOC_CAP_INVALID)
@@ -383,4 +384,48 @@ void heap_caps_walk_all(heap_caps_walker_cb_t walk_func, void *user_data)
 		return;
 	pthread_once(&esp_once, esp_init);
 	caps_walk(0, walk_one, &w);
+}
+
+esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, intptr_t end)
+{
+	static atomic_uint seq;
+	uint32_t hc[HAPMEM_CAPS_PRIORITIES];
+	char name[HAPMEM_CAPS_NAME_MAX];
+	uint64_t dev = 0;
+	unsigned int i;
+	int ret;
+
+	if (!caps || !start || end <= start)
+		return ESP_ERR_INVALID_ARG;
+	for (i = 0; i < HAPMEM_CAPS_PRIORITIES; i++) {
+		hc[i] = caps[i] ? esp_caps(caps[i]) : 0;
+		if (hc[i] == HM_NO_CAPS)
+			return ESP_ERR_INVALID_ARG;
+		/* a heap with plain-malloc capabilities serves heap_caps_malloc(8BIT) */
+		if ((caps[i] & (MALLOC_CAP_DEFAULT | MALLOC_CAP_8BIT | MALLOC_CAP_32BIT)) ||
+		    (caps[i] && !hc[i]))
+			hc[i] |= HAPMEM_CAP_DEFAULT;
+	}
+	pthread_once(&esp_once, esp_init);
+	/* inside a block of another heap: the device sees it there too */
+	if (caps_dev_addr((void *)start, &dev))
+		dev = 0;
+	snprintf(name, sizeof(name), "esp-%u", atomic_fetch_add(&seq, 1));
+	ret = caps_region_add_mem(name, (void *)start, dev, (size_t)(end - start), 0, hc);
+	if (ret > 0)
+		return ESP_OK;
+	if (ret == -EEXIST)
+		return ESP_FAIL;
+	if (ret == -ENOMEM || ret == -ENOSPC)
+		return ESP_ERR_NO_MEM;
+	return (size_t)(end - start) < 64 * 1024 ? ESP_ERR_INVALID_SIZE : ESP_ERR_INVALID_ARG;
+}
+
+esp_err_t heap_caps_add_region(intptr_t start, intptr_t end)
+{
+	static const uint32_t def[HAPMEM_CAPS_PRIORITIES] = {
+		MALLOC_CAP_DEFAULT | MALLOC_CAP_8BIT | MALLOC_CAP_32BIT, 0, 0,
+	};
+
+	return heap_caps_add_region_with_caps(def, start, end);
 }

@@ -14,6 +14,7 @@
 #include "test_caps_fixture.h"
 
 #include <esp_heap_caps.h>
+#include <esp_heap_caps_init.h>
 
 static int cb_calls;
 static size_t cb_size;
@@ -387,6 +388,42 @@ TEST(walk)
 	heap_caps_free(w.want[0]);
 	heap_caps_free(w.want[1]);
 	heap_caps_free(w.want[2]);
+}
+
+TEST(heap_caps_add_region_face)
+{
+	static const uint32_t rtc[3] = { MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT, 0, 0 };
+	static const uint32_t exec[3] = { MALLOC_CAP_EXEC, 0, 0 };
+	unsigned char *mem, *blk, *p, *q;
+	multi_heap_info_t info;
+
+	setup(_metadata);
+	mem = mmap(NULL, 256 * KiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	EXPECT_EQ(ESP_ERR_INVALID_ARG, heap_caps_add_region(0, 4096));
+	EXPECT_EQ(ESP_ERR_INVALID_ARG, heap_caps_add_region((intptr_t)mem, (intptr_t)mem));
+	EXPECT_EQ(ESP_ERR_INVALID_ARG,
+		  heap_caps_add_region_with_caps(exec, (intptr_t)mem, (intptr_t)mem + 128 * KiB));
+	EXPECT_EQ(ESP_ERR_INVALID_SIZE,
+		  heap_caps_add_region((intptr_t)mem, (intptr_t)mem + 16 * KiB));
+	/* a plain heap: heap_caps_malloc(RTCRAM | 8BIT) finds it */
+	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)mem,
+							 (intptr_t)mem + 128 * KiB));
+	p = heap_caps_malloc(1000, MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p >= mem && p < mem + 128 * KiB) TH_LOG("in %s", caps_region_name(p));
+	heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
+	EXPECT_LE(128 * KiB, info.total_free_bytes + info.total_allocated_bytes);
+	EXPECT_EQ(ESP_FAIL, heap_caps_add_region((intptr_t)mem + 64 * KiB,
+						 (intptr_t)mem + 192 * KiB));	/* overlaps */
+	/* a heap made of a block of another heap, as ESP-IDF allows */
+	blk = heap_caps_aligned_alloc(4096, 128 * KiB, MALLOC_CAP_DMA);
+	ASSERT_NE(NULL, blk);
+	ASSERT_EQ(ESP_OK, heap_caps_add_region((intptr_t)blk, (intptr_t)blk + 128 * KiB));
+	q = heap_caps_malloc(64 * KiB, MALLOC_CAP_8BIT);
+	ASSERT_NE(NULL, q);
+	heap_caps_free(q);
+	heap_caps_free(p);
 }
 
 TEST_HARNESS_MAIN
