@@ -50,10 +50,18 @@ struct hmap {
 	struct hmap *next;	/* same inode, other device */
 };
 
+/* How the next new map of a buffer is made (hm_hap_mmap_hint). */
+struct hhint {
+	struct hm_buf_id id;
+	unsigned int hint;
+};
+
 static pthread_mutex_t hmap_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t hmap_once = PTHREAD_ONCE_INIT;
 static struct hm_amap by_cpu = HM_AMAP_INIT;
 static struct hm_amap by_ino = HM_AMAP_INIT;
+static struct hhint *hints;
+static size_t n_hints, cap_hints;
 
 static void hmap_prepare(void)
 {
@@ -74,6 +82,9 @@ static void hmap_child(void)
 		free(by_cpu.v[i].val);
 	hm_amap_clear(&by_cpu);
 	hm_amap_clear(&by_ino);
+	free(hints);
+	hints = NULL;
+	n_hints = cap_hints = 0;
 	pthread_mutex_unlock(&hmap_lock);
 }
 
@@ -97,6 +108,51 @@ static struct hmap *find_by_id(const struct hm_buf_id *id)
 	while (m && !hm_buf_id_eq(&m->id, id))
 		m = m->next;
 	return m;
+}
+
+/* Under hmap_lock: the hint of buffer @id, 0 when none. */
+static unsigned int hint_of(const struct hm_buf_id *id)
+{
+	size_t i;
+
+	for (i = 0; i < n_hints; i++)
+		if (hm_buf_id_eq(&hints[i].id, id))
+			return hints[i].hint;
+	return 0;
+}
+
+int hm_hap_mmap_hint(const struct hm_buf_id *id, unsigned int hint)
+{
+	size_t i;
+	int ret = 0;
+
+	pthread_once(&hmap_once, hmap_init);
+	pthread_mutex_lock(&hmap_lock);
+	for (i = 0; i < n_hints && !hm_buf_id_eq(&hints[i].id, id); i++)
+		;
+	if (i < n_hints) {
+		if (hint)
+			hints[i].hint = hint;
+		else
+			hints[i] = hints[--n_hints];
+	} else if (hint) {
+		if (n_hints == cap_hints) {
+			size_t cap = cap_hints ? 2 * cap_hints : 8;
+			struct hhint *v = realloc(hints, cap * sizeof(*v));
+
+			if (!v) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			hints = v;
+			cap_hints = cap;
+		}
+		hints[n_hints].id = *id;
+		hints[n_hints++].hint = hint;
+	}
+out:
+	pthread_mutex_unlock(&hmap_lock);
+	return ret;
 }
 
 /* Under hmap_lock.  0 or -ENOMEM / -EEXIST. */
@@ -178,6 +234,7 @@ int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset
 {
 	struct hm_buf_id id;
 	struct hmap *m, *old;
+	unsigned int hint;
 	size_t map_len;
 	int dev, ret;
 
@@ -210,6 +267,7 @@ int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset
 		pthread_mutex_unlock(&hmap_lock);
 		return 0;
 	}
+	hint = hint_of(&id);
 	pthread_mutex_unlock(&hmap_lock);
 	if (flags & HAP_MAP_NO_MAP)
 		return -ENOENT;
@@ -224,14 +282,16 @@ int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset
 	m->offset = (uint64_t)offset;
 	m->len = map_len;
 	m->map_refs = 1;
-	ret = hm_ioc_share_map(dev, (prot & HAP_PROT_WRITE) ? 0 : HAPMEM_MAP_READ_ONLY,
+	ret = hm_ioc_share_map(dev, ((prot & HAP_PROT_WRITE) ? 0 : HAPMEM_MAP_READ_ONLY) |
+			       ((hint & HM_HAP_HINT_VA_HIGH) ? HAPMEM_MAP_VA_HIGH : 0),
 			       fd, m->offset, map_len, &m->vadsp);
 	if (ret) {
 		free(m);
 		return ret;
 	}
-	ret = hm_cpu_map(fd, m->offset, map_len, cpu_prot(prot),
-			 HM_CPU_MAP_OPTIONAL, &m->cpu);
+	if (!(hint & HM_HAP_HINT_NO_CPU))
+		ret = hm_cpu_map(fd, m->offset, map_len, cpu_prot(prot),
+				 HM_CPU_MAP_OPTIONAL, &m->cpu);
 	if (!ret && !m->cpu) {
 		/* protected memory: an address that is a handle, never accessible */
 		m->cpu = mmap(NULL, map_len, PROT_NONE,

@@ -10,7 +10,9 @@
 #   make lib SAN=tsan        TSan build in build/lib-tsan/
 #   make lib-symbols         check that only the public API is exported
 #
-# Every lib/*.c and lib/*/*.c is compiled (lib/core and lib/heap included):
+# Every lib/*.c and lib/*/*.c is compiled (lib/core, lib/heap and the
+# porting faces of lib/compat included; their headers are lib/include/compat,
+# found with pkg-config libhapmem-compat):
 # adding a source file needs no edit here.  LIB_FILTER (a make pattern list)
 # leaves files out while one is being written, e.g.
 #   make lib LIB_FILTER=lib/heap/%
@@ -56,6 +58,7 @@ LIB_SONAME  := $(LIB_NAME).so.$(LIB_SOVERSION)
 LIB_SO      := $(LIB_OUT)/$(LIB_SO_REAL)
 LIB_A       := $(LIB_OUT)/$(LIB_NAME).a
 LIB_PC      := $(LIB_OUT)/$(LIB_NAME).pc
+LIB_PC_COMPAT := $(LIB_OUT)/$(LIB_NAME)-compat.pc
 
 LIB_WARN    := -Wall -Wextra -Werror
 LIB_CFLAGS  := -std=gnu11 -O2 -g $(LIB_WARN) -fPIC -fvisibility=hidden \
@@ -65,7 +68,8 @@ LIB_LDLIBS  := -pthread
 LIB_AR      ?= ar
 
 .PHONY: lib lib-symbols
-lib: $(LIB_SO) $(LIB_OUT)/$(LIB_SONAME) $(LIB_OUT)/$(LIB_NAME).so $(LIB_A) $(LIB_PC)
+lib: $(LIB_SO) $(LIB_OUT)/$(LIB_SONAME) $(LIB_OUT)/$(LIB_NAME).so $(LIB_A) $(LIB_PC) \
+     $(LIB_PC_COMPAT)
 
 # Rebuild everything when the compiler or the flags change (CC=clang after
 # a gcc build, say): the stamp is rewritten only when its content differs.
@@ -96,7 +100,7 @@ $(LIB_A): $(LIB_OBJS)
 	rm -f $@
 	$(LIB_AR) rcs $@ $(LIB_OBJS)
 
-$(LIB_PC): $(TOP)/lib/libhapmem.pc.in $(MAKEFILE_LIST)
+$(LIB_OUT)/%.pc: $(TOP)/lib/%.pc.in $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' $< > $@
 

@@ -139,6 +139,10 @@ HAPMEM_GROUP ?= hapmem
 
 INST_HDRS := $(sort $(wildcard $(TOP)/lib/include/*.h))
 INST_HDRDIR = $(DESTDIR)$(INCLUDEDIR)/hapmem
+# The porting faces' headers keep their upstream paths under compat/.
+INST_COMPAT_HDRS := $(patsubst $(TOP)/lib/include/compat/%,%,$(sort $(shell \
+	find $(TOP)/lib/include/compat -name '*.h' 2>/dev/null)))
+INST_PCS := $(LIB_NAME) $(LIB_NAME)-compat
 
 .PHONY: install uninstall install-module install-lib install-udev \
 	uninstall-module install-check
@@ -163,11 +167,14 @@ install-lib: lib cli
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/$(LIB_NAME).a
 	install -m 0644 $(INST_HDRS) $(INST_HDRDIR)/
 	install -m 0644 $(TOP)/uapi/linux/hapmem.h $(INST_HDRDIR)/linux/hapmem.h
-	@# The .pc is made for this PREFIX, whatever PREFIX the build had.
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' \
-		-e 's|^libdir=.*|libdir=$(LIBDIR)|' -e 's|^includedir=.*|includedir=$(INCLUDEDIR)|' \
-		$(TOP)/lib/libhapmem.pc.in > $(DESTDIR)$(PCDIR)/$(LIB_NAME).pc
-	chmod 0644 $(DESTDIR)$(PCDIR)/$(LIB_NAME).pc
+	set -e; for h in $(INST_COMPAT_HDRS); do \
+		install -D -m 0644 $(TOP)/lib/include/compat/$$h $(INST_HDRDIR)/compat/$$h; done
+	@# The .pc files are made for this PREFIX, whatever PREFIX the build had.
+	set -e; for pc in $(INST_PCS); do \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' \
+			-e 's|^libdir=.*|libdir=$(LIBDIR)|' -e 's|^includedir=.*|includedir=$(INCLUDEDIR)|' \
+			$(TOP)/lib/$$pc.pc.in > $(DESTDIR)$(PCDIR)/$$pc.pc; \
+		chmod 0644 $(DESTDIR)$(PCDIR)/$$pc.pc; done
 	install -m 0755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/hapmem
 	$(if $(DESTDIR),,ldconfig)
 
@@ -186,9 +193,12 @@ endif
 uninstall: uninstall-module
 	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_SO_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_NAME).so $(DESTDIR)$(LIBDIR)/$(LIB_NAME).a \
-		$(DESTDIR)$(PCDIR)/$(LIB_NAME).pc $(DESTDIR)$(BINDIR)/hapmem \
+		$(DESTDIR)$(PCDIR)/$(LIB_NAME).pc $(DESTDIR)$(PCDIR)/$(LIB_NAME)-compat.pc \
+		$(DESTDIR)$(BINDIR)/hapmem \
 		$(DESTDIR)$(UDEVRULESDIR)/60-hapmem.rules
-	rm -f $(INST_HDRDIR)/linux/hapmem.h $(addprefix $(INST_HDRDIR)/,$(notdir $(INST_HDRS)))
+	rm -f $(INST_HDRDIR)/linux/hapmem.h $(addprefix $(INST_HDRDIR)/,$(notdir $(INST_HDRS))) \
+		$(addprefix $(INST_HDRDIR)/compat/,$(INST_COMPAT_HDRS))
+	-[ ! -d $(INST_HDRDIR)/compat ] || find $(INST_HDRDIR)/compat -depth -type d -empty -delete
 	-rmdir $(INST_HDRDIR)/linux $(INST_HDRDIR) 2>/dev/null
 	$(if $(DESTDIR),,ldconfig)
 	@echo "uninstall: done; the '$(HAPMEM_GROUP)' group is kept (groupdel $(HAPMEM_GROUP) removes it)"

@@ -29,7 +29,7 @@ KSFT_DIR = $(eval KSFT_DIR := $$(shell $(TOP)/scripts/kernel-source)/tools/testi
 # The harness header is a system include: its own code and macros (which
 # compare across types, EXPECT_EQ(1, size)) are not held to -Wextra.
 TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror \
-	      -I$(TOP)/uapi -I$(TOP)/lib/include -I$(TOP)/lib \
+	      -I$(TOP)/uapi -I$(TOP)/lib/include -I$(TOP)/lib/include/compat -I$(TOP)/lib \
 	      -isystem $(KSFT_DIR)
 
 # Host unit tests: native, linked with the static library (internal

@@ -9,6 +9,11 @@
  * chained hash keyed by chunk number holds both.  Lookups take the read
  * side of a rwlock; adding and removing segments (rare) the write side.
  *
+ * A segment that lies wholly inside another (a user region made of a
+ * block of another region, as ESP-IDF allows) is kept apart, in a short
+ * list that lookups search first, innermost segment winning; with no such
+ * segment the list costs one load.
+ *
  * Copyright (C) 2026 The hapmem authors
  */
 #include <errno.h>
@@ -26,9 +31,74 @@ struct node {
 	struct caps_seg *lo, *hi;
 };
 
+#define NESTED_MAX	16
+
 static pthread_rwlock_t amap_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct node **buckets;
 static size_t nbuckets, nnodes;
+static struct caps_seg *nested[NESTED_MAX];
+static unsigned int n_nested;
+
+static bool seg_has(const struct caps_seg *s, uintptr_t addr)
+{
+	return addr >= s->base && addr - s->base < s->desc.len;
+}
+
+/* Under amap_lock: the innermost nested segment holding @addr, or NULL. */
+static struct caps_seg *nested_find(uintptr_t addr)
+{
+	struct caps_seg *best = NULL;
+	unsigned int i;
+
+	for (i = 0; i < n_nested; i++)
+		if (seg_has(nested[i], addr) && (!best || nested[i]->desc.len < best->desc.len))
+			best = nested[i];
+	return best;
+}
+
+static struct caps_seg *chunk_find(uintptr_t addr);
+
+/*
+ * Under amap_lock (write): enter @s in the nested list if it lies wholly
+ * inside a known segment.  1 done, 0 not nested, -EEXIST (it crosses a
+ * nested segment's edge) or -ENOSPC.
+ */
+static int nested_add(struct caps_seg *s)
+{
+	uintptr_t end = s->base + s->desc.len;
+	struct caps_seg *outer = nested_find(s->base);
+	unsigned int i;
+
+	if (!outer)
+		outer = chunk_find(s->base);
+	if (!outer || !seg_has(outer, end - 1) || end - outer->base > outer->desc.len)
+		return 0;
+	for (i = 0; i < n_nested; i++) {
+		struct caps_seg *o = nested[i];
+		uintptr_t oend = o->base + o->desc.len;
+
+		if (s->base < oend && o->base < end &&
+		    !(s->base >= o->base && end <= oend))
+			return -EEXIST;	/* overlaps without being inside */
+	}
+	if (n_nested == NESTED_MAX)
+		return -ENOSPC;
+	nested[n_nested++] = s;
+	return 1;
+}
+
+static bool nested_remove(struct caps_seg *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < n_nested; i++) {
+		if (nested[i] == s) {
+			nested[i] = nested[--n_nested];
+			return true;
+		}
+	}
+	return false;
+}
 
 static size_t hash(uintptr_t chunk)
 {
@@ -110,11 +180,20 @@ int hm_caps_amap_add(struct caps_seg *s)
 	size_t chunks;
 	int err = 0;
 
-	if (s->desc.len < CHUNK || s->base > UINTPTR_MAX - s->desc.len)
+	if (!s->desc.len || s->base > UINTPTR_MAX - s->desc.len)
 		return -EINVAL;
 	last = (s->base + s->desc.len - 1) >> CHUNK_SHIFT;
 	chunks = last - first + 1;
 	pthread_rwlock_wrlock(&amap_lock);
+	err = nested_add(s);
+	if (err) {
+		pthread_rwlock_unlock(&amap_lock);
+		return err < 0 ? err : 0;
+	}
+	if (s->desc.len < CHUNK) {
+		pthread_rwlock_unlock(&amap_lock);
+		return -EINVAL;	/* only a nested segment may be under a chunk */
+	}
 	if (nnodes + chunks > nbuckets) {
 		size_t want = nbuckets ? nbuckets : 64;
 
@@ -159,11 +238,23 @@ int hm_caps_amap_add(struct caps_seg *s)
 void hm_caps_amap_remove(struct caps_seg *s)
 {
 	pthread_rwlock_wrlock(&amap_lock);
-	remove_locked(s, (s->base + s->desc.len - 1) >> CHUNK_SHIFT);
+	if (!nested_remove(s))
+		remove_locked(s, (s->base + s->desc.len - 1) >> CHUNK_SHIFT);
 	pthread_rwlock_unlock(&amap_lock);
 }
 
 struct caps_seg *hm_caps_amap_find(uintptr_t addr)
+{
+	if (n_nested) {
+		struct caps_seg *s = nested_find(addr);
+
+		if (s)
+			return s;
+	}
+	return chunk_find(addr);
+}
+
+static struct caps_seg *chunk_find(uintptr_t addr)
 {
 	struct node *n = lookup(addr >> CHUNK_SHIFT);
 
@@ -220,5 +311,6 @@ void hm_caps_amap_fork_child(void)
 	free(buckets);
 	buckets = NULL;
 	nbuckets = nnodes = 0;
+	n_nested = 0;
 	pthread_rwlock_unlock(&amap_lock);
 }

@@ -294,7 +294,7 @@ void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 	struct caps_seg *seg;
 	size_t old = 0, oldblk = 0, newblk = 0;
 	uint32_t keep = 0, attr = 0;
-	bool has_attr = false, cpu_less = false;
+	bool has_attr = false, cpu_less = false, must_move = false;
 	void *n = NULL;
 	int err;
 
@@ -302,6 +302,11 @@ void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 		return caps_malloc(size, caps);
 	if (!size) {
 		caps_free(ptr);
+		return NULL;
+	}
+	err = hm_caps_validate(caps);
+	if (err) {
+		hm_caps_failed(size, caps, __func__, err);
 		return NULL;
 	}
 	hm_caps_reg_rdlock();
@@ -312,6 +317,16 @@ void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 		goto unlock;
 	}
 	r = seg->region;
+	if (caps) {
+		/* asked-for capabilities its region lacks: the block moves */
+		const struct caps_cands *c = hm_caps_cands(caps);
+		unsigned int i;
+
+		must_move = true;
+		for (i = 0; i < c->n; i++)
+			if (c->slot[i] == r->slot)
+				must_move = false;
+	}
 	keep = r->all_caps;
 	attr = r->attr;
 	has_attr = r->has_attr;
@@ -323,7 +338,9 @@ void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 	} else {
 		err = hm_core_block_size(r->core, (uintptr_t)ptr, &oldblk);
 		old = oldblk;
-		if (!err)
+		if (!err && must_move)
+			err = -ENOMEM;
+		else if (!err)
 			err = hm_core_resize(r->core, (uintptr_t)ptr, size);
 		if (!err && r->verify_free) {
 			hm_core_block_size(r->core, (uintptr_t)ptr, &newblk);

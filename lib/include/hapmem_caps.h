@@ -181,7 +181,9 @@ void *caps_aligned_alloc(size_t align, size_t size, uint32_t caps);
 /*
  * caps_realloc() - resize in place when possible, otherwise move to a
  * region with the same capabilities as the block's region (not
- * necessarily the same region) and copy.  Protected blocks cannot be
+ * necessarily the same region) and copy.  A non-zero @caps that the
+ * block's region does not have moves the block to a region that has them
+ * (even when it could grow in place).  Protected blocks cannot be
  * copied by the CPU: a resize that cannot be done in place fails with
  * EPERM and the block stays as it was.  @ptr NULL: caps_malloc(size,
  * caps); size 0: frees and returns NULL.
@@ -259,6 +261,47 @@ void *caps_malloc_site(size_t size, uint32_t caps, const char *file, int line,
 int caps_check_step(struct caps_check_cursor *cur, unsigned int budget);
 /* caps_check_all() - a whole pass in steps of 256; the number of errors. */
 long caps_check_all(void);
+
+/*
+ * caps_stats() - the regions that can serve @caps (0: every region),
+ * summed; the figures of the segments they hold now (a growable region
+ * may grow beyond them).  @largest_free is the largest size caps_malloc()
+ * of these caps serves now without growing, at the current debug level
+ * (guards deducted).  @minimum_free is total - peak used per region.
+ * 0, or -EINVAL (@out NULL, invalid @caps).
+ */
+struct caps_stats {
+	size_t total_bytes;
+	size_t free_bytes;
+	size_t allocated_bytes;
+	size_t largest_free;
+	size_t minimum_free;
+	size_t allocated_blocks;
+	size_t free_blocks;
+	unsigned int regions;
+};
+int caps_stats(uint32_t caps, struct caps_stats *out);
+
+/*
+ * caps_walk() - every block of the regions that can serve @caps (0: every
+ * region), segment by segment in address order.  @fn gets the block as
+ * the core holds it (@ptr its start, guards of the debug levels included)
+ * and returns true to go on, false to skip the rest of that segment.  @fn
+ * runs with no region lock held (the registry read-locked, as for
+ * listeners: it may allocate and free, not add or remove regions), on
+ * batches read under the region's lock: a heap that changes meanwhile is
+ * walked as it is when reached.
+ * 0 or -EINVAL.
+ */
+struct caps_walk_block {
+	const char *region;
+	uintptr_t seg_start, seg_end;	/* the segment: [seg_start, seg_end) */
+	void *ptr;
+	size_t size;
+	bool used;
+};
+typedef bool (*caps_walk_fn)(const struct caps_walk_block *blk, void *arg);
+int caps_walk(uint32_t caps, caps_walk_fn fn, void *arg);
 
 /* caps_dump_json() - every region: totals, largest free block, fragmentation... */
 int caps_dump_json(FILE *out);

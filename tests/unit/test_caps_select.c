@@ -307,6 +307,63 @@ TEST(realloc_keeps_caps)
 	EXPECT_EQ(-EINVAL, caps_free(p));
 }
 
+/* Capabilities the block's region lacks: it moves, though it could stay. */
+TEST(realloc_with_caps_moves)
+{
+	unsigned char *p, *q;
+	size_t i, bad = 0;
+
+	ASSERT_EQ(0, add_std_set(2 * MiB));
+	p = caps_malloc(100, HAPMEM_CAP_CACHED);
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("cached", caps_region_name(p));
+	for (i = 0; i < 100; i++)
+		p[i] = (unsigned char)(i * 7);
+	/* same size, caps the region has: in place */
+	EXPECT_EQ(p, caps_realloc(p, 100, HAPMEM_CAP_CACHED));
+	/* uncached asked: a move to an uncached region, bytes kept */
+	q = caps_realloc(p, 100, HAPMEM_CAP_UNCACHED);
+	ASSERT_NE(NULL, q);
+	EXPECT_NE(p, q);
+	EXPECT_TRUE(caps_region_caps(q) & HAPMEM_CAP_UNCACHED);
+	for (i = 0; i < 100; i++)
+		bad += q[i] != (unsigned char)(i * 7);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, caps_block_size(p));
+	/* smaller and 32-bit: moves again, to uncached32 */
+	p = caps_realloc(q, 50, HAPMEM_CAP_UNCACHED | HAPMEM_CAP_32BIT);
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("uncached32", caps_region_name(p));
+	EXPECT_EQ(0, caps_block_size(q));
+	EXPECT_EQ((unsigned char)(49 * 7), p[49]);
+	/* caps that are not valid: NULL, the block stays */
+	errno = 0;
+	EXPECT_EQ(NULL, caps_realloc(p, 60, 1U << 30));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_LE(50, caps_block_size(p));
+	EXPECT_EQ(0, caps_free(p));
+}
+
+/* The native choice for 0 bytes: a unique, freeable block (not NULL). */
+TEST(zero_byte_requests)
+{
+	void *a, *b, *c;
+
+	ASSERT_EQ(0, add_std_set(2 * MiB));
+	a = caps_malloc(0, 0);
+	b = caps_calloc(0, 8, HAPMEM_CAP_UNCACHED);
+	c = caps_aligned_alloc(256, 0, 0);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_NE(NULL, c);
+	EXPECT_NE(a, c);
+	EXPECT_EQ(0, (uintptr_t)c % 256);
+	EXPECT_STREQ("uncached", caps_region_name(b));
+	EXPECT_EQ(0, caps_free(a));
+	EXPECT_EQ(0, caps_free(b));
+	EXPECT_EQ(0, caps_free(c));
+}
+
 TEST(protected_has_no_cpu_mapping)
 {
 	void *p;
