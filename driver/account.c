@@ -185,14 +185,14 @@ static struct hapmem_user *hapmem_user_get(kuid_t uid)
 		kref_get(&u->kref);
 		goto out;
 	}
-	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+	u = kzalloc(sizeof(*u), HAPMEM_GFP_USER);
 	if (!u) {
 		u = ERR_PTR(-ENOMEM);
 		goto out;
 	}
 	kref_init(&u->kref);
 	u->uid = uid;
-	ret = xa_err(xa_store(&hapmem_users, key, u, GFP_KERNEL_ACCOUNT));
+	ret = xa_err(xa_store(&hapmem_users, key, u, HAPMEM_GFP_USER));
 	if (ret) {
 		kfree(u);
 		u = ERR_PTR(ret);
@@ -221,7 +221,7 @@ struct hapmem_acct *hapmem_acct_new(void)
 {
 	struct hapmem_acct *a;
 
-	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	a = kzalloc(sizeof(*a), HAPMEM_GFP_USER);
 	if (!a)
 		return ERR_PTR(-ENOMEM);
 	a->user = hapmem_user_get(current_uid());

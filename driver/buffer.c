@@ -45,15 +45,18 @@ static const unsigned int hapmem_orders[] = {
 	ilog2(SZ_2M) - PAGE_SHIFT, ilog2(SZ_64K) - PAGE_SHIFT, 0
 };
 
-#define HAPMEM_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT)
+#define HAPMEM_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT |	\
+			 __GFP_RETRY_MAYFAIL)
 /* No reclaim, no retries, no warnings: a miss falls back to a lower order. */
 #define HAPMEM_GFP_HIGH							\
 	((HAPMEM_GFP | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY) &	\
-	 ~__GFP_RECLAIM)
+	 ~(__GFP_RECLAIM | __GFP_RETRY_MAYFAIL))
 /* 64 KiB may wake kswapd, but still gives up rather than stall. */
-#define HAPMEM_GFP_MID	(HAPMEM_GFP | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY)
+#define HAPMEM_GFP_MID							\
+	((HAPMEM_GFP | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY) &	\
+	 ~__GFP_RETRY_MAYFAIL)
 /* Contiguous buffers live in the direct map (page_address() is used). */
-#define HAPMEM_GFP_CONTIG (GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT | __GFP_NOWARN)
+#define HAPMEM_GFP_CONTIG (HAPMEM_GFP_USER | __GFP_ZERO | __GFP_NOWARN)
 
 static gfp_t hapmem_order_gfp(unsigned int order)
 {
@@ -166,7 +169,7 @@ static int hapmem_buffer_alloc_table(struct hapmem_buffer *buf,
 				     unsigned int n)
 {
 	if (n > 1)
-		return sg_alloc_table(&buf->table, n, GFP_KERNEL_ACCOUNT);
+		return sg_alloc_table(&buf->table, n, HAPMEM_GFP_USER);
 	sg_init_table(&buf->sg_one, 1);
 	buf->table.sgl = &buf->sg_one;
 	buf->table.nents = 1;
@@ -280,12 +283,12 @@ static int hapmem_buffer_attach(struct dma_buf *dmabuf,
 	if ((buf->flags & HAPMEM_BUF_PROTECTED) && r != buf->remote)
 		return -EPERM;
 
-	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	a = kzalloc(sizeof(*a), HAPMEM_GFP_USER);
 	if (!a)
 		return -ENOMEM;
 	/* Each attachment gets its own table: DMA addresses are per device. */
 	ret = sg_alloc_table(&a->table, buf->table.orig_nents,
-			     GFP_KERNEL_ACCOUNT);
+			     HAPMEM_GFP_USER);
 	if (ret) {
 		kfree(a);
 		return ret;
@@ -592,7 +595,7 @@ struct dma_buf *hapmem_buffer_export(size_t size, u32 flags,
 	ret = hapmem_acct_charge(acct, size);
 	if (ret)
 		return ERR_PTR(ret);
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	buf = kzalloc(sizeof(*buf), HAPMEM_GFP_USER);
 	if (!buf) {
 		ret = -ENOMEM;
 		goto err_uncharge;

@@ -25,6 +25,14 @@
 #include "compat.h"
 
 #define HAPMEM_SZ_4G		BIT_ULL(32)
+
+/*
+ * Everything allocated on a caller's behalf: charged to its memory cgroup,
+ * and failing with ENOMEM rather than invoking the OOM killer (in the
+ * cgroup or globally), so a process at its limit gets an error and no
+ * bystander is killed.
+ */
+#define HAPMEM_GFP_USER		(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
 /* The lowest device address handed out: 0 always means "no address". */
 #define HAPMEM_VA_BASE		0x100000ULL
 

@@ -210,7 +210,7 @@ static struct hapmem_map *hapmem_map_new(struct hapmem_session *s, u32 map_flags
 {
 	struct hapmem_map *map;
 
-	map = kzalloc(sizeof(*map) + extra, GFP_KERNEL_ACCOUNT);
+	map = kzalloc(sizeof(*map) + extra, HAPMEM_GFP_USER);
 	if (!map)
 		return NULL;
 	kref_init(&map->kref);
@@ -243,7 +243,7 @@ static struct hapmem_import *hapmem_import_get(struct hapmem_remote *r,
 		link = dmabuf < imp->dmabuf ? &parent->rb_left : &parent->rb_right;
 	}
 
-	imp = kzalloc(sizeof(*imp), GFP_KERNEL_ACCOUNT);
+	imp = kzalloc(sizeof(*imp), HAPMEM_GFP_USER);
 	if (!imp) {
 		imp = ERR_PTR(-ENOMEM);
 		goto out;
@@ -483,7 +483,7 @@ struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 	map->pin_mm = current->mm;
 	map->nr_upages = npages;
 	map->upages = kvmalloc_array(npages, sizeof(*map->upages),
-				     GFP_KERNEL_ACCOUNT);
+				     HAPMEM_GFP_USER);
 	if (!map->upages) {
 		ret = -ENOMEM;
 		goto err_unpin;
@@ -506,7 +506,7 @@ struct hapmem_map *hapmem_map_user(struct hapmem_session *s, u64 vin,
 	}
 
 	ret = sg_alloc_table_from_pages(&map->usgt, map->upages, npages, 0,
-					len, GFP_KERNEL_ACCOUNT);
+					len, HAPMEM_GFP_USER);
 	if (ret)
 		goto err_unpin;
 	/*

@@ -25,7 +25,7 @@ int hapmem_resv_create(struct hapmem_session *s, u64 len, u32 flags,
 	ret = hapmem_resv_charge(s, len);
 	if (ret)
 		return ret;
-	resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
+	resv = kzalloc(sizeof(*resv), HAPMEM_GFP_USER);
 	if (!resv) {
 		ret = -ENOMEM;
 		goto uncharge;
@@ -132,7 +132,7 @@ static int hapmem_resv_insert(struct hapmem_resv *resv, struct hapmem_va *va,
 	if (mas_find(&mas, last))
 		return -EEXIST;
 	mas_set_range(&mas, start, last);
-	return mas_store_gfp(&mas, va, GFP_KERNEL_ACCOUNT);
+	return mas_store_gfp(&mas, va, HAPMEM_GFP_USER);
 }
 
 /**

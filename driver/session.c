@@ -296,7 +296,7 @@ static int hapmem_open(struct inode *inode, struct file *file)
 
 	if (!r)
 		return -ENODEV;
-	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	s = kzalloc(sizeof(*s), HAPMEM_GFP_USER);
 	if (!s) {
 		ret = -ENOMEM;
 		goto err_remote;

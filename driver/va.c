@@ -56,7 +56,7 @@ static int hapmem_va_find(struct hapmem_remote *r, struct hapmem_va *va,
 		return -ENOSPC;
 	start = ALIGN(mas.index, align);
 	mas_set_range(&mas, start, start + len - 1);
-	ret = mas_store_gfp(&mas, va, GFP_KERNEL_ACCOUNT);
+	ret = mas_store_gfp(&mas, va, HAPMEM_GFP_USER);
 	if (ret)
 		return ret;
 	va->start = start;
@@ -349,7 +349,7 @@ int hapmem_va_block(struct hapmem_remote *r, struct hapmem_va *va,
 		ret = -EEXIST;
 	} else {
 		mas_set_range(&mas, start, start + len - 1);
-		ret = mas_store_gfp(&mas, va, GFP_KERNEL_ACCOUNT);
+		ret = mas_store_gfp(&mas, va, HAPMEM_GFP_USER);
 	}
 	mutex_unlock(&r->va_lock);
 	return ret;
