@@ -231,6 +231,8 @@ static int hapmem_buffer_alloc_pages(struct hapmem_buffer *buf)
 			ret = -EINTR;
 			goto err_free;
 		}
+		/* Gigabytes take seconds to zero: let others run. */
+		cond_resched();
 		page = hapmem_alloc_chunk(remaining, max_order, &order);
 		if (!page) {
 			ret = -ENOMEM;
