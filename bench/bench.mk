@@ -8,6 +8,12 @@
 #                     VM (tests/vm/run, distro kernel), print the tables,
 #                     write build/bench/results.txt and the PNG plots
 #   make bench-driver the driver half alone (merges into results.txt)
+#   make bench-ranges per figure, min/median/max over the kept runs
+#                     (BENCH_COMMITS="abc123 def456" to take only those)
+#
+# Each make bench / bench-driver keeps its results.txt under
+# build/bench/history/ (bench/history save), named by time and commit:
+# ranges come from kept runs, never from memory.
 #
 # Needs: gcc, valgrind, gnuplot-nox, libjemalloc-dev, libmimalloc-dev, and
 # what tests/vm/run needs (qemu-system-x86, the distro kernel).
@@ -48,6 +54,12 @@ $(BENCH_OUT)/driver_bench: $(TOP)/bench/driver/driver_bench.c $(LIB_A)
 bench: bench-build
 	$(TOP)/bench/alloc/run $(BENCH_OUT)
 	$(TOP)/bench/driver/run $(BENCH_OUT)
+	$(TOP)/bench/history save $(BENCH_OUT)
 
 bench-driver: $(BENCH_OUT)/driver_bench
 	$(TOP)/bench/driver/run $(BENCH_OUT)
+	$(TOP)/bench/history save $(BENCH_OUT)
+
+.PHONY: bench-ranges
+bench-ranges:
+	$(TOP)/bench/history ranges $(BENCH_OUT) $(BENCH_COMMITS)

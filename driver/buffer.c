@@ -235,13 +235,14 @@ static int hapmem_buffer_alloc_pages(struct hapmem_buffer *buf)
 			ret = -EINTR;
 			goto err_free;
 		}
+		/* Gigabytes take seconds to zero: let others run. */
+		cond_resched();
 		page = hapmem_alloc_chunk(remaining, max_order, &order);
 		if (!page) {
 			ret = -ENOMEM;
 			goto err_free;
 		}
 		list_add_tail(&page->lru, &chunks);
-		cond_resched();
 		/* Once an order fails, do not try it again for this buffer. */
 		max_order = order;
 		remaining -= PAGE_SIZE << order;

@@ -12,6 +12,8 @@
 #   make run-unit         build and run the host unit tests (honours SAN;
 #                         SAN=tsan runs the threaded ones, as make check does)
 #   make kselftests       the VM tests only
+#   make fuzz-vm          the VM ioctl fuzzer, time-seeded and longer than
+#                         make check's fixed run (FUZZ_VM_SEED/OPS replay)
 #   make debug-kernel     build (or reuse) the cached debug kernel
 #   make module-debug     hapmem.ko for the debug kernel, in build/debug/driver/
 #   make check            the whole test run (scripts/check)
@@ -55,10 +57,11 @@ endif
 
 unit-tests: $(UNIT_BINS)
 
-# Under TSan only the threaded tests run (those that call pthread_create,
-# as in make check): the long single-threaded model tests would hit the
-# harness timeout at TSan's speed and have no races to find.
-RUN_UNIT_BINS = $(if $(filter tsan,$(SAN)),$(foreach b,$(UNIT_BINS),$(if $(shell grep -l pthread_create $(TOP)/tests/unit/$(notdir $(b)).c),$(b))),$(UNIT_BINS))
+# Under TSan only the threaded tests run (tests/unit/tsan.list, as in make
+# check): the long single-threaded model tests would hit the harness
+# timeout at TSan's speed and have no races to find.
+TSAN_UNITS = $(shell sed 's/\#.*//' $(TOP)/tests/unit/tsan.list)
+RUN_UNIT_BINS = $(if $(filter tsan,$(SAN)),$(addprefix $(UNIT_OUT)/,$(TSAN_UNITS)),$(UNIT_BINS))
 
 run-unit: unit-tests
 	$(TOP)/tests/vm/suite -n unit$(if $(SAN),-$(SAN)) $(RUN_UNIT_BINS)
@@ -101,6 +104,23 @@ fuzz: $(FUZZ_BIN)
 	@mkdir -p $(TESTS_OUT)/fuzz/corpus
 	$(FUZZ_BIN) -seed=1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-print_final_stats=1 $(TESTS_OUT)/fuzz/corpus
+
+# The VM ioctl fuzzer (tests/kselftest/rel_fuzz.c) beyond make check's
+# fixed run (fixed seed, fixed count): by default a seed from the clock
+# for up to FUZZ_VM_SECS seconds.  A failure prints the FUZZ_VM_SEED and
+# FUZZ_VM_OPS that replay it (with no time bound).
+FUZZ_VM_SEED ?= time
+FUZZ_VM_OPS ?= 5000000
+FUZZ_VM_SECS ?= $(if $(filter time,$(FUZZ_VM_SEED)),600,0)
+FUZZ_VM_RUN := $(TESTS_OUT)/fuzz-vm/rel_fuzz_long
+
+.PHONY: fuzz-vm
+fuzz-vm: kselftests
+	@mkdir -p $(dir $(FUZZ_VM_RUN))
+	@printf '#!/bin/sh\nHAPMEM_FUZZ_SEED=%s HAPMEM_FUZZ_OPS=%s HAPMEM_FUZZ_SECS=%s exec /hapmem/kselftest/rel_fuzz\n' \
+		'$(FUZZ_VM_SEED)' '$(FUZZ_VM_OPS)' '$(FUZZ_VM_SECS)' > $(FUZZ_VM_RUN)
+	@chmod +x $(FUZZ_VM_RUN)
+	$(TOP)/tests/vm/run --remotes 2 --timeout 1200 --add $(KSFT_OUT) -- $(FUZZ_VM_RUN)
 
 debug-kernel:
 	$(TOP)/tests/vm/build-kernel

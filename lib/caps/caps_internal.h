@@ -139,6 +139,7 @@ struct caps_wait_stats {
 	unsigned long waits, wakeups, timeouts;
 };
 void hm_caps_wait_stats(struct caps_wait_stats *st);
+void hm_caps_wait_sleeps(unsigned long waits);
 
 /* ---- debug (lib/debug) ---- */
 enum caps_debug_level hm_caps_dbg_level(void);

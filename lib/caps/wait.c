@@ -36,11 +36,21 @@ struct waiter {
 static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
 static struct waiter *waiters;
 static struct caps_wait_stats wstats;
+static pthread_cond_t wslept = PTHREAD_COND_INITIALIZER; /* wstats.waits grew */
 
 void hm_caps_wait_stats(struct caps_wait_stats *st)
 {
 	pthread_mutex_lock(&wlock);
 	*st = wstats;
+	pthread_mutex_unlock(&wlock);
+}
+
+/* For tests: wait until @waits sleeps have been counted in all. */
+void hm_caps_wait_sleeps(unsigned long waits)
+{
+	pthread_mutex_lock(&wlock);
+	while (wstats.waits < waits)
+		pthread_cond_wait(&wslept, &wlock);
 	pthread_mutex_unlock(&wlock);
 }
 
@@ -152,8 +162,11 @@ void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
 		if (err != -ENOMEM)
 			break;
 		pthread_mutex_lock(&wlock);
-		if (w.kicks == seen)
+		if (w.kicks == seen) {
+			/* Counted with wlock held until the sleep: asleep for all. */
 			wstats.waits++;
+			pthread_cond_broadcast(&wslept);
+		}
 		while (w.kicks == seen && err != -ETIMEDOUT) {
 			w.asleep = true;
 			if (timeout_ms < 0)

@@ -51,6 +51,9 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 static struct hm_heap *reg_head;
 
+/* For tests: called, h->lock held, when fork() waits for a backend call. */
+void (*hm_heap_fork_wait_hook)(struct hm_heap *h);
+
 static void heap_fork_prepare(void)
 {
 	struct hm_heap *h;
@@ -59,8 +62,11 @@ static void heap_fork_prepare(void)
 	hm_tc_fork_lock();
 	for (h = reg_head; h; h = h->reg_next) {
 		pthread_mutex_lock(&h->lock);
-		while (h->growing || h->releasing)
+		while (h->growing || h->releasing) {
+			if (hm_heap_fork_wait_hook)
+				hm_heap_fork_wait_hook(h);
 			pthread_cond_wait(&h->grown, &h->lock);
+		}
 		if (!h->fork_spare)
 			h->fork_spare = hm_core_create();
 	}

@@ -112,6 +112,8 @@ void hm_heap_pregrow(struct hm_heap *h);
 /* heap_fork.c: every heap is registered from creation to destruction. */
 void hm_heap_fork_register(struct hm_heap *h);
 void hm_heap_fork_unregister(struct hm_heap *h);
+/* Test hook, NULL: called (h->lock held) when fork() waits for a growth or release. */
+extern void (*hm_heap_fork_wait_hook)(struct hm_heap *h);
 
 /* tcache.c */
 #define HM_TC_NO_UID	UINT64_MAX	/* matches no thread's cache */

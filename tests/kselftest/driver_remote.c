@@ -16,6 +16,7 @@
 #include <linux/hapmem.h>
 
 #include "kselftest_harness.h"
+#include "hapmem_test.h"
 
 #define PCI_DEVICES "/sys/bus/pci/devices"
 #define MAX_EDU 16

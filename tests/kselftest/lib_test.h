@@ -20,6 +20,7 @@
 #include "apps_mem.h"
 #include "hapmem_buf.h"
 #include "hapmem_dev.h"
+#include "hapmem_test.h"
 
 #define LT_4G (1ULL << 32)
 #define LT_1M (1U << 20)

@@ -24,10 +24,15 @@
  * end every counter is back at 0.  The kernel must not splat (the VM
  * runner fails the run on any report).
  *
- * Bounded by HAPMEM_FUZZ_OPS (default 200000) operations and
- * HAPMEM_FUZZ_SECS (default 90) seconds; HAPMEM_FUZZ_SEED replays a run
- * (the seed is printed).  While it runs, max_session_bytes is lowered to
- * 64 MiB so that edge-value lengths get EDQUOT instead of the VM's memory.
+ * By default (make check) the run is the same every time: seed
+ * FUZZ_SEED_DEFAULT and FUZZ_OPS_DEFAULT operations, nothing depending on
+ * the clock, both printed.  HAPMEM_FUZZ_SEED=N runs seed N,
+ * HAPMEM_FUZZ_SEED=time a seed from the clock; HAPMEM_FUZZ_OPS sets the
+ * number of operations and HAPMEM_FUZZ_SECS (default 0: none) adds a
+ * time bound.  A failure prints the variables that replay it; make
+ * fuzz-vm runs a longer, time-seeded fuzz in the VM.  While it runs,
+ * max_session_bytes is lowered to 64 MiB so that edge-value lengths get
+ * EDQUOT instead of the VM's memory.
  */
 #define _GNU_SOURCE
 #include <linux/fiemap.h>
@@ -850,26 +855,35 @@ FIXTURE_TEARDOWN(fuzz)
 {
 }
 
+#define FUZZ_SEED_DEFAULT 0x5eed0f0c4a11ULL
+#define FUZZ_OPS_DEFAULT 150000
+/* Session 1 is closed and opened again every this many operations. */
+#define FUZZ_RESTART_OPS 16384
+
 TEST_F_TIMEOUT(fuzz, ioctls, 900)
 {
 	static struct fuzz fz;
 	struct fuzz *f = &fz;
-	uint64_t max_ops = rel_env_u64("HAPMEM_FUZZ_OPS", 200000);
-	double secs = rel_env_u64("HAPMEM_FUZZ_SECS", 90);
+	uint64_t max_ops = rel_env_u64("HAPMEM_FUZZ_OPS", FUZZ_OPS_DEFAULT);
+	double secs = rel_env_u64("HAPMEM_FUZZ_SECS", 0);
+	const char *seed_env = getenv("HAPMEM_FUZZ_SEED");
 	uint64_t old_limit = read_param();
-	double t0 = rel_now(), last_check = t0;
+	double t0 = rel_now();
 	int pipefd[2];
 	bool root = geteuid() == 0;
 	uint64_t seed0;
 
 	memset(f, 0, sizeof(*f));
-	f->seed = rel_env_u64("HAPMEM_FUZZ_SEED", 0);
-	if (!f->seed)
+	if (seed_env && !strcmp(seed_env, "time"))
 		f->seed = ((uint64_t)time(NULL) << 20) ^ getpid() ^ 0x9e3779b97f4a7c15ULL;
+	else
+		f->seed = rel_env_u64("HAPMEM_FUZZ_SEED", FUZZ_SEED_DEFAULT);
+	if (!f->seed)
+		f->seed = FUZZ_SEED_DEFAULT;	/* xorshift cannot start at 0 */
 	seed0 = f->seed;
-	TH_LOG("seed %#llx (replay: HAPMEM_FUZZ_SEED=%#llx), at most %llu ops / %.0f s",
-	       (unsigned long long)f->seed, (unsigned long long)f->seed,
-	       (unsigned long long)max_ops, secs);
+	TH_LOG("seed %#llx, %llu ops, time bound %.0f s (0: none) (replay: HAPMEM_FUZZ_SEED=%#llx HAPMEM_FUZZ_OPS=%llu)",
+	       (unsigned long long)f->seed, (unsigned long long)max_ops, secs,
+	       (unsigned long long)f->seed, (unsigned long long)max_ops);
 
 	if (root && old_limit)
 		ASSERT_EQ(0, write_param(FUZZ_LIMIT));
@@ -926,12 +940,9 @@ TEST_F_TIMEOUT(fuzz, ioctls, 900)
 			drop_map(f, m - f->maps);
 		}
 		if (!(f->ops & 1023)) {
-			double now = rel_now();
-
 			EXPECT_TRUE(session_count_ok(_metadata, f));
 			/* Start over now and then: close() must clean everything. */
-			if (now - last_check > 10) {
-				last_check = now;
+			if (f->ops && !(f->ops % FUZZ_RESTART_OPS)) {
 				close(f->sess[1]);
 				f->sess[1] = open_last_remote();
 				ASSERT_LE(0, f->sess[1]);
@@ -943,7 +954,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 900)
 						f->resv[k--] = f->resv[--f->n_resv];
 				f->nmaps[1] = 0;
 			}
-			if (now - t0 > secs)
+			if (secs && rel_now() - t0 > secs)
 				break;
 		}
 		if (f->bad_errno + f->bad_answer + f->unmapped_unknown > 20)
@@ -970,6 +981,13 @@ TEST_F_TIMEOUT(fuzz, ioctls, 900)
 	EXPECT_EQ(0, f->bad_answer);
 	EXPECT_EQ(0, f->unmapped_unknown);
 	EXPECT_TRUE(hm_idle(NULL));
+	if (f->ops < max_ops)
+		f->ops++;	/* the loop stopped inside this one */
+	if (!_metadata->passed)
+		TH_LOG("replay: make fuzz-vm FUZZ_VM_SEED=%#llx FUZZ_VM_OPS=%llu "
+		       "(in the VM: HAPMEM_FUZZ_SEED=%#llx HAPMEM_FUZZ_OPS=%llu rel_fuzz)",
+		       (unsigned long long)seed0, (unsigned long long)f->ops,
+		       (unsigned long long)seed0, (unsigned long long)f->ops);
 }
 
 TEST_HARNESS_MAIN

@@ -448,6 +448,20 @@ static void *dh_readonly(void *p)
 	return NULL;
 }
 
+static int dh_map(int sess, const struct hapmem_dma_handle_map *m)
+{
+	struct hapmem_dma_handle_map mm = *m;
+
+	return hm_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_MAP, &mm);
+}
+
+static int dh_drop(int sess, int buf)
+{
+	struct hapmem_dma_handle_unmap u = { .fd = buf, .len = HM_PAGE };
+
+	return hm_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u);
+}
+
 TEST_F_TIMEOUT(race, dma_handle_answer_lost_vs_unmap, 120)
 {
 	struct shared *sh = &self->sh;
@@ -466,33 +480,52 @@ TEST_F_TIMEOUT(race, dma_handle_answer_lost_vs_unmap, 120)
 	ASSERT_EQ(0, mprotect(a.ro, HM_PAGE, PROT_READ));
 	ASSERT_EQ(0, pthread_create(&th, NULL, dh_readonly, &a));
 	while (rel_now() < end) {
-		struct hapmem_dma_handle_map mm = m;
-		struct hapmem_dma_handle_unmap u = { .fd = sh->bufs[0], .len = HM_PAGE };
 		int ret;
 
-		ASSERT_EQ(0, hm_ioctl(sh->sess, HAPMEM_IOC_DMA_HANDLE_MAP, &mm));
-		ASSERT_EQ(0, hm_ioctl(sh->sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
+		ASSERT_EQ(0, dh_map(sh->sess, &m));
+		ASSERT_EQ(0, dh_drop(sh->sess, sh->bufs[0]));
 		/* A second drop finds the other thread's transient reference, or nothing. */
-		ret = hm_ioctl(sh->sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u);
+		ret = dh_drop(sh->sess, sh->bufs[0]);
 		ASSERT_TRUE(ret == 0 || ret == -ENOENT) TH_LOG("%s", strerror(-ret));
 		extra += !ret;
 		rounds++;
 	}
 	a.stop = 1;
 	pthread_join(th, NULL);
-	/* Whatever interleaving happened, no map may be left. */
-	for (;;) {
-		struct hapmem_dma_handle_unmap u = { .fd = sh->bufs[0], .len = HM_PAGE };
+	/*
+	 * Whatever interleaving happened, no map may be left: nothing is
+	 * unmapped before this check, and one more drop finds nothing.
+	 */
+	ASSERT_EQ(0, hm_info(sh->sess, &info));
+	EXPECT_EQ(0, info.session_maps) TH_LOG("maps left after the race");
+	EXPECT_EQ(-ENOENT, dh_drop(sh->sess, sh->bufs[0]));
+	EXPECT_EQ(0, a.other);
+	TH_LOG("%lu map/unmap rounds against %lu lost answers (%lu second drops took a transient reference)",
+	       rounds, a.efault, extra);
 
-		if (hm_ioctl(sh->sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u))
-			break;
-		extra++;
+	/*
+	 * The same without luck: lost answers one after the other, on a map
+	 * that exists (the reference taken must be given back) and on none
+	 * (the new map must be withdrawn).
+	 */
+	ASSERT_EQ(0, dh_map(sh->sess, &m));
+	for (int i = 0; i < 100; i++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(sh->sess, HAPMEM_IOC_DMA_HANDLE_MAP, a.ro));
+		EXPECT_EQ(EFAULT, errno);
 	}
 	ASSERT_EQ(0, hm_info(sh->sess, &info));
-	EXPECT_EQ(0, info.session_maps);
-	EXPECT_EQ(0, a.other);
-	TH_LOG("%lu map/unmap rounds against %lu lost answers (%lu extra drops)", rounds,
-	       a.efault, extra);
+	EXPECT_EQ(1, info.session_maps);
+	EXPECT_EQ(0, dh_drop(sh->sess, sh->bufs[0]));
+	EXPECT_EQ(-ENOENT, dh_drop(sh->sess, sh->bufs[0])) TH_LOG("a lost answer kept its reference");
+	for (int i = 0; i < 100; i++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(sh->sess, HAPMEM_IOC_DMA_HANDLE_MAP, a.ro));
+		EXPECT_EQ(EFAULT, errno);
+	}
+	ASSERT_EQ(0, hm_info(sh->sess, &info));
+	EXPECT_EQ(0, info.session_maps) TH_LOG("a lost answer left its new map");
+	EXPECT_EQ(-ENOENT, dh_drop(sh->sess, sh->bufs[0]));
 	munmap(a.ro, HM_PAGE);
 }
 

@@ -4,7 +4,10 @@
  * driver_rflags.c:
  * - every ioctl with outputs, called with its struct pre-filled with 0xFF:
  *   on success every byte the kernel returns is defined (reserved members
- *   and padding 0, outputs plausible); on failure not one byte changes;
+ *   and padding 0, outputs plausible); on failure not one byte changes,
+ *   whether the call failed at its first check or after partial work (a
+ *   buffer looked up, a quota charged, a range searched); the failures
+ *   of every allocation inside each ioctl are rel_sweep_failnth.c's;
  * - every new buffer is zero, at many sizes (odd page counts, around the
  *   64 KiB and 2 MiB chunk sizes), through every way of getting one
  *   (alloc, request_map with an fd, HLOS_FD, LLC), after the same sizes
@@ -199,6 +202,118 @@ TEST_F(sec, failures_write_nothing)
 		EXPECT_EQ(EINVAL, errno) TH_LOG("ioctl %zu", i);
 		EXPECT_EQ(0, memcmp(a, before, sizeof(a))) TH_LOG("ioctl %zu wrote on failure", i);
 	}
+}
+
+/*
+ * Valid arguments that fail late, after the driver has done part of the
+ * work; every output member holds a sentinel that must survive.
+ */
+#define SENT32 0x5a5a5a5aU
+#define SENT64 0x5a5a5a5a5a5a5a5aULL
+
+static void late_failure(struct __test_metadata *_metadata, int fd,
+			 const char *what, unsigned long req, void *arg,
+			 size_t size, int want)
+{
+	unsigned char before[512];
+
+	ASSERT_GE(sizeof(before), size);
+	*(uint32_t *)arg = size;
+	memcpy(before, arg, size);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, req, arg)) TH_LOG("%s succeeded", what);
+	EXPECT_EQ(want, errno) TH_LOG("%s: %s", what, strerror(errno));
+	EXPECT_EQ(0, memcmp(arg, before, size)) TH_LOG("%s wrote on failure", what);
+}
+
+TEST_F(sec, late_failures_write_nothing)
+{
+	int buf = hm_alloc(self->fd, 2 * HM_PAGE, 0);
+	struct hapmem_info info;
+
+	ASSERT_LE(0, buf);
+	{	/* Beyond the session's byte limit: refused when charged. */
+		struct hapmem_alloc a = { .len = 1ULL << 50, .fd = (int)SENT32 };
+
+		late_failure(_metadata, self->fd, "alloc", HAPMEM_IOC_ALLOC, &a,
+			     sizeof(a), EDQUOT);
+	}
+	{
+		struct hapmem_request_map r = {
+			.len = 1ULL << 50, .vadsp = SENT64, .fd = (int)SENT32,
+		};
+
+		memset(&r.chunks, 0x5a, sizeof(r.chunks));
+		late_failure(_metadata, self->fd, "request_map",
+			     HAPMEM_IOC_REQUEST_MAP, &r, sizeof(r), EDQUOT);
+	}
+	{	/* The buffer is looked up, then the range is refused. */
+		struct hapmem_share_map m = { .fd = buf, .offset = HM_PAGE, .len = 2 * HM_PAGE };
+
+		memset(&m.chunks, 0x5a, sizeof(m.chunks));
+		late_failure(_metadata, self->fd, "share_map past the end",
+			     HAPMEM_IOC_SHARE_MAP, &m, sizeof(m), EINVAL);
+	}
+	if (self->info.remote_flags & HAPMEM_REMOTE_IOMMU) {
+		/* A fixed address outside every reservation of the session. */
+		struct hapmem_share_map m = {
+			.fd = buf, .len = HM_PAGE, .flags = HAPMEM_MAP_FIXED,
+			.vadsp = 0x40000000,
+		};
+
+		memset(&m.chunks, 0x5a, sizeof(m.chunks));
+		late_failure(_metadata, self->fd, "share_map fixed unreserved",
+			     HAPMEM_IOC_SHARE_MAP, &m, sizeof(m), ENOENT);
+	}
+	{
+		struct hapmem_dma_handle_map m = {
+			.fd = buf, .len = 4 * HM_PAGE, .vadsp = SENT64, .refs = SENT32,
+		};
+
+		memset(&m.chunks, 0x5a, sizeof(m.chunks));
+		late_failure(_metadata, self->fd, "dma_handle_map past the end",
+			     HAPMEM_IOC_DMA_HANDLE_MAP, &m, sizeof(m), EINVAL);
+	}
+	{	/* The answer is checked before the lookup finds nothing. */
+		struct hapmem_dma_handle_unmap u = {
+			.fd = buf, .len = HM_PAGE, .refs = SENT32,
+		};
+
+		late_failure(_metadata, self->fd, "dma_handle_unmap of nothing",
+			     HAPMEM_IOC_DMA_HANDLE_UNMAP, &u, sizeof(u), ENOENT);
+	}
+	{
+		struct hapmem_unmap u = { .vadsp = 0x40000000, .len = HM_PAGE };
+
+		late_failure(_metadata, self->fd, "request_unmap of nothing",
+			     HAPMEM_IOC_REQUEST_UNMAP, &u, sizeof(u), ENOENT);
+		late_failure(_metadata, self->fd, "share_unmap of nothing",
+			     HAPMEM_IOC_SHARE_UNMAP, &u, sizeof(u), ENOENT);
+	}
+	if (self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE) {
+		unsigned char data[16];
+		struct hapmem_remote_access ra = {
+			.vadsp = 0x40000000, .len = sizeof(data),
+			.uptr = (uintptr_t)data, .faults = SENT32,
+		};
+
+		late_failure(_metadata, self->fd, "remote_access unmapped",
+			     HAPMEM_IOC_REMOTE_ACCESS, &ra, sizeof(ra), ENOENT);
+	}
+	if (self->info.remote_flags & HAPMEM_REMOTE_IOMMU) {
+		struct hapmem_reserve_va r = { .len = 1ULL << 40, .vadsp = SENT64 };
+		struct hapmem_unreserve_va u = { .vadsp = 0x40000000, .len = HM_SZ_1M };
+
+		late_failure(_metadata, self->fd, "reserve_va beyond the bound",
+			     HAPMEM_IOC_RESERVE_VA, &r, sizeof(r), EDQUOT);
+		late_failure(_metadata, self->fd, "unreserve_va of nothing",
+			     HAPMEM_IOC_UNRESERVE_VA, &u, sizeof(u), ENOENT);
+	}
+	/* Nothing of the failed calls stayed charged. */
+	ASSERT_EQ(0, hm_info(self->fd, &info));
+	EXPECT_EQ(0, info.session_maps);
+	EXPECT_EQ(0, info.session_bytes);
+	close(buf);
 }
 
 static int check_zero_fd(int fd, uint64_t len)

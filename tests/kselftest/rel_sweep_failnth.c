@@ -5,7 +5,9 @@
  * included) made to fail, until an N no longer reaches a fault.  Each call
  * must then either succeed fully or fail with ENOMEM leaving nothing
  * behind: the session's and the driver's counters and the fd table as
- * before, and the session still usable.  After a success, the results are
+ * before, the call's argument as it went in (a failed call writes nothing
+ * back, whichever allocation failed), and the session still usable.  After
+ * a success, the results are
  * checked and undone, and an unmapped address must really be gone (a
  * second unmap gets ENOENT, not a stale entry).  The number of injection
  * points of each call is printed.
@@ -44,8 +46,38 @@ struct ctx {
 	struct hapmem_remote_access ra;
 	struct hapmem_reserve_va rv;
 	struct hapmem_info info;
+	struct hapmem_alloc al;
+	struct hapmem_unmap um;
+	struct hapmem_unreserve_va uv;
+	struct hapmem_nop nop;
 	unsigned char data[64];
 };
+
+/*
+ * The argument of the last ioctl an op made, as it went in: after a call
+ * that failed, it must be unchanged.
+ */
+static struct {
+	const void *arg;
+	size_t size;
+	unsigned char in[512];
+} last;
+
+static inline void record_arg(const void *arg, size_t size)
+{
+	last.arg = arg;
+	last.size = size < sizeof(last.in) ? size : sizeof(last.in);
+	memcpy(last.in, arg, last.size);
+}
+
+/* hm_ioctl(), recording the argument. */
+#define rec_ioctl(fd, req, arg)						\
+	({								\
+		(arg)->size = sizeof(*(arg));				\
+		_Static_assert(sizeof(*(arg)) <= sizeof(last.in), "");	\
+		record_arg((arg), sizeof(*(arg)));			\
+		ioctl((fd), (req), (arg)) ? -errno : 0;			\
+	})
 
 /* An op: prepare (no faults), call (faults), then undo on success or failure. */
 struct op {
@@ -153,7 +185,9 @@ static int unmap_gone(struct ctx *c, unsigned long req)
 /* ---- info, nop ---- */
 static int call_info(struct ctx *c)
 {
-	return hm_info(c->fd, &c->info);
+	memset(&c->info, 0, sizeof(c->info));
+	c->info.remote = HAPMEM_INFO_SELF;
+	return rec_ioctl(c->fd, HAPMEM_IOC_INFO, &c->info);
 }
 
 static int ok_info(struct ctx *c)
@@ -163,18 +197,21 @@ static int ok_info(struct ctx *c)
 
 static int call_nop(struct ctx *c)
 {
-	struct hapmem_nop n = {};
-
-	return hm_ioctl(c->fd, HAPMEM_IOC_NOP, &n);
+	memset(&c->nop, 0, sizeof(c->nop));
+	return rec_ioctl(c->fd, HAPMEM_IOC_NOP, &c->nop);
 }
 
 /* ---- alloc ---- */
 static int call_alloc(struct ctx *c)
 {
-	int ret = hm_alloc(c->fd, ALLOC_LEN, HAPMEM_ION_FLAG_CACHED);
+	int ret;
 
-	c->outfd = ret;
-	return ret < 0 ? ret : 0;
+	memset(&c->al, 0, sizeof(c->al));
+	c->al.len = ALLOC_LEN;
+	c->al.flags = HAPMEM_ION_FLAG_CACHED;
+	ret = rec_ioctl(c->fd, HAPMEM_IOC_ALLOC, &c->al);
+	c->outfd = ret ? ret : (int)c->al.fd;
+	return ret;
 }
 
 static int ok_fd_close(struct ctx *c)
@@ -195,9 +232,15 @@ static int prep_alloc(struct ctx *c)
 static int request_call(struct ctx *c, uint32_t flags, uint32_t rflags,
 			uint64_t vin)
 {
-	int ret = hm_request(c->fd, flags, HAPMEM_ION_FLAG_CACHED, rflags, vin,
-			     c->len, &c->rm);
+	int ret;
 
+	memset(&c->rm, 0, sizeof(c->rm));
+	c->rm.flags = flags;
+	c->rm.ion_flags = HAPMEM_ION_FLAG_CACHED;
+	c->rm.rflags = rflags;
+	c->rm.vin = vin;
+	c->rm.len = c->len;
+	ret = rec_ioctl(c->fd, HAPMEM_IOC_REQUEST_MAP, &c->rm);
 	c->vadsp = c->rm.vadsp;
 	return ret;
 }
@@ -273,9 +316,17 @@ static int prep_request_unmap(struct ctx *c)
 	return request_call(c, 0, 0, 0);
 }
 
+static int unmap_call(struct ctx *c, unsigned long req)
+{
+	memset(&c->um, 0, sizeof(c->um));
+	c->um.vadsp = c->vadsp;
+	c->um.len = c->len;
+	return rec_ioctl(c->fd, req, &c->um);
+}
+
 static int call_request_unmap(struct ctx *c)
 {
-	return hm_unmap(c->fd, HAPMEM_IOC_REQUEST_UNMAP, c->vadsp, c->len);
+	return unmap_call(c, HAPMEM_IOC_REQUEST_UNMAP);
 }
 
 static int ok_request_unmap(struct ctx *c)
@@ -298,7 +349,7 @@ static int share_call(struct ctx *c, uint32_t flags, uint64_t at)
 	c->sm.flags = flags;
 	c->sm.vadsp = at;
 	c->vadsp = 0;
-	int ret = hm_ioctl(c->fd, HAPMEM_IOC_SHARE_MAP, &c->sm);
+	int ret = rec_ioctl(c->fd, HAPMEM_IOC_SHARE_MAP, &c->sm);
 
 	if (!ret)
 		c->vadsp = c->sm.vadsp;
@@ -324,7 +375,7 @@ static int reserve(struct ctx *c)
 {
 	memset(&c->rv, 0, sizeof(c->rv));
 	c->rv.len = HM_SZ_1M;
-	int ret = hm_ioctl(c->fd, HAPMEM_IOC_RESERVE_VA, &c->rv);
+	int ret = rec_ioctl(c->fd, HAPMEM_IOC_RESERVE_VA, &c->rv);
 
 	c->resv = ret ? 0 : c->rv.vadsp;
 	return ret;
@@ -332,9 +383,10 @@ static int reserve(struct ctx *c)
 
 static int unreserve(struct ctx *c)
 {
-	struct hapmem_unreserve_va u = { .vadsp = c->resv, .len = HM_SZ_1M };
-
-	return hm_ioctl(c->fd, HAPMEM_IOC_UNRESERVE_VA, &u);
+	memset(&c->uv, 0, sizeof(c->uv));
+	c->uv.vadsp = c->resv;
+	c->uv.len = HM_SZ_1M;
+	return rec_ioctl(c->fd, HAPMEM_IOC_UNRESERVE_VA, &c->uv);
 }
 
 static int prep_share_fixed(struct ctx *c)
@@ -363,7 +415,7 @@ static int prep_share_unmap(struct ctx *c)
 
 static int call_share_unmap(struct ctx *c)
 {
-	return hm_unmap(c->fd, HAPMEM_IOC_SHARE_UNMAP, c->vadsp, c->len);
+	return unmap_call(c, HAPMEM_IOC_SHARE_UNMAP);
 }
 
 static int ok_share_unmap(struct ctx *c)
@@ -378,7 +430,7 @@ static int dh_map(struct ctx *c, struct hapmem_dma_handle_map *m)
 	m->fd = c->buf;
 	m->offset = HM_SZ_1M;
 	m->len = c->len;
-	return hm_ioctl(c->fd, HAPMEM_IOC_DMA_HANDLE_MAP, m);
+	return rec_ioctl(c->fd, HAPMEM_IOC_DMA_HANDLE_MAP, m);
 }
 
 static int dh_unmap(struct ctx *c, uint32_t *refs)
@@ -386,7 +438,7 @@ static int dh_unmap(struct ctx *c, uint32_t *refs)
 	memset(&c->du, 0, sizeof(c->du));
 	c->du.fd = c->buf;
 	c->du.len = c->len;
-	int ret = hm_ioctl(c->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &c->du);
+	int ret = rec_ioctl(c->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &c->du);
 
 	if (refs)
 		*refs = c->du.refs;
@@ -485,7 +537,7 @@ static int access_call(struct ctx *c, uint32_t flags)
 	c->ra.vadsp = c->vadsp + 100;
 	c->ra.len = sizeof(c->data);
 	c->ra.uptr = (uintptr_t)c->data;
-	return hm_ioctl(c->fd, HAPMEM_IOC_REMOTE_ACCESS, &c->ra);
+	return rec_ioctl(c->fd, HAPMEM_IOC_REMOTE_ACCESS, &c->ra);
 }
 
 static int call_access_write(struct ctx *c)
@@ -704,6 +756,7 @@ TEST_F_TIMEOUT(failnth, sweep, 600)
 		ASSERT_EQ(0, rel_counters(c->fd, &before));
 		next_fd = rel_next_fd();
 
+		last.arg = NULL;
 		ASSERT_EQ(0, nth_set(c->nth, n));
 		ret = op->call(c);
 		left = nth_left(c->nth);
@@ -717,6 +770,11 @@ TEST_F_TIMEOUT(failnth, sweep, 600)
 			EXPECT_EQ(0, left) TH_LOG("%s: n=%u failed (%s) with no fault injected",
 						  op->name, n, strerror(err));
 			EXPECT_EQ(ENOMEM, err) TH_LOG("%s: n=%u: %s", op->name, n, strerror(err));
+			/* The ioctl wrote nothing back into its argument. */
+			ASSERT_NE(NULL, last.arg) TH_LOG("%s: no ioctl recorded", op->name);
+			EXPECT_EQ(0, memcmp(last.arg, last.in, last.size))
+				TH_LOG("%s: n=%u: the failed call wrote into its argument",
+				       op->name, n);
 			ASSERT_EQ(0, rel_counters(c->fd, &after));
 			rel_counters_str(&before, s1, sizeof(s1));
 			rel_counters_str(&after, s2, sizeof(s2));

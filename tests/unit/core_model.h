@@ -4,16 +4,20 @@
  * (test_core_model.c) and the libFuzzer target (tests/fuzz/fuzz_core.c).
  *
  * The model owns a real, writable arena split into segments.  Every block
- * the core returns is checked for alignment, for lying inside a segment,
- * and for overlapping no other live block (a per-granule owner map); it is
+ * the core returns is checked for alignment, for lying inside one segment
+ * that is registered (never one removed, never across a border), and for
+ * overlapping no other live block (a per-granule owner map); it is
  * then filled with a pattern that is verified when the block is freed or
- * resized.  Statistics are compared with the model's own totals, and
+ * resized.  A segment's removal may be refused (-EBUSY) only while it
+ * holds a live block, or a cached one (after a cache flush it must go).
+ * Statistics are compared with the model's own totals, and
  * hm_core_check() runs at regular intervals.
  */
 #ifndef HAPMEM_TESTS_CORE_MODEL_H
 #define HAPMEM_TESTS_CORE_MODEL_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +59,37 @@ static inline size_t model_round(size_t size)
 static inline uint32_t *model_owner(struct model *m, uintptr_t addr)
 {
 	return &m->owner[(addr - (uintptr_t)m->mem) / HM_CORE_GRANULE];
+}
+
+static inline int model_seg_of(const struct model *m, uintptr_t addr)
+{
+	return (int)((addr - (uintptr_t)m->mem) / MODEL_SEG_LEN);
+}
+
+/* [addr, addr + len) lies in one segment, and that segment is registered. */
+static inline int model_check_seg(struct model *m, uintptr_t addr, size_t len,
+				  const char *what)
+{
+	int i = model_seg_of(m, addr);
+
+	if (i != model_seg_of(m, addr + len - 1))
+		return MODEL_FAIL(m, "%s %#zx+%zu crosses a segment border", what,
+				  (size_t)(addr - (uintptr_t)m->mem), len);
+	if (m->seg_id[i] < 0)
+		return MODEL_FAIL(m, "%s %#zx+%zu in removed segment %d", what,
+				  (size_t)(addr - (uintptr_t)m->mem), len, i);
+	return 0;
+}
+
+static inline bool model_seg_has_live(struct model *m, int i)
+{
+	uintptr_t base = (uintptr_t)m->mem + (size_t)i * MODEL_SEG_LEN;
+	size_t g;
+
+	for (g = 0; g < MODEL_SEG_LEN; g += HM_CORE_GRANULE)
+		if (*model_owner(m, base + g))
+			return true;
+	return false;
 }
 
 static inline int model_seg_add(struct model *m, int i)
@@ -160,6 +195,8 @@ static inline int model_alloc(struct model *m, size_t size, size_t align, uint8_
 	err = hm_core_block_size(m->c, addr, &b->span);
 	if (err || b->span < model_round(size) || b->span % HM_CORE_GRANULE)
 		return MODEL_FAIL(m, "block size %zu for %zu: %d", b->span, size, err);
+	if (model_check_seg(m, addr, b->span, "alloc"))
+		return -1;
 	if (model_check_range(m, addr, b->span, 0, "overlap"))
 		return -1;
 	model_set_range(m, addr, b->span, m->nlive + 1);
@@ -211,6 +248,8 @@ static inline int model_resize(struct model *m, unsigned int i, size_t size)
 	err = hm_core_block_size(m->c, b->addr, &nsz);
 	if (err || nsz < model_round(size))
 		return MODEL_FAIL(m, "resized to %zu for %zu: %d", nsz, size, err);
+	if (model_check_seg(m, b->addr, nsz, "resize"))
+		return -1;
 	if (nsz > old) {
 		if (model_check_range(m, b->addr + old, nsz - old, 0, "resize overlap"))
 			return -1;
@@ -234,8 +273,15 @@ static inline int model_toggle_segment(struct model *m, int i)
 	if (m->seg_id[i] < 0)
 		return model_seg_add(m, i);
 	err = hm_core_remove_segment(m->c, (unsigned int)m->seg_id[i], &owner);
-	if (err == -EBUSY)
-		return 0;
+	if (err == -EBUSY) {
+		if (model_seg_has_live(m, i))
+			return 0;
+		/* Only cached blocks may hold it: without them it must go. */
+		hm_core_flush_cache(m->c);
+		err = hm_core_remove_segment(m->c, (unsigned int)m->seg_id[i], &owner);
+		if (err == -EBUSY)
+			return MODEL_FAIL(m, "remove segment %d: EBUSY with no live or cached block", i);
+	}
 	if (err || owner != (uintptr_t)i)
 		return MODEL_FAIL(m, "remove segment %d: %d", i, err);
 	m->seg_id[i] = -1;

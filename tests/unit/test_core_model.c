@@ -59,6 +59,23 @@ static void run_model(struct __test_metadata *_metadata, size_t cache_limit, uin
 	while (m->nlive)
 		ASSERT_EQ(0, model_free(m, 0)) TH_LOG("%s", m->err);
 	ASSERT_EQ(0, model_check(m)) TH_LOG("%s", m->err);
+	/*
+	 * Empty now: each segment in turn must go, and what is allocated
+	 * after that must come from the segments left (model_alloc checks).
+	 */
+	for (int i = 0; i < MODEL_SEGS; i++) {
+		if (m->seg_id[i] < 0)
+			continue;
+		ASSERT_EQ(0, model_toggle_segment(m, i)) TH_LOG("%s", m->err);
+		ASSERT_GT(0, m->seg_id[i]) TH_LOG("empty segment %d not removed", i);
+		for (op = 0; op < 300; op++)
+			ASSERT_EQ(0, model_alloc(m, rnd_size() % 4096, 0, (uint8_t)rnd()))
+				TH_LOG("%s", m->err);
+		ASSERT_EQ(0, model_check(m)) TH_LOG("%s", m->err);
+		while (m->nlive)
+			ASSERT_EQ(0, model_free(m, 0)) TH_LOG("%s", m->err);
+	}
+	ASSERT_EQ(0, model_check(m)) TH_LOG("%s", m->err);
 	model_fini(m);
 	free(m);
 }

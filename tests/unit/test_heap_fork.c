@@ -13,7 +13,9 @@
  * first check that failed.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,6 +28,7 @@
 
 #include "kselftest_harness.h"
 #include "heap_fixture.h"
+#include "heap/heap_impl.h"
 
 static sigjmp_buf probe_env;
 
@@ -353,22 +356,32 @@ TEST_F(heap, fork_under_load_front_end)
 
 /* ---- a growth in flight at fork time ---------------------------------- */
 
-static atomic_int slow_in_grow;
+/*
+ * The growth is held open until fork()'s prepare handler is seen waiting
+ * for it (hm_heap_fork_wait_hook): the fork lands inside the growth by
+ * construction, not by timing.
+ */
+static sem_t grow_entered, grow_gate;
+static atomic_int fork_waited;
 
-static int slow_grow(void *ctx, size_t len, struct hm_segment_desc *out)
+static int held_grow(void *ctx, size_t len, struct hm_segment_desc *out)
 {
-	int err;
-
-	atomic_store(&slow_in_grow, 1);
-	usleep(200 * 1000);
-	err = hm_backend_host.grow(ctx, len, out);
-	atomic_store(&slow_in_grow, 0);
-	return err;
+	sem_post(&grow_entered);
+	while (sem_wait(&grow_gate) && errno == EINTR)
+		;
+	return hm_backend_host.grow(ctx, len, out);
 }
 
-static const struct hm_backend_ops slow_ops = {
-	.name = "slow-host",
-	.grow = slow_grow,
+static void fork_waits(struct hm_heap *h)
+{
+	(void)h;
+	if (!atomic_fetch_add(&fork_waited, 1))
+		sem_post(&grow_gate);
+}
+
+static const struct hm_backend_ops held_ops = {
+	.name = "held-host",
+	.grow = held_grow,
 	.release = NULL,	/* set at run time: hm_backend_host.release */
 };
 
@@ -381,7 +394,7 @@ static void *grow_thread(void *arg)
 
 TEST(fork_waits_for_growth)
 {
-	struct hm_backend_ops ops = slow_ops;
+	struct hm_backend_ops ops = held_ops;
 	void *ctx = hm_backend_host_ctx_new();
 	struct hm_heap *h;
 	pthread_t t;
@@ -390,12 +403,15 @@ TEST(fork_waits_for_growth)
 
 	ops.release = hm_backend_host.release;
 	ASSERT_NE(NULL, ctx);
+	ASSERT_EQ(0, sem_init(&grow_entered, 0, 0));
+	ASSERT_EQ(0, sem_init(&grow_gate, 0, 0));
 	h = hm_heap_create(&ops, ctx);
 	ASSERT_NE(NULL, h);
 	ASSERT_EQ(0, pthread_create(&t, NULL, grow_thread, h));
-	while (!atomic_load(&slow_in_grow))
-		usleep(1000);
-	/* fork now: prepare waits for the growth, so the child releases it */
+	while (sem_wait(&grow_entered) && errno == EINTR)
+		;
+	/* The growth is in the backend, held: fork now. */
+	hm_heap_fork_wait_hook = fork_waits;
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -406,6 +422,11 @@ TEST(fork_waits_for_growth)
 		CHECK(3, heap_stats(h).core.segments == 0);
 		child_exit(0);
 	}
+	hm_heap_fork_wait_hook = NULL;
+	/* prepare waited for the growth (and let it finish) exactly once */
+	EXPECT_EQ(1, atomic_load(&fork_waited));
+	if (!atomic_load(&fork_waited))
+		sem_post(&grow_gate);	/* it did not: free the growth anyway */
 	EXPECT_EQ(0, child_status(pid));
 	pthread_join(t, &p);
 	ASSERT_NE(NULL, p);
@@ -414,6 +435,8 @@ TEST(fork_waits_for_growth)
 	hm_heap_destroy(h);
 	EXPECT_EQ(0, host_counters(ctx).live_segments);
 	hm_backend_host_ctx_free(ctx);
+	sem_destroy(&grow_entered);
+	sem_destroy(&grow_gate);
 }
 
 TEST_HARNESS_MAIN
