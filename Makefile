@@ -54,10 +54,8 @@ BUILD := $(TOP)/build
 endif
 CC ?= cc
 KVER ?= 6.1
-override KVER := $(shell $(TOP)/scripts/kver $(KVER))
-ifeq ($(KVER),)
-$(error no kernel for KVER (scripts/kver); make deps installs 6.1 and 6.12)
-endif
+KVER_ASKED := $(KVER)
+override KVER := $(shell $(TOP)/scripts/kver $(KVER) 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 MOD_OUT = $(BUILD)/modules/$(KVER)/driver
 endif
@@ -68,6 +66,7 @@ all: module lib
 
 # The sources are mirrored next to the objects (scripts/mirror-driver).
 module:
+	@[ -n "$(KVER)" ] || { $(TOP)/scripts/kver $(KVER_ASKED); exit 1; }
 	$(TOP)/scripts/mirror-driver $(patsubst %/driver,%,$(MOD_OUT))
 	$(MAKE) -C $(KDIR) M=$(MOD_OUT) CONFIG_HAPMEM=m modules
 
