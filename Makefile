@@ -35,6 +35,7 @@ export HAPMEM_CACHE ?= /var/cache/hapmem
 
 ifneq ($(filter arm64 aarch64,$(ARCH)),)
 override ARCH := arm64
+export ARCH
 HAPMEM_ARCH := arm64
 ifneq ($(origin BUILD),command line)
 BUILD := $(TOP)/build/arm64
