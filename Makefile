@@ -2,10 +2,10 @@
 #
 # hapmem top-level Makefile.
 #
-#   make            build driver/hapmem.ko and lib/ (shared + static)
+#   make            build hapmem.ko and lib/ (shared + static)
 #   make deps       install every Debian package the build and tests need
-#   make check      host unit tests, then the kselftests in the VM on the
-#                   distro kernel and on the debug kernel
+#   make check      host unit tests, then the kselftests in the VMs: Debian's
+#                   6.1 and 6.12 kernels, the debug kernel, arm64
 #   make demo       build, boot the VM, run the demo program
 #
 #   make tests      every test program and the demo (see tests/tests.mk)
@@ -14,22 +14,66 @@
 #                   the cached debug kernel, hapmem.ko built against it
 #   tests/vm/run -- PROGRAM   run a program in the VM (tests/vm/run --help)
 #
-# KDIR selects the kernel to build the module against (default: the
-# installed Debian linux-headers-*-amd64, not the running kernel).
+# The kernel is chosen explicitly, never "the newest installed":
+#
+#   KVER=6.1        (the default) Debian's 6.1 kernel, the newest installed
+#                   6.1.0-NN-amd64; KVER=6.12 the newest 6.12.NN+deb12-amd64;
+#                   a full release name (KVER=6.12.118+deb12-amd64) as it is
+#                   (scripts/kver resolves it).  The module is built in
+#                   build/modules/<release>/driver/hapmem.ko, one directory
+#                   per kernel, so a module is never loaded into a kernel it
+#                   was not built for.  KDIR overrides the headers' tree.
+#   ARCH=arm64      cross-build with gcc-aarch64-linux-gnu: the module
+#                   (against Debian's arm64 kernel, tests/vm/arm64-kernel),
+#                   the library, the kselftests and the demo, all under
+#                   build/arm64/ (build/arm64/lib/libhapmem.a,
+#                   build/arm64/driver/hapmem.ko); make demo ARCH=arm64 runs
+#                   the demo in the arm64 VM.
 
 TOP := $(CURDIR)
-BUILD := $(TOP)/build
-KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
-KDIR ?= /lib/modules/$(KVER)/build
 export HAPMEM_CACHE ?= /var/cache/hapmem
 
+ifneq ($(filter arm64 aarch64,$(ARCH)),)
+override ARCH := arm64
+export ARCH
+HAPMEM_ARCH := arm64
+ifneq ($(origin BUILD),command line)
+BUILD := $(TOP)/build/arm64
+endif
+export CROSS_COMPILE ?= aarch64-linux-gnu-
+ifneq ($(origin CC),command line)
+CC := $(CROSS_COMPILE)gcc
+endif
+LIB_AR := $(CROSS_COMPILE)ar
+KVER = $(eval KVER := $$(shell $(TOP)/tests/vm/arm64-kernel --release))$(KVER)
+KDIR = $(eval KDIR := $$(shell $(TOP)/tests/vm/arm64-kernel --kdir))$(KDIR)
+MOD_OUT = $(BUILD)/driver
+else
+HAPMEM_ARCH :=
+ifneq ($(origin BUILD),command line)
+BUILD := $(TOP)/build
+endif
 CC ?= cc
+KVER ?= 6.1
+KVER_ASKED := $(KVER)
+override KVER := $(shell $(TOP)/scripts/kver $(KVER) 2>/dev/null)
+KDIR ?= /lib/modules/$(KVER)/build
+MOD_OUT = $(BUILD)/modules/$(KVER)/driver
+endif
+MODULE = $(MOD_OUT)/hapmem.ko
 
-.PHONY: all module lib clean deps check demo
+.PHONY: all module module-path lib clean deps check demo
 all: module lib
 
+# The sources are mirrored next to the objects (scripts/mirror-driver).
 module:
-	$(MAKE) -C $(KDIR) M=$(TOP)/driver CONFIG_HAPMEM=m modules
+	@[ -n "$(KVER)" ] || { $(TOP)/scripts/kver $(KVER_ASKED); exit 1; }
+	$(TOP)/scripts/mirror-driver $(patsubst %/driver,%,$(MOD_OUT))
+	$(MAKE) -C $(KDIR) M=$(MOD_OUT) CONFIG_HAPMEM=m modules
+
+# Where "make module" puts hapmem.ko for this KVER/ARCH.
+module-path:
+	@echo $(MODULE)
 
 deps:
 	@$(TOP)/scripts/deps
@@ -38,6 +82,11 @@ include lib/lib.mk
 include tests/tests.mk
 -include bench/bench.mk
 -include mk/eco.mk
+
+# Cross-built, "all" is everything the arm64 VM runs.
+ifeq ($(HAPMEM_ARCH),arm64)
+all: kselftests $(DEMO_BIN)
+endif
 
 clean::
 	$(MAKE) -C $(KDIR) M=$(TOP)/driver clean 2>/dev/null || true

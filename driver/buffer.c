@@ -12,10 +12,16 @@
  *
  * Protected buffers (REMOTE_HEAP_ADDR) have no CPU path: no mmap, no vmap,
  * no CPU access, and only their own remote's import device may attach.
- * The distro kernel exports no way for a module to unmap pages from the
- * direct map, so the furthest hapmem can go is to make their direct-map
- * entries uncached: no cache line ever holds their contents and the CPU
- * never prefetches them.  They are scrubbed before they are freed.
+ * Their direct-map entries stay as they are (changing them is x86 only,
+ * and the distro kernel exports no way for a module to unmap pages from
+ * the direct map); the DMA mapping of the attachment cleans the zeroed
+ * pages out of the CPU caches for the remote.  They are scrubbed before
+ * they are freed.
+ *
+ * CPU cache attributes are portable: an uncached buffer gets a
+ * write-combining pgprot on its user and kernel mappings, and
+ * begin/end_cpu_access do the cache maintenance the architecture needs
+ * through the DMA API, as dma-heap exporters do.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
@@ -25,7 +31,6 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
-#include <linux/set_memory.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -111,20 +116,6 @@ static struct page **hapmem_buffer_pages(struct hapmem_buffer *buf)
 	return pages;
 }
 
-/* Uncached direct-map entries for protected memory, or back to normal. */
-static int hapmem_buffer_set_protected(struct hapmem_buffer *buf, bool on)
-{
-	struct page **pages = hapmem_buffer_pages(buf);
-	int ret;
-
-	if (!pages)
-		return -ENOMEM;
-	ret = on ? set_pages_array_uc(pages, buf->nr_pages) :
-		   set_pages_array_wb(pages, buf->nr_pages);
-	kvfree(pages);
-	return ret;
-}
-
 static void hapmem_buffer_free_contig(struct hapmem_buffer *buf,
 				      struct page *page)
 {
@@ -139,13 +130,6 @@ static void hapmem_buffer_free_pages(struct hapmem_buffer *buf)
 	struct scatterlist *sg;
 	int i;
 
-	/*
-	 * Should the attributes not go back to write-back, leak the pages
-	 * rather than hand uncached memory to the next user.
-	 */
-	if ((buf->flags & HAPMEM_BUF_PROTECTED) &&
-	    WARN_ON(hapmem_buffer_set_protected(buf, false)))
-		return;
 	for_each_sgtable_sg(&buf->table, sg, i) {
 		struct page *page = sg_page(sg);
 
@@ -186,7 +170,7 @@ static void hapmem_buffer_free_table(struct hapmem_buffer *buf)
 /*
  * One physically contiguous chunk: LLC memory, or any memory of a remote
  * without an IOMMU, whose device address must be one run.  The page
- * allocator's limit (MAX_ORDER) bounds the latter.
+ * allocator's largest order (HAPMEM_MAX_PAGE_ORDER) bounds the latter.
  */
 static int hapmem_buffer_alloc_contig(struct hapmem_buffer *buf)
 {
@@ -199,7 +183,7 @@ static int hapmem_buffer_alloc_contig(struct hapmem_buffer *buf)
 		if (ret)
 			return ret;
 	} else {
-		if (get_order(buf->size) >= MAX_ORDER)
+		if (get_order(buf->size) > HAPMEM_MAX_PAGE_ORDER)
 			return -ENOMEM;
 		va = alloc_pages_exact(buf->size, HAPMEM_GFP_CONTIG);
 		if (!va)
@@ -540,16 +524,6 @@ int hapmem_buffer_init(struct hapmem_buffer *buf, size_t size, u32 flags,
 	ret = hapmem_buffer_alloc_pages(buf);
 	if (ret)
 		return ret;
-	if (flags & HAPMEM_BUF_PROTECTED) {
-		ret = hapmem_buffer_set_protected(buf, true);
-		if (ret) {
-			/* Nothing changed: free as plain memory. */
-			buf->flags &= ~HAPMEM_BUF_PROTECTED;
-			hapmem_buffer_free_pages(buf);
-			hapmem_buffer_free_table(buf);
-			return ret;
-		}
-	}
 	if (remote) {
 		hapmem_remote_get(remote);
 		buf->remote = remote;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * hapmem: the kernel API differences between the versions hapmem builds
- * against, kept in one place.  Known to build: 6.1 (Debian bookworm).
+ * against, kept in one place.  Known to build and pass the kselftests:
+ * Debian bookworm's 6.1 and 6.12 (x86_64), and 6.1 on arm64.
  *
  * This is the one file that tests LINUX_VERSION_CODE, so the code-health
  * check (scripts/check-kernel-style) lets checkpatch's LINUX_VERSION_CODE
@@ -11,7 +12,22 @@
 #define _HAPMEM_COMPAT_H
 
 #include <linux/iommu.h>
+#include <linux/mmzone.h>
 #include <linux/version.h>
+
+/*
+ * HAPMEM_MAX_PAGE_ORDER: the largest order the buddy allocator hands out,
+ * inclusive.  Up to 6.3 MAX_ORDER was exclusive (orders 0..MAX_ORDER-1);
+ * 6.4 made it inclusive, and 6.8 renamed it MAX_PAGE_ORDER.  All three
+ * give 10 (4 MiB) with 4 KiB pages on x86_64 and arm64's default.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define HAPMEM_MAX_PAGE_ORDER MAX_PAGE_ORDER
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define HAPMEM_MAX_PAGE_ORDER MAX_ORDER
+#else
+#define HAPMEM_MAX_PAGE_ORDER (MAX_ORDER - 1)
+#endif
 
 /* 6.3 gave iommu_map() a gfp argument. */
 static inline int hapmem_iommu_map(struct iommu_domain *domain,

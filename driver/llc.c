@@ -5,8 +5,8 @@
  * ADD_PAGES_LLC memory comes from one physically contiguous block reserved
  * when the module loads, never from the page allocator: when the block is
  * used up the answer is -ENOMEM, with no silent fallback.  The block is at
- * most MAX_ORDER pages (4 MiB with 4 KiB pages), the largest contiguous
- * allocation the buddy allocator makes.
+ * most one block of the buddy allocator's largest order,
+ * HAPMEM_MAX_PAGE_ORDER (4 MiB with 4 KiB pages).
  */
 #include <linux/bitmap.h>
 #include <linux/highmem.h>
@@ -42,9 +42,9 @@ int hapmem_llc_init(void)
 	mutex_init(&llc->lock);
 	if (!llc_size)
 		return 0;
-	if (!PAGE_ALIGNED(llc_size) || get_order(llc_size) >= MAX_ORDER) {
+	if (!PAGE_ALIGNED(llc_size) || get_order(llc_size) > HAPMEM_MAX_PAGE_ORDER) {
 		pr_err("hapmem: llc_size %lu: must be page aligned and at most %lu\n",
-		       llc_size, PAGE_SIZE << (MAX_ORDER - 1));
+		       llc_size, PAGE_SIZE << HAPMEM_MAX_PAGE_ORDER);
 		return -EINVAL;
 	}
 	llc->nr_pages = llc_size >> PAGE_SHIFT;

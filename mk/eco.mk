@@ -31,10 +31,9 @@
 #   make cli              build/hapmem, the static hapmem CLI
 
 ECO_KSRC = $(eval ECO_KSRC := $$(shell $(TOP)/scripts/kernel-source))$(ECO_KSRC)
-# The release the module is for: its vermagic once built (Debian's headers
-# report "6.1.192" as kernelrelease, but install under 6.1.0-N-amd64),
-# else the /lib/modules directory KDIR defaults from.
-ECO_KREL = $(or $(shell modinfo -F vermagic $(TOP)/driver/hapmem.ko 2>/dev/null | cut -d' ' -f1),$(KVER))
+# The release the module is for: KVER (scripts/kver; Debian's headers
+# report "6.1.192" as kernelrelease, but install under 6.1.0-N-amd64).
+ECO_KREL = $(KVER)
 LINT_OUT := $(BUILD)/lint
 
 # ---------------------------------------------------------------- the CLI
@@ -155,7 +154,7 @@ install: install-module install-lib install-udev
 # depmod to the package's postinst.
 ECO_SIGN = $(if $(wildcard $(KDIR)/certs/signing_key.pem),,CONFIG_MODULE_SIG_ALL=)
 install-module: module
-	$(MAKE) -C $(KDIR) M=$(TOP)/driver INSTALL_MOD_PATH=$(DESTDIR) \
+	$(MAKE) -C $(KDIR) M=$(MOD_OUT) INSTALL_MOD_PATH=$(DESTDIR) \
 		INSTALL_MOD_DIR=$(MODDIR) CONFIG_HAPMEM=m $(ECO_SIGN) modules_install
 	$(if $(DESTDIR),@echo "install: DESTDIR is set: depmod is the package's job",depmod -a $(ECO_KREL))
 
@@ -233,8 +232,11 @@ dkms-uninstall:
 	-dkms remove -m $(DKMS_NAME) -v $(DKMS_VERSION) --all
 	rm -rf $(DKMS_SRC)
 
+# Every installed Debian kernel with headers (6.1 and 6.12), as DKMS's
+# autoinstall would on a machine with both.
 dkms-check:
-	$(TOP)/scripts/dkms-check $(ECO_KREL) $(BUILD)/dkms-check
+	@set -e; for k in $$($(TOP)/scripts/kver --all); do \
+		$(TOP)/scripts/dkms-check $$k $(BUILD)/dkms-check; done
 
 # ---------------------------------------------------------------- in tree
 .PHONY: intree-check

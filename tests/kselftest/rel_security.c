@@ -404,7 +404,13 @@ TEST_F(sec, overflow_edges)
 	EXPECT_EQ(-EINVAL, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0, 1ULL << 32, &rm));
 	/* vin + len wrapping, or beyond the user address space. */
 	EXPECT_EQ(-EINVAL, hm_request(self->fd, 0, 0, HAPMEM_RFLAG_ADD_PAGES, top, 2 * HM_PAGE, &rm));
+#if defined(__x86_64__)
+	/* Just past x86_64's user address space (4-level paging, no5lvl). */
 	EXPECT_EQ(-EINVAL, hm_request(self->fd, 0, 0, HAPMEM_RFLAG_ADD_PAGES, 1ULL << 47,
+				      HM_PAGE, &rm));
+#endif
+	/* Past every architecture's (arm64's reaches 2^48 or 2^52). */
+	EXPECT_EQ(-EINVAL, hm_request(self->fd, 0, 0, HAPMEM_RFLAG_ADD_PAGES, 1ULL << 60,
 				      HM_PAGE, &rm));
 	EXPECT_EQ(-EINVAL, hm_request(self->fd, 0, 0, HAPMEM_RFLAG_ADD_PAGES, HM_PAGE, top, &rm));
 
