@@ -246,6 +246,7 @@ TEST_F(am, dma_handle)
 }
 
 #define SESSION_LIMIT "/sys/module/hapmem/parameters/max_session_bytes"
+#define USER_LIMIT "/sys/module/hapmem/parameters/max_user_bytes"
 
 static unsigned long long read_ull(const char *path)
 {
@@ -280,6 +281,7 @@ TEST_F_TIMEOUT(am, beyond_2g, 900)
 {
 	size_t len = (2UL << 30) + (64 << 10);
 	unsigned long long limit = read_ull(SESSION_LIMIT);
+	unsigned long long ulimit = read_ull(USER_LIMIT);
 	uint64 vapps, vadsp;
 	time_t t0;
 	char *buf;
@@ -289,6 +291,9 @@ TEST_F_TIMEOUT(am, beyond_2g, 900)
 	/* one 2 GiB+ map at a time; the module's default session limit is 4 GiB */
 	if (limit && limit < 2 * len)
 		ASSERT_EQ(0, write_ull(SESSION_LIMIT, 2 * len));
+	/* and the user's, a quarter of the guest's memory by default */
+	if (ulimit < 2 * len)
+		ASSERT_EQ(0, write_ull(USER_LIMIT, 2 * len));
 
 	t0 = time(NULL);
 	ASSERT_EQ(AEE_SUCCESS, apps_mem_request_map64(0, 1, 0, 0, (int64)len, &vapps, &vadsp));
@@ -305,6 +310,8 @@ TEST_F_TIMEOUT(am, beyond_2g, 900)
 	EXPECT_EQ(0, hapmem_buf_free(buf));
 	if (limit)
 		EXPECT_EQ(0, write_ull(SESSION_LIMIT, limit));
+	if (ulimit < 2 * len)
+		EXPECT_EQ(0, write_ull(USER_LIMIT, ulimit));
 	TH_LOG("all in %ld s", (long)(time(NULL) - t0));
 }
 

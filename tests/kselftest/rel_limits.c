@@ -405,6 +405,12 @@ static int memcg_child(void *arg)
 	double end;
 	int fd, buf, cfd, ret = 0, n = 0;
 
+	/*
+	 * Fault the report's page in before joining: at the cgroup's limit,
+	 * even the page tables of a first write would be charged there.
+	 */
+	rep->err[0] = 0;
+	rep->val[0] = rep->val[1] = rep->val[2] = 0;
 	if (cg_write("cgroup.procs", "0"))
 		CHILD_FAIL(rep, 10, "joining the cgroup: %s", strerror(errno));
 	cfd = open(CG_TEST "/memory.current", O_RDONLY | O_CLOEXEC);
