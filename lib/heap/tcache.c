@@ -113,7 +113,7 @@ static int slab_map_set(uintptr_t base, size_t len, struct hm_slab *s)
 {
 	uintptr_t a;
 
-	if ((base + len - 1) >> 47)
+	if ((base + len - 1) >> HM_TC_VA_BITS)
 		return -EINVAL;
 	for (a = base; a < base + len; a += CHUNK_SIZE) {
 		_Atomic(struct hm_slab *) *l2;

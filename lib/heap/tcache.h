@@ -21,12 +21,14 @@ _Static_assert(NCLASSES <= 64, "hm_tcache.partial_mask is one word");
 
 /*
  * Slabs are multiples of a 1 KiB chunk, aligned to it; a two-level radix
- * map of the 47-bit user address space gives each chunk's slab.
+ * map of a 48-bit user address space (x86_64's 47 bits, arm64's 48: its
+ * mmap() hands out addresses just below 2^48) gives each chunk's slab.
  */
 #define CHUNK_SHIFT	10
 #define CHUNK_SIZE	((size_t)1 << CHUNK_SHIFT)
+#define HM_TC_VA_BITS	48
 #define L1_BITS		16
-#define L2_BITS		(47 - CHUNK_SHIFT - L1_BITS)
+#define L2_BITS		(HM_TC_VA_BITS - CHUNK_SHIFT - L1_BITS)
 
 enum hm_slab_state {
 	SLAB_ACTIVE,	/* its class's allocation slab in its owner's cache */
@@ -141,7 +143,7 @@ static inline struct hm_slab *hm_slab_lookup_fast(uintptr_t addr)
 {
 	_Atomic(struct hm_slab *) *l2;
 
-	if (addr >> 47)
+	if (addr >> HM_TC_VA_BITS)
 		return NULL;
 	l2 = atomic_load_explicit(&hm_slab_map[addr >> (CHUNK_SHIFT + L2_BITS)],
 				  memory_order_acquire);
@@ -153,7 +155,7 @@ static inline struct hm_slab *hm_slab_lookup(uintptr_t addr)
 {
 	_Atomic(struct hm_slab *) *l2;
 
-	if (addr >> 47)
+	if (addr >> HM_TC_VA_BITS)
 		return NULL;
 	l2 = atomic_load_explicit(&hm_slab_map[addr >> (CHUNK_SHIFT + L2_BITS)],
 				  memory_order_acquire);
