@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
+#include "../fault_probe.h"
 
 #include <remote.h>
 #include <rpcmem.h>
@@ -38,28 +39,6 @@ static int dev_matches_on(int domain, uint64_t vadsp, const void *cpu, size_t le
 	if (ret)
 		return ret;
 	return memcmp(rb, (const char *)cpu + len - LT_PROBE, LT_PROBE) ? -EIO : 0;
-}
-
-static sigjmp_buf segv_jmp;
-
-static void on_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(segv_jmp, 1);
-}
-
-static __attribute__((noinline)) int read_faults(const void *p)
-{
-	struct sigaction sa = { .sa_handler = on_segv }, old;
-	volatile int faulted = 0;
-
-	sigaction(SIGSEGV, &sa, &old);
-	if (!sigsetjmp(segv_jmp, 1))
-		(void)*(volatile const unsigned char *)p;
-	else
-		faulted = 1;
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
 }
 
 FIXTURE(rb) {

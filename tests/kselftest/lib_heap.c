@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "../fault_probe.h"
 
 #include "lib_test.h"
 
@@ -44,31 +45,6 @@ static int child_status(pid_t pid)
 }
 
 #define CHECK(n, cond) do { if (!(cond)) _exit(n); } while (0)
-
-static sigjmp_buf probe_env;
-
-static void probe_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(probe_env, 1);
-}
-
-static int read_faults(const volatile unsigned char *p)
-{
-	struct sigaction sa = { .sa_handler = probe_segv }, old;
-	int faulted;
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &old);
-	if (sigsetjmp(probe_env, 1)) {
-		faulted = 1;
-	} else {
-		(void)*p;
-		faulted = 0;
-	}
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
-}
 
 static uint64_t heap_bytes(const struct HAP_mem_stats *s)
 {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
+#include "../fault_probe.h"
 
 #include <rpcmem.h>
 #include <remote.h>
@@ -87,28 +88,6 @@ TEST(alloc2_and_alloc_def)
 	rpcmem_free(q);
 	EXPECT_EQ(NULL, rpcmem_alloc(RPCMEM_HEAP_ID_SYSTEM, 1, 0));
 	EXPECT_EQ(NULL, rpcmem_alloc2(RPCMEM_HEAP_ID_SYSTEM, 1, 0));
-}
-
-static sigjmp_buf segv_jmp;
-
-static void on_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(segv_jmp, 1);
-}
-
-static __attribute__((noinline)) int read_faults(const unsigned char *p)
-{
-	struct sigaction sa = { .sa_handler = on_segv }, old;
-	volatile int faulted = 0;
-
-	sigaction(SIGSEGV, &sa, &old);
-	if (!sigsetjmp(segv_jmp, 1))
-		(void)*(volatile const unsigned char *)p;
-	else
-		faulted = 1;
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
 }
 
 /* Protected memory (root in the VM): the remote reaches it, the CPU never. */

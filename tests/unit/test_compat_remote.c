@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../fault_probe.h"
 
 #include "test_lib_fake_kernel.h"
 
@@ -80,29 +81,6 @@ static void __attribute__((destructor)) cleanup_nodes(void)
 		unlink(path);
 	}
 	rmdir(dir);
-}
-
-static sigjmp_buf segv_jmp;
-
-static void on_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(segv_jmp, 1);
-}
-
-/* 1 when a CPU write to @p faults (the byte written is the one there). */
-static __attribute__((noinline)) int write_faults(char *p)
-{
-	struct sigaction sa = { .sa_handler = on_segv }, old;
-	volatile int faulted = 0;
-
-	sigaction(SIGSEGV, &sa, &old);
-	if (!sigsetjmp(segv_jmp, 1))
-		*(volatile char *)p = *(volatile char *)p;
-	else
-		faulted = 1;
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
 }
 
 TEST(constants_match_the_platform)

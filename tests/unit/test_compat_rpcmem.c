@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../fault_probe.h"
 
 #include "test_lib_fake_kernel.h"
 
@@ -131,29 +132,6 @@ TEST(free_ignores_what_it_did_not_allocate)
 	rpcmem_free(p);
 	EXPECT_EQ(-1, rpcmem_to_fd(p));
 	rpcmem_free(p);		/* twice: ignored */
-}
-
-static sigjmp_buf segv_jmp;
-
-static void on_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(segv_jmp, 1);
-}
-
-/* 1 when a CPU write to @p faults. */
-static __attribute__((noinline)) int write_faults(char *p)
-{
-	struct sigaction sa = { .sa_handler = on_segv }, old;
-	volatile int faulted = 0;
-
-	sigaction(SIGSEGV, &sa, &old);
-	if (!sigsetjmp(segv_jmp, 1))
-		*(volatile char *)p = 1;
-	else
-		faulted = 1;
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
 }
 
 /* Protected memory: mapped for the remote at once, never reachable by the CPU. */

@@ -27,34 +27,9 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../fault_probe.h"
 #include "heap_fixture.h"
 #include "heap/heap_impl.h"
-
-static sigjmp_buf probe_env;
-
-static void probe_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(probe_env, 1);
-}
-
-/* 1 if reading @p faults, 0 if it reads. */
-static int read_faults(const volatile unsigned char *p)
-{
-	struct sigaction sa = { .sa_handler = probe_segv }, old;
-	int faulted;
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &old);
-	if (sigsetjmp(probe_env, 1)) {
-		faulted = 1;
-	} else {
-		(void)*p;
-		faulted = 0;
-	}
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
-}
 
 static void fill(void *p, size_t n, unsigned int seed)
 {
