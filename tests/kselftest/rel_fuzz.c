@@ -25,11 +25,12 @@
  * runner fails the run on any report).
  *
  * By default (make check) the run is the same every time: seed
- * FUZZ_SEED_DEFAULT and FUZZ_OPS_DEFAULT operations, nothing depending on
- * the clock, both printed.  HAPMEM_FUZZ_SEED=N runs seed N,
- * HAPMEM_FUZZ_SEED=time a seed from the clock; HAPMEM_FUZZ_OPS sets the
- * number of operations and HAPMEM_FUZZ_SECS (default 0: none) adds a
- * time bound.  A failure prints the variables that replay it; make
+ * FUZZ_SEED_DEFAULT and FUZZ_OPS_DEFAULT operations, both printed; only
+ * a host too slow to finish them in FUZZ_SECS_DEFAULT seconds ends the
+ * run early, cleanly (the operations done are printed, and replay it).
+ * HAPMEM_FUZZ_SEED=N runs seed N, HAPMEM_FUZZ_SEED=time a seed from the
+ * clock; HAPMEM_FUZZ_OPS sets the number of operations and
+ * HAPMEM_FUZZ_SECS the time bound (0: none).  A failure prints the variables that replay it; make
  * fuzz-vm runs a longer, time-seeded fuzz in the VM.  While it runs,
  * max_session_bytes is lowered to 64 MiB so that edge-value lengths get
  * EDQUOT instead of the VM's memory.
@@ -857,6 +858,8 @@ FIXTURE_TEARDOWN(fuzz)
 
 #define FUZZ_SEED_DEFAULT 0x5eed0f0c4a11ULL
 #define FUZZ_OPS_DEFAULT 150000
+/* Well inside the test's timeout, so that the run ends by itself. */
+#define FUZZ_SECS_DEFAULT 600
 /* Session 1 is closed and opened again every this many operations. */
 #define FUZZ_RESTART_OPS 16384
 
@@ -865,7 +868,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 900)
 	static struct fuzz fz;
 	struct fuzz *f = &fz;
 	uint64_t max_ops = rel_env_u64("HAPMEM_FUZZ_OPS", FUZZ_OPS_DEFAULT);
-	double secs = rel_env_u64("HAPMEM_FUZZ_SECS", 0);
+	double secs = rel_env_u64("HAPMEM_FUZZ_SECS", FUZZ_SECS_DEFAULT);
 	const char *seed_env = getenv("HAPMEM_FUZZ_SEED");
 	uint64_t old_limit = read_param();
 	double t0 = rel_now();
