@@ -10,7 +10,8 @@
  * driver's own buffers.  Unbinding revokes the remote.
  *
  * The VM needs the device: tests/vm/run --device pci-testdev.  Without it
- * every test skips.
+ * every test skips.  On a machine without an IOMMU the driver must refuse
+ * the device: node_and_info checks that, and the other tests skip.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -71,6 +72,22 @@ static int bind_override(uint32_t bdf)
 	int ret = set_override(bdf, "hapmem");
 
 	return ret ? ret : rv_pci_write(bdf, RV_PCI "/drivers_probe", NULL);
+}
+
+/* Whether the machine has an IOMMU: one registered in /sys/class/iommu. */
+static bool have_iommu(void)
+{
+	DIR *dir = opendir("/sys/class/iommu");
+	struct dirent *d;
+	bool any = false;
+
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			any = true;
+	closedir(dir);
+	return any;
 }
 
 /* The name a remote of @index gets, as the driver names them. */
@@ -277,7 +294,17 @@ FIXTURE(bind) {
 	struct hapmem_info first; /* the first remote */
 	unsigned int remotes;	/* remotes before the bind */
 	char node[64];
+	bool no_iommu;		/* no IOMMU: the bind must be refused */
+	int refused;		/* the refusal was logged: 1, 0, -errno */
 };
+
+#define NEED_BOUND()							\
+	do {								\
+		if (self->bdf < 0)					\
+			SKIP(return, "no pci-testdev");			\
+		if (self->no_iommu)					\
+			SKIP(return, "no IOMMU: the device is refused");\
+	} while (0)
 
 FIXTURE_SETUP(bind)
 {
@@ -292,6 +319,17 @@ FIXTURE_SETUP(bind)
 	self->remotes = self->first.num_remotes;
 	ASSERT_FALSE(rv_pci_bound(self->bdf)) TH_LOG("pci-testdev already bound");
 
+	if (!have_iommu()) {
+		int kmsg = hm_kmsg_open();
+
+		self->no_iommu = true;
+		bind_override(self->bdf);
+		self->refused = kmsg < 0 ? kmsg :
+			hm_kmsg_wait(kmsg, "needs one to be a remote", 2000);
+		if (kmsg >= 0)
+			close(kmsg);
+		return;
+	}
 	ASSERT_EQ(0, bind_override(self->bdf));
 	self->fd = rv_open_bdf(self->obs, self->bdf, BIND_SECS);
 	ASSERT_LE(0, self->fd) TH_LOG("no remote for the bound device: %s",
@@ -330,6 +368,13 @@ TEST_F(bind, node_and_info)
 
 	if (self->bdf < 0)
 		SKIP(return, "no pci-testdev");
+	if (self->no_iommu) {
+		/* Refused, with the reason in the kernel log; no new remote. */
+		EXPECT_FALSE(rv_pci_bound(self->bdf));
+		EXPECT_EQ(1, self->refused);
+		EXPECT_EQ(-ENOENT, rv_remote_by_bdf(self->obs, self->bdf, NULL));
+		return;
+	}
 	remote_name(self->info.remote_index, name, sizeof(name));
 	EXPECT_STREQ(name, self->info.name);
 	ASSERT_EQ(0, stat(self->node, &st)) TH_LOG("%s", self->node);
@@ -371,8 +416,7 @@ TEST_F(bind, remote_access_eopnotsupp)
 	unsigned char buf[64] = { 0 };
 	uint32_t faults = 7;
 
-	if (self->bdf < 0)
-		SKIP(return, "no pci-testdev");
+	NEED_BOUND();
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm));
 	EXPECT_EQ(-EOPNOTSUPP, hm_remote_read(self->fd, rm.vadsp, buf, sizeof(buf)));
 	EXPECT_EQ(-EOPNOTSUPP, hm_remote_write(self->fd, rm.vadsp, buf, sizeof(buf)));
@@ -393,8 +437,7 @@ TEST_F(bind, request_map_in_its_domain)
 	uint64_t phys[NPAGES], want[NPAGES];
 	unsigned char *mem;
 
-	if (self->bdf < 0)
-		SKIP(return, "no pci-testdev");
+	NEED_BOUND();
 	mem = mmap(NULL, NPAGES * HM_PAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
@@ -436,8 +479,7 @@ TEST_F(bind, share_map_in_its_domain)
 	struct refbuf rb;
 	int ret;
 
-	if (self->bdf < 0)
-		SKIP(return, "no pci-testdev");
+	NEED_BOUND();
 	ret = refbuf_make(self->fd, &rb);
 	if (ret == -EOPNOTSUPP)
 		SKIP(return, "neither /dev/udmabuf nor /proc/kcore");
@@ -463,8 +505,7 @@ TEST_F(bind, dma_handle_map_in_its_domain)
 	struct refbuf rb;
 	int ret;
 
-	if (self->bdf < 0)
-		SKIP(return, "no pci-testdev");
+	NEED_BOUND();
 	ret = refbuf_make(self->fd, &rb);
 	if (ret == -EOPNOTSUPP)
 		SKIP(return, "neither /dev/udmabuf nor /proc/kcore");
@@ -515,8 +556,7 @@ TEST_F(bind, distinct_domains)
 	unsigned char got[64];
 	int buf;
 
-	if (self->bdf < 0)
-		SKIP(return, "no pci-testdev");
+	NEED_BOUND();
 	if (!(self->first.remote_flags & HAPMEM_REMOTE_IOMMU))
 		SKIP(return, "the first remote has no IOMMU domain");
 	buf = hm_alloc(self->fd, NPAGES * HM_PAGE, HAPMEM_ION_FLAG_CACHED);
@@ -568,8 +608,7 @@ TEST_F(bind, unbind_revokes_and_rebind_works)
 	char dbg[128], name[16];
 	int buf;
 
-	if (self->bdf < 0)
-		SKIP(return, "no pci-testdev");
+	NEED_BOUND();
 	ASSERT_EQ(0, hm_info(self->obs, &before));
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, 4 * HM_PAGE, &rm));
 	buf = hm_alloc(self->fd, 4 * HM_PAGE, 0);
@@ -617,8 +656,7 @@ TEST_F(bind, new_id_binds)
 	char id[32];
 	int fd;
 
-	if (self->bdf < 0)
-		SKIP(return, "no pci-testdev");
+	NEED_BOUND();
 	close(self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, rv_unbind(self->bdf));
