@@ -5,11 +5,18 @@
  *   /sys/kernel/debug/hapmem/counters   global counters
  *   /sys/kernel/debug/hapmem/remotes    remotes, windows, LLC carve-out
  *   /sys/kernel/debug/hapmem/maps       every session and its maps
+ *   /sys/kernel/debug/hapmem/<remote>/translate
+ *	a remote with an IOMMU domain: write "VADSP [PAGES]", read one line
+ *	per page, "vadsp phys", phys as the remote's IOMMU translates it
+ *	(0: not mapped)
  */
 #include <linux/debugfs.h>
 #include <linux/iommu.h>
+#include <linux/kernel.h>
 #include <linux/pci.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "hapmem.h"
 
@@ -79,6 +86,106 @@ static int hapmem_maps_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hapmem_maps);
+
+/* Pages one read of translate reports at most. */
+#define HAPMEM_XLATE_MAX_PAGES	1024
+
+/*
+ * Reads the remote's IOMMU page table, as the hardware would.  The file is
+ * removed before the domain is freed, and removal waits for a running
+ * read.  A range being unmapped while it is read may show either state.
+ */
+static int hapmem_translate_show(struct seq_file *m, void *unused)
+{
+	struct hapmem_remote *r = m->private;
+	u64 va;
+	u32 i, n;
+
+	mutex_lock(&r->xlate_lock);
+	va = r->xlate_va;
+	n = r->xlate_pages;
+	mutex_unlock(&r->xlate_lock);
+
+	for (i = 0; i < n; i++, va += PAGE_SIZE)
+		seq_printf(m, "%#llx %#llx\n", va,
+			   (u64)iommu_iova_to_phys(r->domain, va));
+	return 0;
+}
+
+static int hapmem_translate_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, hapmem_translate_show, inode->i_private);
+}
+
+static ssize_t hapmem_translate_write(struct file *file,
+				      const char __user *ubuf, size_t len,
+				      loff_t *ppos)
+{
+	struct seq_file *m = file->private_data;
+	struct hapmem_remote *r = m->private;
+	char buf[64], *p, *tok;
+	u64 va;
+	u32 n = 1;
+	int ret;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = 0;
+	p = strim(buf);
+	tok = strsep(&p, " \t");
+	ret = kstrtou64(tok, 0, &va);
+	if (ret)
+		return ret;
+	if (p) {
+		ret = kstrtou32(skip_spaces(p), 0, &n);
+		if (ret)
+			return ret;
+		if (!n || n > HAPMEM_XLATE_MAX_PAGES)
+			return -EINVAL;
+	}
+	mutex_lock(&r->xlate_lock);
+	r->xlate_va = va & PAGE_MASK;
+	r->xlate_pages = n;
+	mutex_unlock(&r->xlate_lock);
+	return len;
+}
+
+static const struct file_operations hapmem_translate_fops = {
+	.owner = THIS_MODULE,
+	.open = hapmem_translate_open,
+	.read = seq_read,
+	.write = hapmem_translate_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+/**
+ * hapmem_debugfs_remote_add() - the remote's debugfs directory
+ * @r: a remote being published
+ *
+ * hapmem/<name>/, with translate when the remote has an IOMMU domain.
+ */
+void hapmem_debugfs_remote_add(struct hapmem_remote *r)
+{
+	struct dentry *dir;
+
+	dir = debugfs_create_dir(r->name, hapmem_debugfs);
+	if (IS_ERR(dir))
+		return;
+	r->dbg = dir;
+	if (r->domain)
+		debugfs_create_file("translate", 0600, dir, r,
+				    &hapmem_translate_fops);
+}
+
+/* Remove it; returns once no read of it is running. */
+void hapmem_debugfs_remote_del(struct hapmem_remote *r)
+{
+	debugfs_remove_recursive(r->dbg);
+	r->dbg = NULL;
+}
 
 void hapmem_debugfs_init(void)
 {

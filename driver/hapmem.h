@@ -131,7 +131,8 @@ struct hapmem_va {
  * @name: "adsp", "cdsp", ...
  * @misc: the /dev/hapmem-<name> node
  * @misc_name: storage for @misc's name
- * @pdev: the edu device, or NULL for the software remote
+ * @pdev: the PCI device (edu, or any device bound to hapmem), or NULL for
+ *	the software remote
  * @dma_dev: the device whose DMA reaches the remote's memory
  * @import_pdev: a directly mapped device used to attach dma-bufs and learn
  *	their physical addresses, which are then mapped into @domain
@@ -144,7 +145,7 @@ struct hapmem_va {
  * @va64_start: first address of the high window
  * @va64_end: end of the high window (exclusive), 0 if none
  * @vcaches: every open session's struct hapmem_va_cache, under @va_lock
- * @mmio: BAR0 of the edu device
+ * @mmio: BAR0 of an edu device (its DMA engine), or NULL: no engine
  * @engine_lock: serialises the DMA engine and @bounce
  * @bounce: a page the engine stages transfers through
  * @bounce_va: its CPU address
@@ -152,7 +153,10 @@ struct hapmem_va {
  * @bounce_blk: its entry in @va
  * @import_lock: protects @imports
  * @imports: struct hapmem_import by dma-buf: the buffers attached for maps
- * @dbg: debugfs directory
+ * @dbg: its debugfs directory, hapmem/<name>/, or NULL
+ * @xlate_lock: protects @xlate_va and @xlate_pages
+ * @xlate_va: the device address debugfs translate reports from
+ * @xlate_pages: how many pages it reports
  * @node: on hapmem_remotes
  */
 struct hapmem_remote {
@@ -182,6 +186,10 @@ struct hapmem_remote {
 	struct hapmem_va bounce_blk;
 	struct mutex import_lock; /* see @import_lock above */
 	struct rb_root imports;
+	struct dentry *dbg;
+	struct mutex xlate_lock; /* see @xlate_lock above */
+	u64 xlate_va;
+	u32 xlate_pages;
 	struct list_head node;
 };
 
@@ -510,5 +518,7 @@ long hapmem_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 /* debugfs.c */
 void hapmem_debugfs_init(void);
 void hapmem_debugfs_exit(void);
+void hapmem_debugfs_remote_add(struct hapmem_remote *r);
+void hapmem_debugfs_remote_del(struct hapmem_remote *r);
 
 #endif /* _HAPMEM_H */

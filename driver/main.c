@@ -35,18 +35,20 @@ static int __init hapmem_init(void)
 	ret = hapmem_llc_init();
 	if (ret)
 		return ret;
+	/* Before the remotes: each gets a directory in it. */
+	hapmem_debugfs_init();
 	ret = hapmem_remotes_init();
 	if (ret)
-		goto err_llc;
+		goto err_debugfs;
 	ret = misc_register(&hapmem_alias);
 	if (ret)
 		goto err_remotes;
-	hapmem_debugfs_init();
 	return 0;
 
 err_remotes:
 	hapmem_remotes_exit();
-err_llc:
+err_debugfs:
+	hapmem_debugfs_exit();
 	hapmem_llc_exit();
 	return ret;
 }
@@ -57,9 +59,9 @@ err_llc:
  */
 static void __exit hapmem_exit(void)
 {
-	hapmem_debugfs_exit();
 	misc_deregister(&hapmem_alias);
 	hapmem_remotes_exit();
+	hapmem_debugfs_exit();
 	hapmem_llc_exit();
 }
 

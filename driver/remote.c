@@ -3,11 +3,14 @@
  * hapmem: remotes.
  *
  * A remote is a processor that reaches memory through its own device
- * address space.  Each QEMU edu device (1234:11e8) is one remote: its DMA
- * engine is the remote's, and when an IOMMU translates for it the remote
- * gets an IOMMU domain of its own, whose addresses hapmem hands out as
- * vadsp.  Without an IOMMU the DMA API's addresses are used instead.  When
- * no edu device is present a software remote (no DMA engine) keeps the
+ * address space.  Each PCI device bound to hapmem is one remote: QEMU's edu
+ * devices (1234:11e8) by default, any other device when the administrator
+ * binds it (driver_override or new_id).  When an IOMMU translates for it,
+ * the remote gets an IOMMU domain of its own, whose addresses hapmem hands
+ * out as vadsp.  An edu device's DMA engine is the remote's (the test
+ * instrument); other devices have none, and must have an IOMMU.  An edu
+ * device without an IOMMU uses the DMA API's addresses instead.  When no
+ * device is bound at load, a software remote (no DMA engine) keeps the
  * driver usable.
  *
  * A remote can go away while it is in use: PCI removal, hot-unplug or an
@@ -292,6 +295,8 @@ static struct hapmem_remote *hapmem_remote_alloc(struct device *parent)
 	INIT_LIST_HEAD(&r->vcaches);
 	mutex_init(&r->engine_lock);
 	mutex_init(&r->import_lock);
+	mutex_init(&r->xlate_lock);
+	r->xlate_pages = 1;
 	r->imports = RB_ROOT;
 	mt_init_flags(&r->va, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN);
 	mt_set_external_lock(&r->va, &r->va_lock);
@@ -342,11 +347,14 @@ static int hapmem_remote_publish(struct hapmem_remote *r)
 	mutex_lock(&hapmem_remotes_lock);
 	list_add_tail(&r->node, &hapmem_remotes);
 	mutex_unlock(&hapmem_remotes_lock);
+	hapmem_debugfs_remote_add(r);
 	return 0;
 }
 
 static void hapmem_remote_unpublish(struct hapmem_remote *r)
 {
+	/* Waits for a running debugfs read: none touches the domain after. */
+	hapmem_debugfs_remote_del(r);
 	mutex_lock(&hapmem_remotes_lock);
 	list_del_init(&r->node);
 	mutex_unlock(&hapmem_remotes_lock);
@@ -375,15 +383,13 @@ static void hapmem_remote_revoke(struct hapmem_remote *r)
 	hapmem_remote_free(r);
 }
 
-static int hapmem_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+/* The edu engine's BAR, checked to be an edu device's. */
+static int hapmem_edu_map_engine(struct hapmem_remote *r)
 {
-	struct hapmem_remote *r;
+	struct pci_dev *pdev = r->pdev;
 	u32 ident;
 	int ret;
 
-	ret = pcim_enable_device(pdev);
-	if (ret)
-		return ret;
 	ret = pcim_iomap_regions(pdev, BIT(0), KBUILD_MODNAME);
 	if (ret)
 		return ret;
@@ -392,16 +398,57 @@ static int hapmem_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		dev_err(&pdev->dev, "not an edu device (id %#x)\n", ident);
 		return -ENODEV;
 	}
-	pci_set_master(pdev);
+	r->mmio = pcim_iomap_table(pdev)[0];
+	return 0;
+}
+
+static bool hapmem_is_edu(struct pci_dev *pdev)
+{
+	return pdev->vendor == PCI_VENDOR_ID_QEMU_EDU &&
+	       pdev->device == PCI_DEVICE_ID_QEMU_EDU;
+}
+
+/*
+ * Any PCI device bound to hapmem (the id table matches edu; driver_override
+ * or new_id binds others) is a remote.  An edu device brings the DMA
+ * engine; any other device is a remote without one, and must have an
+ * IOMMU domain of its own: without it hapmem could not choose its device
+ * addresses, and the DMA API's would depend on a DMA mask only the
+ * device's own driver knows.
+ */
+static int hapmem_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	bool edu = hapmem_is_edu(pdev);
+	struct hapmem_remote *r;
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
 
 	r = hapmem_remote_alloc(&pdev->dev);
 	if (IS_ERR(r))
 		return PTR_ERR(r);
 	r->pdev = pdev;
 	r->dma_dev = &pdev->dev;
-	r->mmio = pcim_iomap_table(pdev)[0];
+	if (edu) {
+		ret = hapmem_edu_map_engine(r);
+		if (ret)
+			goto err_free;
+	}
+	pci_set_master(pdev);
 
 	ret = hapmem_remote_setup_iommu(r);
+	if (ret && !edu) {
+		dev_err(&pdev->dev, "no IOMMU domain of its own (%d): a device other than edu needs one to be a remote\n",
+			ret);
+		goto err_free;
+	}
+	if (!r->domain && !edu) {
+		dev_err(&pdev->dev, "no IOMMU translates for this device: a device other than edu needs one to be a remote\n");
+		ret = -ENODEV;
+		goto err_free;
+	}
 	if (ret) {
 		dev_warn(&pdev->dev, "no IOMMU domain of its own (%d): using DMA-API addresses\n",
 			 ret);
@@ -429,9 +476,10 @@ static int hapmem_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id
 
 	if (r->domain)
 		dev_info(&pdev->dev,
-			 "remote %s: IOMMU translates, windows [%#llx, %#llx) [%#llx, %#llx), page sizes %#lx\n",
+			 "remote %s: IOMMU translates, windows [%#llx, %#llx) [%#llx, %#llx), page sizes %#lx, %s\n",
 			 r->name, r->va32_start, r->va32_end, r->va64_start,
-			 r->va64_end, r->domain->pgsize_bitmap);
+			 r->va64_end, r->domain->pgsize_bitmap,
+			 r->mmio ? "DMA engine" : "no DMA engine");
 	else
 		dev_info(&pdev->dev,
 			 "remote %s: no IOMMU translates, DMA-API addresses\n",
@@ -444,26 +492,28 @@ err_va:
 	hapmem_remote_free_va(r);
 err_iommu:
 	hapmem_remote_teardown_iommu(r);
+err_free:
 	hapmem_remote_free(r);
 	return ret;
 }
 
-static void hapmem_edu_remove(struct pci_dev *pdev)
+static void hapmem_pci_remove(struct pci_dev *pdev)
 {
 	hapmem_remote_revoke(pci_get_drvdata(pdev));
 }
 
+/* edu by default; any other device only when the administrator binds it. */
 static const struct pci_device_id hapmem_edu_ids[] = {
 	{ PCI_DEVICE(PCI_VENDOR_ID_QEMU_EDU, PCI_DEVICE_ID_QEMU_EDU) },
 	{ }
 };
 MODULE_DEVICE_TABLE(pci, hapmem_edu_ids);
 
-static struct pci_driver hapmem_edu_driver = {
+static struct pci_driver hapmem_pci_driver = {
 	.name = "hapmem",
 	.id_table = hapmem_edu_ids,
-	.probe = hapmem_edu_probe,
-	.remove = hapmem_edu_remove,
+	.probe = hapmem_pci_probe,
+	.remove = hapmem_pci_remove,
 	/* The remote's domain is managed here, not by the DMA API. */
 	.driver_managed_dma = true,
 };
@@ -484,7 +534,7 @@ static int hapmem_soft_remote_create(void)
 		return ret;
 	}
 	hapmem_soft_remote = r;
-	pr_info("hapmem: no edu device: software remote %s, DMA-API addresses, no DMA engine\n",
+	pr_info("hapmem: no PCI device bound: software remote %s, DMA-API addresses, no DMA engine\n",
 		r->name);
 	return 0;
 }
@@ -493,14 +543,14 @@ int hapmem_remotes_init(void)
 {
 	int ret;
 
-	ret = pci_register_driver(&hapmem_edu_driver);
+	ret = pci_register_driver(&hapmem_pci_driver);
 	if (ret)
 		return ret;
 	if (hapmem_remote_count())
 		return 0;
 	ret = hapmem_soft_remote_create();
 	if (ret)
-		pci_unregister_driver(&hapmem_edu_driver);
+		pci_unregister_driver(&hapmem_pci_driver);
 	return ret;
 }
 
@@ -510,5 +560,5 @@ void hapmem_remotes_exit(void)
 		hapmem_remote_revoke(hapmem_soft_remote);
 		hapmem_soft_remote = NULL;
 	}
-	pci_unregister_driver(&hapmem_edu_driver);
+	pci_unregister_driver(&hapmem_pci_driver);
 }

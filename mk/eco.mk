@@ -222,11 +222,9 @@ DKMS_SRC      = /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
 dkms-src:
 	$(TOP)/scripts/dkms-stage $(DKMS_SRC)
 
-dkms-install: dkms-src
-	dkms status -m $(DKMS_NAME) -v $(DKMS_VERSION) | grep -q . || \
-		dkms add -m $(DKMS_NAME) -v $(DKMS_VERSION)
-	dkms build -m $(DKMS_NAME) -v $(DKMS_VERSION) -k $(ECO_KREL) --force
-	dkms install -m $(DKMS_NAME) -v $(DKMS_VERSION) -k $(ECO_KREL) --force
+# Built and installed for every kernel with headers, not only KVER's.
+dkms-install:
+	$(TOP)/scripts/dkms-install
 
 dkms-uninstall:
 	-dkms remove -m $(DKMS_NAME) -v $(DKMS_VERSION) --all
@@ -237,6 +235,7 @@ dkms-uninstall:
 dkms-check:
 	@set -e; for k in $$($(TOP)/scripts/kver --all); do \
 		$(TOP)/scripts/dkms-check $$k $(BUILD)/dkms-check; done
+	$(TOP)/scripts/dkms-check --all $(BUILD)/dkms-check
 
 # ---------------------------------------------------------------- in tree
 .PHONY: intree-check

@@ -43,6 +43,13 @@
  * and reservation the session holds.  Nodes are created mode 0600; the
  * udev rule gives them to the ``hapmem`` group.
  *
+ * Every PCI device bound to the driver is a remote: QEMU's edu devices by
+ * default, any other device once bound through sysfs (``driver_override``
+ * or ``new_id``).  Only an edu device has a DMA engine
+ * (%HAPMEM_REMOTE_DMA_ENGINE in info); on the others remote access fails
+ * with ``EOPNOTSUPP``, and everything else works as on any remote with an
+ * IOMMU.
+ *
  * A remote can be removed (PCI removal, hot-unplug, unbind) while sessions
  * are open.  Its sessions then turn dead: every map is unmapped from the
  * remote's IOMMU and released, pinned pages are unpinned, reservations are
