@@ -10,10 +10,9 @@
 #   make lib SAN=tsan        TSan build in build/lib-tsan/
 #   make lib-symbols         check that only the public API is exported
 #
-# Every lib/*.c and lib/*/*.c is compiled (lib/core, lib/heap and the
-# porting faces of lib/compat included; their headers are lib/include/compat,
-# found with pkg-config libhapmem-compat):
-# adding a source file needs no edit here.  LIB_FILTER (a make pattern list)
+# Every lib/*/*.c is compiled: one folder per layer (lib/README; the porting
+# faces of lib/compat included, their headers are lib/include/compat, found
+# with pkg-config libhapmem-compat): adding a source file needs no edit here.  LIB_FILTER (a make pattern list)
 # leaves files out while one is being written, e.g.
 #   make lib LIB_FILTER=lib/heap/%
 #
@@ -48,7 +47,7 @@ else
 $(error SAN must be empty, asan, ubsan or tsan)
 endif
 
-LIB_SRCS  := $(filter-out $(LIB_FILTER),$(sort $(wildcard $(TOP)/lib/*.c $(TOP)/lib/*/*.c)))
+LIB_SRCS  := $(filter-out $(LIB_FILTER),$(sort $(wildcard $(TOP)/lib/*/*.c)))
 LIB_OBJS  := $(patsubst $(TOP)/lib/%.c,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
 LIB_DEPS  := $(LIB_OBJS:.o=.d)
 LIB_MAP   := $(TOP)/lib/libhapmem.map

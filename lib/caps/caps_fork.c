@@ -31,7 +31,7 @@
  * caps_dev_addr() -EFAULT; dereferencing it faults (except in user-mem
  * regions, whose memory is the caller's).  Its own allocations work.
  *
- * Rank 55 (lib/fork.h: heaps are 50..79): before the HAP heap (60) in
+ * Rank 55 (lib/util/fork.h: heaps are 50..79): before the HAP heap (60) in
  * prepare.  No code path nests a heap lock in a caps lock or the reverse,
  * so either order is free of cycles; caps calls the backend (80..89) and
  * the session (100) with its registry lock held, so it must be prepared
@@ -52,7 +52,7 @@
 #include <pthread.h>
 
 #include "caps/caps_internal.h"
-#include "fork.h"
+#include "util/fork.h"
 
 #define CAPS_FORK_RANK 55
 

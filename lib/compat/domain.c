@@ -4,7 +4,7 @@
  *
  * The platform numbers its remotes (ADSP 0, MDSP 1, SDSP 2, CDSP 3,
  * CDSP1 4); hapmem names them, one device node each (/dev/hapmem-<name>).
- * The process's session (lib/session.c) is used when the domain's node is
+ * The process's session (lib/transport/session.c) is used when the domain's node is
  * its device; other domains get a session of their own here, opened on
  * first use and kept until exit (closed in a fork child).
  *
@@ -22,9 +22,9 @@
 
 #include "compat_internal.h"
 #include "hapmem_dev.h"
-#include "ioctl.h"
-#include "fork.h"
-#include "session.h"
+#include "transport/ioctl.h"
+#include "util/fork.h"
+#include "transport/session.h"
 
 static const char *const domain_names[HM_NUM_DOMAINS] = {
 	"adsp", "mdsp", "sdsp", "cdsp", "cdsp1",

@@ -30,16 +30,16 @@
 
 #include "compat/remote.h"
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
+#include "faces/aee.h"
+#include "util/amap.h"
 #include "apps_mem.h"
 #include "compat_internal.h"
-#include "dmabuf_id.h"
-#include "fork.h"
-#include "hap_mmap.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
+#include "faces/hap_mmap.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 #define MAIN HM_NUM_DOMAINS
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "HAP_mem_heap.h"
-#include "aee.h"
+#include "faces/aee.h"
 #include "heap/heap.h"
 
 /* Request ids of HAP_mem_request() served by the heap (REFERENCE values). */

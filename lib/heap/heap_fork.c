@@ -30,7 +30,7 @@
  * HAP_realloc and HAP_mem_get_dev_addr of them return AEE_EBADVA, for the
  * child's whole life.
  *
- * Rank 60 (lib/fork.h): after the faces (10..49), before the session
+ * Rank 60 (lib/util/fork.h): after the faces (10..49), before the session
  * (100), whose child hook has already bumped the session generation when
  * ours runs (child hooks run in descending rank).
  *
@@ -42,7 +42,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "fork.h"
+#include "util/fork.h"
 #include "heap/heap_impl.h"
 
 #define HEAP_FORK_RANK 60

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "fork.h"
-#include "ioctl.h"
-#include "session.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "transport/session.h"
 
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t session_once = PTHREAD_ONCE_INIT;

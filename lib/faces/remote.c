@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 #include "hapmem_dev.h"
-#include "ioctl.h"
-#include "session.h"
+#include "transport/ioctl.h"
+#include "transport/session.h"
 
 int hapmem_info(uint32_t remote, struct hapmem_info *info)
 {

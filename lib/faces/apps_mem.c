@@ -27,15 +27,15 @@
 #include <unistd.h>
 
 #include "apps_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "cpu_map.h"
-#include "dmabuf_id.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/cpu_map.h"
+#include "transport/dmabuf_id.h"
 #include "hapmem_dev.h"
-#include "fork.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 enum amap_kind { KIND_REQUEST, KIND_SHARE, KIND_HLOS };
 

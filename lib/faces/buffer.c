@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "hapmem_buf.h"
-#include "amap.h"
-#include "fork.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "util/amap.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 struct buf {
 	void *cpu;

@@ -23,14 +23,14 @@
 #include <stdint.h>
 
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "dmabuf_id.h"
-#include "fork.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
 #include "heap/heap.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t req_once = PTHREAD_ONCE_INIT;

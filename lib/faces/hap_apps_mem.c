@@ -29,13 +29,13 @@
 #include <unistd.h>
 
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "dmabuf_id.h"
-#include "fork.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 struct apps_req {
 	struct hm_buf_id id;

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "aee.h"
+#include "faces/aee.h"
 
 struct errno_aee {
 	int err;

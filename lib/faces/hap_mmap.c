@@ -29,15 +29,15 @@
 #include <sys/mman.h>
 
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "cpu_map.h"
-#include "dmabuf_id.h"
-#include "fork.h"
-#include "hap_mmap.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/cpu_map.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
+#include "faces/hap_mmap.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 struct hmap {
 	struct hm_buf_id id;

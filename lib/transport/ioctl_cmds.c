@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ioctl.h"
+#include "transport/ioctl.h"
 
 /* The kernel's "open but not a dma-buf" for calls taking a buffer fd. */
 static int buf_fd_err(int ret)
