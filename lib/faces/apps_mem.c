@@ -54,22 +54,12 @@ static pthread_once_t apps_once = PTHREAD_ONCE_INIT;
 static struct hm_amap map_table = HM_AMAP_INIT;
 static struct hm_amap hlos_table = HM_AMAP_INIT;
 
-static void apps_prepare(void)
-{
-	pthread_mutex_lock(&apps_lock);
-}
-
-static void apps_parent(void)
-{
-	pthread_mutex_unlock(&apps_lock);
-}
-
 /*
  * The maps belong to the parent's session: the child forgets them.  The
  * CPU mappings stay in the child's address space (they are the child's
  * copy of the parent's), the library's HLOS fds are closed.
  */
-static void apps_child(void)
+static void apps_reset(void)
 {
 	size_t i;
 
@@ -83,14 +73,12 @@ static void apps_child(void)
 	}
 	hm_amap_clear(&map_table);
 	hm_amap_clear(&hlos_table);
-	pthread_mutex_unlock(&apps_lock);
 }
 
 static const struct hm_fork_hooks apps_fork_hooks = {
-	.rank = 10,
-	.prepare = apps_prepare,
-	.parent = apps_parent,
-	.child = apps_child,
+	.rank = HM_FORK_APPS_MEM,
+	.lock = &apps_lock,
+	.reset = apps_reset,
 };
 
 static void apps_init(void)

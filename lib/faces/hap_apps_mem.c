@@ -48,32 +48,20 @@ static pthread_mutex_t apps_req_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t apps_req_once = PTHREAD_ONCE_INIT;
 static struct hm_amap apps_req_table = HM_AMAP_INIT;	/* fd -> apps_req */
 
-static void apps_req_prepare(void)
-{
-	pthread_mutex_lock(&apps_req_lock);
-}
-
-static void apps_req_parent(void)
-{
-	pthread_mutex_unlock(&apps_req_lock);
-}
-
 /* The fds stay the child's (it may use the memory); the maps were the parent's. */
-static void apps_req_child(void)
+static void apps_req_reset(void)
 {
 	size_t i;
 
 	for (i = 0; i < apps_req_table.n; i++)
 		free(apps_req_table.v[i].val);
 	hm_amap_clear(&apps_req_table);
-	pthread_mutex_unlock(&apps_req_lock);
 }
 
 static const struct hm_fork_hooks apps_req_fork_hooks = {
-	.rank = 40,
-	.prepare = apps_req_prepare,
-	.parent = apps_req_parent,
-	.child = apps_req_child,
+	.rank = HM_FORK_HAP_APPS_MEM,
+	.lock = &apps_req_lock,
+	.reset = apps_req_reset,
 };
 
 static void apps_req_init(void)

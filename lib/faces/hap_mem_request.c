@@ -39,28 +39,16 @@ static struct hm_amap req_maps = HM_AMAP_INIT;
 static struct hm_amap req_resv = HM_AMAP_INIT;
 static char present;
 
-static void req_prepare(void)
-{
-	pthread_mutex_lock(&req_lock);
-}
-
-static void req_parent(void)
-{
-	pthread_mutex_unlock(&req_lock);
-}
-
-static void req_child(void)
+static void req_reset(void)
 {
 	hm_amap_clear(&req_maps);
 	hm_amap_clear(&req_resv);
-	pthread_mutex_unlock(&req_lock);
 }
 
 static const struct hm_fork_hooks req_fork_hooks = {
-	.rank = 45,
-	.prepare = req_prepare,
-	.parent = req_parent,
-	.child = req_child,
+	.rank = HM_FORK_HAP_MEM_REQUEST,
+	.lock = &req_lock,
+	.reset = req_reset,
 };
 
 static void req_init(void)

@@ -63,18 +63,8 @@ static struct hm_amap by_ino = HM_AMAP_INIT;
 static struct hhint *hints;
 static size_t n_hints, cap_hints;
 
-static void hmap_prepare(void)
-{
-	pthread_mutex_lock(&hmap_lock);
-}
-
-static void hmap_parent(void)
-{
-	pthread_mutex_unlock(&hmap_lock);
-}
-
 /* The child forgets the parent's maps; its copy of the CPU mappings stays. */
-static void hmap_child(void)
+static void hmap_reset(void)
 {
 	size_t i;
 
@@ -85,14 +75,12 @@ static void hmap_child(void)
 	free(hints);
 	hints = NULL;
 	n_hints = cap_hints = 0;
-	pthread_mutex_unlock(&hmap_lock);
 }
 
 static const struct hm_fork_hooks hmap_fork_hooks = {
-	.rank = 30,
-	.prepare = hmap_prepare,
-	.parent = hmap_parent,
-	.child = hmap_child,
+	.rank = HM_FORK_HAP_MMAP,
+	.lock = &hmap_lock,
+	.reset = hmap_reset,
 };
 
 static void hmap_init(void)
