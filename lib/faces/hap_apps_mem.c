@@ -69,14 +69,14 @@ static void apps_req_init(void)
 	hm_fork_register(&apps_req_fork_hooks);
 }
 
-static int apps_request(size_t len, uint32_t flags, int *fd, uint64_t *dsp_va)
+static int apps_request(size_t len, uint32_t flags, int *fd, uint64_t *vadsp)
 {
 	struct apps_req *r, *stale;
 	size_t map_len;
 	uint32_t place;
 	int dev, ret;
 
-	if (!fd || !dsp_va || !len || hm_page_align_up(len, &map_len))
+	if (!fd || !vadsp || !len || hm_page_align_up(len, &map_len))
 		return -EINVAL;
 	switch (flags) {
 	case HAP_MEM_FLAGS_SKIP_DSP_MAP:
@@ -128,7 +128,7 @@ static int apps_request(size_t len, uint32_t flags, int *fd, uint64_t *dsp_va)
 	if (ret)
 		goto err_unmap;
 	*fd = r->fd;
-	*dsp_va = r->vadsp;
+	*vadsp = r->vadsp;
 	return 0;
 
 err_unmap:

@@ -73,7 +73,7 @@ int hapmem_remote_probe(uint64_t vadsp, size_t len, uint32_t *faults)
 		uint32_t f = 0;
 
 		ret = hm_ioc_remote_access(dev, HAPMEM_ACCESS_RAW, vadsp, buf, n, &f);
-		if (ret && ret != -EFAULT)
+		if (ret)
 			return ret;
 		total += f;
 		vadsp += n;

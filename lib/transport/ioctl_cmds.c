@@ -170,7 +170,7 @@ int hm_ioc_remote_access(int dev, uint32_t flags, uint64_t vadsp, void *buf,
 	a.len = len;
 	a.uptr = (uint64_t)(uintptr_t)buf;
 	ret = hm_ioctl(dev, HAPMEM_IOC_REMOTE_ACCESS, &a);
-	if ((!ret || ret == -EFAULT) && faults)
+	if (!ret && faults)
 		*faults = a.faults;
 	return ret;
 }

@@ -54,7 +54,7 @@ int ioctl(int fd, unsigned long req, ...)
 	if (err) {
 		/*
 		 * A call that failed for good may have written part of its
-		 * answer (REMOTE_ACCESS reports faults with EFAULT): the
+		 * answer (a driver bug, or a future one): the
 		 * layer must not copy it out.  An interrupted call writes
 		 * nothing, as the driver copies out only on success.
 		 */
