@@ -93,7 +93,7 @@ endif
 
 -include $(UNIT_BINS:=.d) $(KSFT_BINS:=.d) $(DEMO_BIN).d
 
-# libFuzzer on the allocator core against a reference model (issue 9).
+# libFuzzer on the allocator core against a reference model (tests/unit/core_model.h).
 # FUZZ_SECONDS bounds the run; longer runs: make fuzz FUZZ_SECONDS=3600.
 FUZZ_SECONDS ?= 60
 FUZZ_BIN := $(TESTS_OUT)/fuzz/fuzz_core
