@@ -56,7 +56,8 @@ endif
 CC ?= cc
 KVER ?= 6.1
 KVER_ASKED := $(KVER)
-override KVER := $(shell $(TOP)/scripts/kver $(KVER) 2>/dev/null)
+# Resolved by the first rule that uses it (never while make reads this).
+override KVER = $(eval override KVER := $$(shell $(TOP)/scripts/kver $(KVER_ASKED) 2>/dev/null))$(KVER)
 KDIR ?= /lib/modules/$(KVER)/build
 MOD_OUT = $(BUILD)/modules/$(KVER)/driver
 endif
@@ -80,8 +81,8 @@ deps:
 
 include lib/lib.mk
 include tests/tests.mk
--include bench/bench.mk
--include mk/eco.mk
+include bench/bench.mk
+include mk/eco.mk
 
 # Cross-built, "all" is everything the arm64 VM runs.
 ifeq ($(HAPMEM_ARCH),arm64)

@@ -10,10 +10,9 @@
 #   make lib SAN=tsan        TSan build in build/lib-tsan/
 #   make lib-symbols         check that only the public API is exported
 #
-# Every lib/*.c and lib/*/*.c is compiled (lib/core, lib/heap and the
-# porting faces of lib/compat included; their headers are lib/include/compat,
-# found with pkg-config libhapmem-compat):
-# adding a source file needs no edit here.  LIB_FILTER (a make pattern list)
+# Every lib/*/*.c is compiled: one folder per layer (lib/README; the porting
+# faces of lib/compat included, their headers are lib/include/compat, found
+# with pkg-config libhapmem-compat): adding a source file needs no edit here.  LIB_FILTER (a make pattern list)
 # leaves files out while one is being written, e.g.
 #   make lib LIB_FILTER=lib/heap/%
 #
@@ -48,7 +47,7 @@ else
 $(error SAN must be empty, asan, ubsan or tsan)
 endif
 
-LIB_SRCS  := $(filter-out $(LIB_FILTER),$(sort $(wildcard $(TOP)/lib/*.c $(TOP)/lib/*/*.c)))
+LIB_SRCS  := $(filter-out $(LIB_FILTER),$(sort $(wildcard $(TOP)/lib/*/*.c)))
 LIB_OBJS  := $(patsubst $(TOP)/lib/%.c,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
 LIB_DEPS  := $(LIB_OBJS:.o=.d)
 LIB_MAP   := $(TOP)/lib/libhapmem.map
@@ -72,12 +71,18 @@ lib: $(LIB_SO) $(LIB_OUT)/$(LIB_SONAME) $(LIB_OUT)/$(LIB_NAME).so $(LIB_A) $(LIB
      $(LIB_PC_COMPAT)
 
 # Rebuild everything when the compiler or the flags change (CC=clang after
-# a gcc build, say): the stamp is rewritten only when its content differs.
+# a gcc build, say).  The stamp's recipe runs on every make that needs the
+# library, but rewrites the file only when its content differs: make looks
+# at its time again after the recipe, so an unchanged stamp rebuilds
+# nothing.  Nothing is run or written while the makefiles are read.
 LIB_STAMP := $(LIB_OUT)/.flags
-LIB_STAMP_TEXT := $(CC) $(LIB_CFLAGS) $(CFLAGS) $(LDFLAGS)
-$(shell mkdir -p $(LIB_OUT); \
-	[ "`cat $(LIB_STAMP) 2>/dev/null`" = '$(LIB_STAMP_TEXT)' ] || \
-	echo '$(LIB_STAMP_TEXT)' > $(LIB_STAMP))
+LIB_STAMP_TEXT = $(CC) $(LIB_CFLAGS) $(CFLAGS) $(LDFLAGS)
+
+.PHONY: lib-flags-force
+lib-flags-force:
+$(LIB_STAMP): lib-flags-force
+	@mkdir -p $(dir $@)
+	@[ "`cat $@ 2>/dev/null`" = '$(LIB_STAMP_TEXT)' ] || echo '$(LIB_STAMP_TEXT)' > $@
 
 $(LIB_OUT)/obj/%.o: $(TOP)/lib/%.c $(LIB_STAMP)
 	@mkdir -p $(dir $@)

@@ -139,8 +139,8 @@ HAPMEM_GROUP ?= hapmem
 INST_HDRS := $(sort $(wildcard $(TOP)/lib/include/*.h))
 INST_HDRDIR = $(DESTDIR)$(INCLUDEDIR)/hapmem
 # The porting faces' headers keep their upstream paths under compat/.
-INST_COMPAT_HDRS := $(patsubst $(TOP)/lib/include/compat/%,%,$(sort $(shell \
-	find $(TOP)/lib/include/compat -name '*.h' 2>/dev/null)))
+INST_COMPAT_HDRS := $(patsubst $(TOP)/lib/include/compat/%,%,$(sort \
+	$(wildcard $(TOP)/lib/include/compat/*.h $(TOP)/lib/include/compat/*/*.h)))
 INST_PCS := $(LIB_NAME) $(LIB_NAME)-compat
 
 .PHONY: install uninstall install-module install-lib install-udev \
@@ -214,7 +214,7 @@ install-check:
 
 # ---------------------------------------------------------------- DKMS
 DKMS_NAME    := hapmem
-DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
+DKMS_VERSION = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 DKMS_SRC      = /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
 
 .PHONY: dkms-install dkms-uninstall dkms-check dkms-src

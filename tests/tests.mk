@@ -20,13 +20,18 @@
 #   make demo             build, boot the VM, run build/demo
 #
 # Every tests/unit/*.c and tests/kselftest/*.c is one program: adding a
-# test file needs no edit here.  kselftest_harness.h comes from the
-# extracted linux-source tree (scripts/kernel-source), never from the repo.
+# test file needs no edit here.  kselftest_harness.h (and the kselftest.h
+# it includes) come from Debian's linux-source-6.1, never from the repo:
+# scripts/kernel-source --harness puts those two files alone in
+# build/kselftest-harness, without extracting the whole kernel tree.
 
 TESTS_OUT := $(BUILD)/tests
 
-# Evaluated once, and only by rules that compile a test.
-KSFT_DIR = $(eval KSFT_DIR := $$(shell $(TOP)/scripts/kernel-source)/tools/testing/selftests)$(KSFT_DIR)
+KSFT_DIR := $(BUILD)/kselftest-harness
+KSFT_HARNESS := $(KSFT_DIR)/kselftest_harness.h
+
+$(KSFT_HARNESS): $(TOP)/scripts/kernel-source
+	$(TOP)/scripts/kernel-source --harness $(KSFT_DIR)
 
 # The harness header is a system include: its own code and macros (which
 # compare across types, EXPECT_EQ(1, size)) are not held to -Wextra.
@@ -68,13 +73,14 @@ run-unit: unit-tests
 
 kselftests: $(KSFT_BINS)
 
-$(UNIT_OUT)/%: $(TOP)/tests/unit/%.c $(LIB_A)
+# The harness is a system include (-MMD does not list it): order-only.
+$(UNIT_OUT)/%: $(TOP)/tests/unit/%.c $(LIB_A) | $(KSFT_HARNESS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(LIB_SAN_FLAGS) $(CFLAGS) -MMD -MP -o $@ $< \
 		$(LIB_A) $(LDFLAGS) $(LIB_LDLIBS)
 
 ifeq ($(SAN),)
-$(KSFT_OUT)/%: $(TOP)/tests/kselftest/%.c $(LIB_A)
+$(KSFT_OUT)/%: $(TOP)/tests/kselftest/%.c $(LIB_A) | $(KSFT_HARNESS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(CFLAGS) -static -MMD -MP -o $@ $< \
 		$(LIB_A) $(LDFLAGS) -pthread
@@ -87,7 +93,7 @@ endif
 
 -include $(UNIT_BINS:=.d) $(KSFT_BINS:=.d) $(DEMO_BIN).d
 
-# libFuzzer on the allocator core against a reference model (issue 9).
+# libFuzzer on the allocator core against a reference model (tests/unit/core_model.h).
 # FUZZ_SECONDS bounds the run; longer runs: make fuzz FUZZ_SECONDS=3600.
 FUZZ_SECONDS ?= 60
 FUZZ_BIN := $(TESTS_OUT)/fuzz/fuzz_core

@@ -31,10 +31,10 @@
  * caps_dev_addr() -EFAULT; dereferencing it faults (except in user-mem
  * regions, whose memory is the caller's).  Its own allocations work.
  *
- * Rank 55 (lib/fork.h: heaps are 50..79): before the HAP heap (60) in
- * prepare.  No code path nests a heap lock in a caps lock or the reverse,
- * so either order is free of cycles; caps calls the backend (80..89) and
- * the session (100) with its registry lock held, so it must be prepared
+ * Rank HM_FORK_CAPS (lib/util/fork.h): before the HAP heap in prepare.
+ * No code path nests a heap lock in a caps lock or the reverse, so either
+ * order is free of cycles; caps calls the backend and the session
+ * (HM_FORK_SESSION) with its registry lock held, so it must be prepared
  * before them, and its child hook must run after the session's, which
  * bumps the session generation that makes the driver backend's release
  * unmap only (child hooks run in descending rank).
@@ -52,9 +52,8 @@
 #include <pthread.h>
 
 #include "caps/caps_internal.h"
-#include "fork.h"
+#include "util/fork.h"
 
-#define CAPS_FORK_RANK 55
 
 static void caps_fork_prepare(void)
 {
@@ -99,10 +98,10 @@ static void caps_fork_child(void)
 }
 
 static const struct hm_fork_hooks caps_fork_hooks = {
-	.rank = CAPS_FORK_RANK,
+	.rank = HM_FORK_CAPS,
 	.prepare = caps_fork_prepare,
 	.parent = caps_fork_parent,
-	.child = caps_fork_child,
+	.reset = caps_fork_child,
 };
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;

@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend_driver.h"
+#include "transport/backend_driver.h"
 #include "caps/caps_internal.h"
 #include "caps/caps_registry.h"
-#include "cpu_map.h"
-#include "ioctl.h"
-#include "session.h"
+#include "transport/cpu_map.h"
+#include "transport/ioctl.h"
+#include "transport/session.h"
 
 static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct caps_region *slots[HAPMEM_CAPS_MAX_REGIONS];

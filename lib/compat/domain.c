@@ -4,7 +4,7 @@
  *
  * The platform numbers its remotes (ADSP 0, MDSP 1, SDSP 2, CDSP 3,
  * CDSP1 4); hapmem names them, one device node each (/dev/hapmem-<name>).
- * The process's session (lib/session.c) is used when the domain's node is
+ * The process's session (lib/transport/session.c) is used when the domain's node is
  * its device; other domains get a session of their own here, opened on
  * first use and kept until exit (closed in a fork child).
  *
@@ -22,9 +22,9 @@
 
 #include "compat_internal.h"
 #include "hapmem_dev.h"
-#include "ioctl.h"
-#include "fork.h"
-#include "session.h"
+#include "transport/ioctl.h"
+#include "util/fork.h"
+#include "transport/session.h"
 
 static const char *const domain_names[HM_NUM_DOMAINS] = {
 	"adsp", "mdsp", "sdsp", "cdsp", "cdsp1",
@@ -35,18 +35,8 @@ static pthread_once_t domain_once = PTHREAD_ONCE_INIT;
 static int domain_dev[HM_NUM_DOMAINS] = { -1, -1, -1, -1, -1 };
 static int domain_is_main[HM_NUM_DOMAINS];
 
-static void domain_prepare(void)
-{
-	pthread_mutex_lock(&domain_lock);
-}
-
-static void domain_parent(void)
-{
-	pthread_mutex_unlock(&domain_lock);
-}
-
 /* The parent's sessions are the parent's: the child opens its own. */
-static void domain_child(void)
+static void domain_reset(void)
 {
 	int i;
 
@@ -56,14 +46,12 @@ static void domain_child(void)
 		domain_dev[i] = -1;
 		domain_is_main[i] = 0;
 	}
-	pthread_mutex_unlock(&domain_lock);
 }
 
 static const struct hm_fork_hooks domain_fork_hooks = {
-	.rank = 5,
-	.prepare = domain_prepare,
-	.parent = domain_parent,
-	.child = domain_child,
+	.rank = HM_FORK_DOMAIN,
+	.lock = &domain_lock,
+	.reset = domain_reset,
 };
 
 static void domain_init(void)

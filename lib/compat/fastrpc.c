@@ -30,16 +30,16 @@
 
 #include "compat/remote.h"
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
+#include "faces/aee.h"
+#include "util/amap.h"
 #include "apps_mem.h"
 #include "compat_internal.h"
-#include "dmabuf_id.h"
-#include "fork.h"
-#include "hap_mmap.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
+#include "faces/hap_mmap.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 #define MAIN HM_NUM_DOMAINS
 
@@ -66,18 +66,8 @@ static pthread_once_t rpc_once = PTHREAD_ONCE_INIT;
 static struct hm_amap maps[HM_NUM_DOMAINS + 1];
 static struct reg *regs;
 
-static void rpc_prepare(void)
-{
-	pthread_mutex_lock(&rpc_lock);
-}
-
-static void rpc_parent(void)
-{
-	pthread_mutex_unlock(&rpc_lock);
-}
-
 /* The maps and registrations are the parent's session's: forgotten. */
-static void rpc_child(void)
+static void rpc_reset(void)
 {
 	size_t i, s;
 
@@ -92,14 +82,12 @@ static void rpc_child(void)
 		regs = r->next;
 		free(r);
 	}
-	pthread_mutex_unlock(&rpc_lock);
 }
 
 static const struct hm_fork_hooks rpc_fork_hooks = {
-	.rank = 6,
-	.prepare = rpc_prepare,
-	.parent = rpc_parent,
-	.child = rpc_child,
+	.rank = HM_FORK_FASTRPC,
+	.lock = &rpc_lock,
+	.reset = rpc_reset,
 };
 
 static void rpc_init(void)

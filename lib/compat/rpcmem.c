@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include "compat/rpcmem.h"
-#include "amap.h"
+#include "util/amap.h"
 #include "compat_internal.h"
 #include "hapmem_buf.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 #define KNOWN_FLAGS (RPCMEM_DEFAULT_FLAGS | RPCMEM_FORCE_NOFLUSH |		\
 		     RPCMEM_FORCE_NOINVALIDATE | RPCMEM_TRY_MAP_STATIC |	\

@@ -35,7 +35,7 @@ struct hm_backend_ops {
 	void (*release)(void *ctx, const struct hm_segment_desc *seg);
 };
 
-/* The real backend: the hapmem driver (lib/backend_driver.c, helper "lib"). */
+/* The real backend: the hapmem driver (lib/transport/backend_driver.c, helper "lib"). */
 extern const struct hm_backend_ops hm_backend_driver;
 /* Context for hm_backend_driver; NULL with errno set (ENODEV) without /dev/hapmem. */
 void *hm_backend_driver_ctx(void);

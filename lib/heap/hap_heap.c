@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "HAP_mem_heap.h"
-#include "aee.h"
+#include "faces/aee.h"
 #include "heap/heap.h"
 
 /* Request ids of HAP_mem_request() served by the heap (REFERENCE values). */
@@ -233,18 +233,18 @@ int hm_heap_mem_request(int request, void *payload)
 	struct hm_heap *h = heap(&err);
 
 	if (request != REQ_LOG_BLOCKS && request != REQ_SET_MARKER)
-		return AEE_EUNSUPPORTED;
+		return -EOPNOTSUPP;
 	if (!h)
-		return hm_errno_to_aee(err);
+		return err;
 	if (request == REQ_LOG_BLOCKS)
-		return hm_errno_to_aee(log_blocks(h));
+		return log_blocks(h);
 	if (!m)
-		return AEE_EBADPARM;
+		return -EINVAL;
 	if (m->marker_type == START)
-		return hm_errno_to_aee(hm_heap_marker_start(h, &m->instance));
+		return hm_heap_marker_start(h, &m->instance);
 	if (m->marker_type == END) {
 		err = hm_heap_marker_end(h, m->instance, stderr);
-		return err < 0 ? hm_errno_to_aee(err) : AEE_SUCCESS;
+		return err < 0 ? err : 0;
 	}
-	return AEE_EBADPARM;
+	return -EINVAL;
 }

@@ -78,8 +78,9 @@ int hm_heap_log_blocks(struct hm_heap *h, FILE *out);
  * HAP_mem_request() for the heap's requests, called by the library's
  * dispatcher: HAP_MEM_LOG_BLOCKS (payload ignored; writes
  * hprt_block_info_<pid>.csv in the working directory) and
- * HAP_MEM_SET_MARKER (payload: HAP_mem_marker_payload_t).  Returns an AEE
- * code; AEE_EUNSUPPORTED for any other request.
+ * HAP_MEM_SET_MARKER (payload: HAP_mem_marker_payload_t).  Returns 0 or
+ * -errno (-EOPNOTSUPP for any other request), as everything here: the
+ * dispatcher turns it into an AEE code.
  */
 int hm_heap_mem_request(int request, void *payload);
 

@@ -30,8 +30,8 @@
  * HAP_realloc and HAP_mem_get_dev_addr of them return AEE_EBADVA, for the
  * child's whole life.
  *
- * Rank 60 (lib/fork.h): after the faces (10..49), before the session
- * (100), whose child hook has already bumped the session generation when
+ * Rank HM_FORK_HEAP (lib/util/fork.h): after the faces, before the
+ * session, whose child hook has already bumped the session generation when
  * ours runs (child hooks run in descending rank).
  *
  * Copyright (C) 2026 The hapmem authors
@@ -42,10 +42,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "fork.h"
+#include "util/fork.h"
 #include "heap/heap_impl.h"
 
-#define HEAP_FORK_RANK 60
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
@@ -164,10 +163,10 @@ static void heap_fork_child(void)
 }
 
 static const struct hm_fork_hooks heap_fork_hooks = {
-	.rank = HEAP_FORK_RANK,
+	.rank = HM_FORK_HEAP,
 	.prepare = heap_fork_prepare,
 	.parent = heap_fork_parent,
-	.child = heap_fork_child,
+	.reset = heap_fork_child,
 };
 
 static void reg_init(void)

@@ -15,47 +15,9 @@
 
 #include "kselftest_harness.h"
 #include "hapmem_test.h"
+#include "../fd_pass.h"
 
 HM_SESSION_FIXTURE(share)
-
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char byte = 'x';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
 
 /* Process A exports and fills; this process maps A's buffer for the remote. */
 TEST_F(share, buffer_of_another_process)
@@ -79,13 +41,13 @@ TEST_F(share, buffer_of_another_process)
 		if (b < 0 || p == MAP_FAILED)
 			_exit(1);
 		hm_fill(p, HM_XFER, 90);
-		if (send_fd(sv[1], b))
+		if (hm_send_fd(sv[1], b))
 			_exit(2);
 		/* Gone: the buffer lives on in the other process's map. */
 		_exit(0);
 	}
 	close(sv[1]);
-	theirs = recv_fd(sv[0]);
+	theirs = hm_recv_fd(sv[0], 0);
 	ASSERT_LE(0, theirs);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The heap's driver backend (lib/backend_driver.c) on the real driver:
+ * The heap's driver backend (lib/transport/backend_driver.c) on the real driver:
  * segments are request_map(ADD_PAGES) maps with a CPU mapping, seen by
  * the device at their address, counted by the driver while they live and
  * gone after release; the other configurations (uncached, 32-bit,
@@ -11,7 +11,7 @@
 
 #include "kselftest_harness.h"
 
-#include "backend_driver.h"
+#include "transport/backend_driver.h"
 #include "lib_test.h"
 
 TEST(default_segments)

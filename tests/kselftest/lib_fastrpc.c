@@ -20,7 +20,7 @@
 #include <rpcmem.h>
 
 #include "compat/compat_internal.h"
-#include "ioctl.h"
+#include "transport/ioctl.h"
 #include "lib_test.h"
 
 #define LEN (64 << 10)

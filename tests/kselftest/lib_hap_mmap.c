@@ -11,7 +11,7 @@
 
 #include "kselftest_harness.h"
 
-#include "hap_mmap.h"
+#include "faces/hap_mmap.h"
 #include "lib_test.h"
 
 #define FAILED ((void *)-1)

@@ -29,22 +29,12 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "../child.h"
 #include "../fault_probe.h"
 
 #include "lib_test.h"
 
 #define MiB (1ull << 20)
-
-static int child_status(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-#define CHECK(n, cond) do { if (!(cond)) _exit(n); } while (0)
 
 static uint64_t heap_bytes(const struct HAP_mem_stats *s)
 {
@@ -167,19 +157,19 @@ TEST(growth_formula_through_driver)
 			struct HAP_mem_stats s;
 			void *p;
 
-			CHECK(1, HAP_mem_set_grow_size(g->min, g->max) == AEE_SUCCESS);
-			CHECK(2, lt_info(&a) == 0);
-			CHECK(3, HAP_malloc(g->request, &p) == AEE_SUCCESS);
-			CHECK(4, lt_info(&b) == 0);
-			CHECK(5, HAP_mem_get_stats(&s) == AEE_SUCCESS);
-			CHECK(6, s.min_grow_bytes == g->mgb);
-			CHECK(7, b.session_maps == a.session_maps + 1);
-			CHECK(8, b.session_bytes - a.session_bytes == g->grow);
-			CHECK(9, b.global_bytes - a.global_bytes == g->grow);
-			CHECK(10, heap_bytes(&s) == g->grow);
+			HM_CHILD_EXIT_UNLESS(1, HAP_mem_set_grow_size(g->min, g->max) == AEE_SUCCESS);
+			HM_CHILD_EXIT_UNLESS(2, lt_info(&a) == 0);
+			HM_CHILD_EXIT_UNLESS(3, HAP_malloc(g->request, &p) == AEE_SUCCESS);
+			HM_CHILD_EXIT_UNLESS(4, lt_info(&b) == 0);
+			HM_CHILD_EXIT_UNLESS(5, HAP_mem_get_stats(&s) == AEE_SUCCESS);
+			HM_CHILD_EXIT_UNLESS(6, s.min_grow_bytes == g->mgb);
+			HM_CHILD_EXIT_UNLESS(7, b.session_maps == a.session_maps + 1);
+			HM_CHILD_EXIT_UNLESS(8, b.session_bytes - a.session_bytes == g->grow);
+			HM_CHILD_EXIT_UNLESS(9, b.global_bytes - a.global_bytes == g->grow);
+			HM_CHILD_EXIT_UNLESS(10, heap_bytes(&s) == g->grow);
 			_exit(0);
 		}
-		EXPECT_EQ(0, child_status(pid)) TH_LOG("case %u: min %llu max %llu request %u",
+		EXPECT_EQ(0, hm_child_status(pid)) TH_LOG("case %u: min %llu max %llu request %u",
 						       i, (unsigned long long)g->min,
 						       (unsigned long long)g->max, g->request);
 	}
@@ -240,25 +230,25 @@ TEST(fork_child_heap)
 		uint64_t d, qd;
 		void *r;
 
-		CHECK(1, HAP_mem_get_stats(&s) == AEE_SUCCESS);
-		CHECK(2, heap_bytes(&s) == 0 && s.seg_used == 0 && s.seg_free == 0);
-		CHECK(3, HAP_free(p) == AEE_EBADVA);
-		CHECK(4, HAP_mem_get_dev_addr(p, &d) == AEE_EBADVA);
-		CHECK(5, HAP_realloc(p, 100, &r) == AEE_EBADVA);
-		CHECK(6, read_faults(p));
+		HM_CHILD_EXIT_UNLESS(1, HAP_mem_get_stats(&s) == AEE_SUCCESS);
+		HM_CHILD_EXIT_UNLESS(2, heap_bytes(&s) == 0 && s.seg_used == 0 && s.seg_free == 0);
+		HM_CHILD_EXIT_UNLESS(3, HAP_free(p) == AEE_EBADVA);
+		HM_CHILD_EXIT_UNLESS(4, HAP_mem_get_dev_addr(p, &d) == AEE_EBADVA);
+		HM_CHILD_EXIT_UNLESS(5, HAP_realloc(p, 100, &r) == AEE_EBADVA);
+		HM_CHILD_EXIT_UNLESS(6, read_faults(p));
 		/* the child's own session and heap */
-		CHECK(7, lt_info(&c0) == 0);
-		CHECK(8, c0.session_maps == 0);
-		CHECK(9, HAP_malloc(4096, (void **)&q) == AEE_SUCCESS);
+		HM_CHILD_EXIT_UNLESS(7, lt_info(&c0) == 0);
+		HM_CHILD_EXIT_UNLESS(8, c0.session_maps == 0);
+		HM_CHILD_EXIT_UNLESS(9, HAP_malloc(4096, (void **)&q) == AEE_SUCCESS);
 		lt_fill(q, 4096, 4);
-		CHECK(10, HAP_mem_get_dev_addr(q, &qd) == AEE_SUCCESS);
-		CHECK(11, lt_dev_matches(qd, q, 4096) == 0);
-		CHECK(12, lt_info(&c1) == 0 && c1.session_maps == 1);
-		CHECK(13, HAP_free(p) == AEE_EBADVA);	/* still, after allocating */
-		CHECK(14, HAP_free(q) == AEE_SUCCESS);
+		HM_CHILD_EXIT_UNLESS(10, HAP_mem_get_dev_addr(q, &qd) == AEE_SUCCESS);
+		HM_CHILD_EXIT_UNLESS(11, lt_dev_matches(qd, q, 4096) == 0);
+		HM_CHILD_EXIT_UNLESS(12, lt_info(&c1) == 0 && c1.session_maps == 1);
+		HM_CHILD_EXIT_UNLESS(13, HAP_free(p) == AEE_EBADVA);	/* still, after allocating */
+		HM_CHILD_EXIT_UNLESS(14, HAP_free(q) == AEE_SUCCESS);
 		_exit(0);
 	}
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 	/* the parent's map is intact, in the driver and for the device */
 	ASSERT_EQ(0, lt_info(&i1));
 	EXPECT_EQ(i0.session_maps, i1.session_maps);
@@ -286,21 +276,21 @@ static void child_allocates(struct __test_metadata *_metadata, int free_first)
 		void *b[48];
 		int k;
 
-		CHECK(1, HAP_mem_set_grow_size(MiB, 4 * MiB) == AEE_SUCCESS);
+		HM_CHILD_EXIT_UNLESS(1, HAP_mem_set_grow_size(MiB, 4 * MiB) == AEE_SUCCESS);
 		for (k = 0; k < 48; k++) {
-			CHECK(2, HAP_malloc(768 * 1024, &b[k]) == AEE_SUCCESS);
+			HM_CHILD_EXIT_UNLESS(2, HAP_malloc(768 * 1024, &b[k]) == AEE_SUCCESS);
 			memset(b[k], k, 768 * 1024);
 		}
-		CHECK(3, lt_info(&c) == 0);
-		CHECK(4, c.global_sessions == i0.global_sessions + 1);
-		CHECK(5, c.session_bytes >= 36 * MiB && c.session_maps >= 2);
-		CHECK(6, c.global_bytes == i0.global_bytes + c.session_bytes);
+		HM_CHILD_EXIT_UNLESS(3, lt_info(&c) == 0);
+		HM_CHILD_EXIT_UNLESS(4, c.global_sessions == i0.global_sessions + 1);
+		HM_CHILD_EXIT_UNLESS(5, c.session_bytes >= 36 * MiB && c.session_maps >= 2);
+		HM_CHILD_EXIT_UNLESS(6, c.global_bytes == i0.global_bytes + c.session_bytes);
 		if (free_first)
 			for (k = 0; k < 48; k++)
-				CHECK(7, HAP_free(b[k]) == AEE_SUCCESS);
+				HM_CHILD_EXIT_UNLESS(7, HAP_free(b[k]) == AEE_SUCCESS);
 		exit(0);
 	}
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 	ASSERT_EQ(0, lt_info(&i1));
 	EXPECT_EQ(i0.global_sessions, i1.global_sessions);
 	EXPECT_EQ(i0.global_maps, i1.global_maps);

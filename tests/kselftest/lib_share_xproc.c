@@ -16,48 +16,10 @@
 #include "kselftest_harness.h"
 
 #include "lib_test.h"
+#include "../fd_pass.h"
 
 #define FAILED ((void *)-1)
 #define LEN (1 << 20)
-
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char byte = 'f';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	int fd;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
 
 static int sync_byte(int sock, char send, char expect)
 {
@@ -82,7 +44,7 @@ static int process_b(int sock)
 	uint64 pa;
 	int fd;
 
-	fd = recv_fd(sock);
+	fd = hm_recv_fd(sock, 0);
 	if (fd < 0 || !lt_is_dmabuf(fd))
 		return 10;
 	a = HAP_mmap(NULL, LEN, HAP_PROT_READ, 0, fd, 0);
@@ -132,7 +94,7 @@ TEST(scm_rights_sharing)
 	ASSERT_NE(NULL, buf);
 	lt_fill(buf, LEN, 77);
 	fd = hapmem_buf_to_fd(buf);
-	ASSERT_EQ(0, send_fd(sv[0], fd));
+	ASSERT_EQ(0, hm_send_fd(sv[0], fd));
 	ASSERT_EQ(0, sync_byte(sv[0], 0, 'm'));
 	/* B's map shows in the driver: one more global map than before */
 	ASSERT_EQ(0, lt_info(&info));

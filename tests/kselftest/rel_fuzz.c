@@ -671,7 +671,7 @@ static void valid_call(struct __test_metadata *_metadata, struct fuzz *f)
 
 		x->len = HM_PAGE * (1 + pick(f, 64));
 		x->flags = pick(f, 2);
-		ret = hm_ioctl(f->sess[s], HAPMEM_IOC_ALLOC, x);
+		ret = hm_test_ioctl(f->sess[s], HAPMEM_IOC_ALLOC, x);
 		account(_metadata, f, s, HAPMEM_CMD_ALLOC, ret, x, true);
 		break;
 	}
@@ -693,7 +693,7 @@ static void valid_call(struct __test_metadata *_metadata, struct fuzz *f)
 		x->fd = f->bufs[b];
 		x->len = HM_PAGE;
 		x->offset = HM_PAGE * pick(f, f->buf_len[b] / HM_PAGE);
-		ret = hm_ioctl(f->sess[s], HAPMEM_IOC_SHARE_MAP, x);
+		ret = hm_test_ioctl(f->sess[s], HAPMEM_IOC_SHARE_MAP, x);
 		account(_metadata, f, s, HAPMEM_CMD_SHARE_MAP, ret, x, true);
 		break;
 	}
@@ -704,7 +704,7 @@ static void valid_call(struct __test_metadata *_metadata, struct fuzz *f)
 			break;
 		x->fd = f->bufs[pick(f, f->n_bufs)];
 		x->len = HM_PAGE;
-		ret = hm_ioctl(f->sess[s], HAPMEM_IOC_DMA_HANDLE_MAP, x);
+		ret = hm_test_ioctl(f->sess[s], HAPMEM_IOC_DMA_HANDLE_MAP, x);
 		account(_metadata, f, s, HAPMEM_CMD_DMA_HANDLE_MAP, ret, x, true);
 		break;
 	}
@@ -720,7 +720,7 @@ static void valid_call(struct __test_metadata *_metadata, struct fuzz *f)
 		x->vadsp = m->vadsp;
 		x->len = m->len;
 		s = m->sess;
-		ret = hm_ioctl(f->sess[s], m->kind ? HAPMEM_IOC_SHARE_UNMAP :
+		ret = hm_test_ioctl(f->sess[s], m->kind ? HAPMEM_IOC_SHARE_UNMAP :
 			       HAPMEM_IOC_REQUEST_UNMAP, x);
 		if (ret) {
 			f->bad_errno++;
@@ -737,7 +737,7 @@ static void valid_call(struct __test_metadata *_metadata, struct fuzz *f)
 		if (!(f->info.remote_flags & HAPMEM_REMOTE_FIXED_VA) || f->n_resv >= MAX_RESV / 2)
 			break;
 		x->len = HM_SZ_1M;
-		ret = hm_ioctl(f->sess[s], HAPMEM_IOC_RESERVE_VA, x);
+		ret = hm_test_ioctl(f->sess[s], HAPMEM_IOC_RESERVE_VA, x);
 		account(_metadata, f, s, HAPMEM_CMD_RESERVE_VA, ret, x, true);
 		break;
 	}
@@ -832,7 +832,7 @@ static int open_last_remote(void)
 	if (n > 1) {
 		info.remote = n - 1;
 		fd = hm_open();
-		if (fd >= 0 && !hm_ioctl(fd, HAPMEM_IOC_INFO, &info)) {
+		if (fd >= 0 && !hm_test_ioctl(fd, HAPMEM_IOC_INFO, &info)) {
 			close(fd);
 			snprintf(path, sizeof(path), "/dev/hapmem-%s", info.name);
 			return hm_open_dev(path);
@@ -937,7 +937,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 900)
 				*m = f->maps[--f->n_maps];
 				continue;
 			}
-			ret = hm_ioctl(f->sess[m->sess], m->kind ? HAPMEM_IOC_SHARE_UNMAP :
+			ret = hm_test_ioctl(f->sess[m->sess], m->kind ? HAPMEM_IOC_SHARE_UNMAP :
 				       HAPMEM_IOC_REQUEST_UNMAP, &u);
 			ASSERT_EQ(0, ret) TH_LOG("op %llu: unmap of a live map", (unsigned long long)f->ops);
 			drop_map(f, m - f->maps);

@@ -57,10 +57,10 @@ static void busy_child(uint64_t seed, bool dma)
 		case 4:
 			dm.fd = bufs[b];
 			if (bufs[b] >= 0)
-				hm_ioctl(s, HAPMEM_IOC_DMA_HANDLE_MAP, &dm);
+				hm_test_ioctl(s, HAPMEM_IOC_DMA_HANDLE_MAP, &dm);
 			break;
 		case 5:
-			hm_ioctl(s2, HAPMEM_IOC_RESERVE_VA, &rv);
+			hm_test_ioctl(s2, HAPMEM_IOC_RESERVE_VA, &rv);
 			break;
 		case 6:
 			/* Killed in the middle of a transfer, sometimes. */

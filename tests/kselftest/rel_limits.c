@@ -559,7 +559,7 @@ static int va32_work(struct va32_job *j)
 		memset(&rv, 0, sizeof(rv));
 		rv.flags = HAPMEM_MAP_VA32;
 		rv.len = SZ_64M;
-		ret = hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &rv);
+		ret = hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &rv);
 		if (ret)
 			CHILD_FAIL(&j->rep, 3, "uid %d: VA32 reservation of 64 MiB: %s", j->uid,
 				   strerror(-ret));
@@ -599,13 +599,13 @@ static int va32_work(struct va32_job *j)
 	memset(&rv, 0, sizeof(rv));
 	rv.flags = HAPMEM_MAP_VA32;
 	rv.len = SZ_64M;
-	ret = hm_ioctl(fd, HAPMEM_IOC_RESERVE_VA, &rv);
+	ret = hm_test_ioctl(fd, HAPMEM_IOC_RESERVE_VA, &rv);
 	if (ret != -EDQUOT)
 		CHILD_FAIL(&j->rep, 8, "VA32 reservation beyond the share: %s",
 			   ret ? strerror(-ret) : "succeeded");
 	/* The same uid's other session: the user's share is used up too. */
 	if (n * SZ_64M + SZ_64M > j->share_u) {
-		ret = hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &rv);
+		ret = hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &rv);
 		if (ret != -EDQUOT)
 			CHILD_FAIL(&j->rep, 9, "VA32 reservation of the user's 2nd session: %s",
 				   ret ? strerror(-ret) : "succeeded");
@@ -683,13 +683,13 @@ static int dh_map(int fd, int buf, uint64_t off, uint64_t len, uint32_t flags,
 	dm->offset = off;
 	dm->len = len;
 	dm->flags = flags;
-	return hm_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_MAP, dm);
+	return hm_test_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_MAP, dm);
 }
 
 static int dh_unmap(int fd, int buf, uint64_t len, uint32_t *refs)
 {
 	struct hapmem_dma_handle_unmap du = { .fd = buf, .len = len };
-	int ret = hm_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du);
+	int ret = hm_test_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du);
 
 	if (!ret && refs)
 		*refs = du.refs;
@@ -1189,7 +1189,7 @@ TEST_F(limits, huge_reserve_va_refused)
 	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
 		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
 			struct hapmem_reserve_va rv = { .flags = flags[f], .len = lens[l] };
-			int ret = hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv);
+			int ret = hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv);
 
 			EXPECT_TRUE(ret == -EINVAL || ret == -EDQUOT || ret == -ENOSPC)
 				TH_LOG("reserve_va(%#llx, flags %#x): %s at %#llx",
@@ -1199,7 +1199,7 @@ TEST_F(limits, huge_reserve_va_refused)
 			if (!ret) {
 				struct hapmem_unreserve_va uv = { .vadsp = rv.vadsp, .len = rv.len };
 
-				hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv);
+				hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv);
 			}
 		}
 	}
@@ -1208,9 +1208,9 @@ TEST_F(limits, huge_reserve_va_refused)
 		struct hapmem_reserve_va rv = { .len = HM_SZ_1M };
 		struct hapmem_unreserve_va uv = { .len = HM_SZ_1M };
 
-		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
+		EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
 		uv.vadsp = rv.vadsp;
-		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
+		EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
 	}
 }
 

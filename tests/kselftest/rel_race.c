@@ -144,7 +144,7 @@ static void *worker(void *arg)
 				.fd = sh->bufs[b], .len = HM_PAGE,
 			};
 
-			ret = hm_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_MAP, &m);
+			ret = hm_test_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_MAP, &m);
 			if (ret) {
 				FAIL("dma_handle_map: %s", strerror(-ret));
 				break;
@@ -154,7 +154,7 @@ static void *worker(void *arg)
 			 * length: any one drop is as good, the count is what
 			 * matters.
 			 */
-			ret = hm_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u);
+			ret = hm_test_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u);
 			if (ret)
 				FAIL("dma_handle_unmap: %s", strerror(-ret));
 			break;
@@ -176,7 +176,7 @@ static void *worker(void *arg)
 			int c = rel_rand(&seed) % NCHILD;
 
 			pthread_mutex_lock(&sh->lock);
-			rel_send_fd(sh->socks[c][0], sh->bufs[b]);
+			hm_send_fd(sh->socks[c][0], sh->bufs[b]);
 			pthread_mutex_unlock(&sh->lock);
 			break;
 		}
@@ -222,7 +222,7 @@ static int child_loop(int sock, bool dma)
 	if (sess < 0)
 		return 1;
 	for (;;) {
-		int fd = rel_recv_fd(sock, 0);
+		int fd = hm_recv_fd(sock, 0);
 		uint64_t vadsp;
 		struct stat st;
 
@@ -452,14 +452,14 @@ static int dh_map(int sess, const struct hapmem_dma_handle_map *m)
 {
 	struct hapmem_dma_handle_map mm = *m;
 
-	return hm_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_MAP, &mm);
+	return hm_test_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_MAP, &mm);
 }
 
 static int dh_drop(int sess, int buf)
 {
 	struct hapmem_dma_handle_unmap u = { .fd = buf, .len = HM_PAGE };
 
-	return hm_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u);
+	return hm_test_ioctl(sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u);
 }
 
 TEST_F_TIMEOUT(race, dma_handle_answer_lost_vs_unmap, 120)
@@ -560,7 +560,7 @@ TEST_F_TIMEOUT(race, same_memory_mapped_many_times, 120)
 		struct hapmem_info ri = { .remote = r };
 		char path[48];
 
-		ASSERT_EQ(0, hm_ioctl(sh->sess, HAPMEM_IOC_INFO, &ri));
+		ASSERT_EQ(0, hm_test_ioctl(sh->sess, HAPMEM_IOC_INFO, &ri));
 		if (r == info.remote_index)
 			continue;
 		snprintf(path, sizeof(path), "/dev/hapmem-%s", ri.name);

@@ -48,7 +48,7 @@ FIXTURE_SETUP(revoke)
 
 		memset(&info, 0, sizeof(info));
 		info.remote = i;
-		if (hm_ioctl(self->obs, HAPMEM_IOC_INFO, &info))
+		if (hm_test_ioctl(self->obs, HAPMEM_IOC_INFO, &info))
 			continue;
 		if (info.pci_bdf != ~0U && info.pci_bdf != self->oinfo.pci_bdf) {
 			self->bdf = info.pci_bdf;
@@ -183,7 +183,7 @@ static void expect_all_enodev(struct __test_metadata *_metadata, int fd,
 	int ret;
 
 	EXPECT_EQ(-ENODEV, hm_info(fd, &info));
-	EXPECT_EQ(-ENODEV, hm_ioctl(fd, HAPMEM_IOC_NOP, &nop));
+	EXPECT_EQ(-ENODEV, hm_test_ioctl(fd, HAPMEM_IOC_NOP, &nop));
 	ret = hm_alloc(fd, HM_PAGE, 0);
 	EXPECT_EQ(-ENODEV, ret);
 	if (ret >= 0)
@@ -196,12 +196,12 @@ static void expect_all_enodev(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(-ENODEV, hm_unmap(fd, HAPMEM_IOC_REQUEST_UNMAP, vadsp, HM_PAGE));
 	EXPECT_EQ(-ENODEV, hm_share(fd, buf, 0, HM_PAGE, 0, &v));
 	EXPECT_EQ(-ENODEV, hm_unmap(fd, HAPMEM_IOC_SHARE_UNMAP, vadsp, HM_PAGE));
-	EXPECT_EQ(-ENODEV, hm_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
-	EXPECT_EQ(-ENODEV, hm_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+	EXPECT_EQ(-ENODEV, hm_test_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+	EXPECT_EQ(-ENODEV, hm_test_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 	EXPECT_EQ(-ENODEV, hm_remote_read(fd, vadsp, data, sizeof(data)));
 	EXPECT_EQ(-ENODEV, hm_remote_write(fd, vadsp, data, sizeof(data)));
-	EXPECT_EQ(-ENODEV, hm_ioctl(fd, HAPMEM_IOC_RESERVE_VA, &rv));
-	EXPECT_EQ(-ENODEV, hm_ioctl(fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
+	EXPECT_EQ(-ENODEV, hm_test_ioctl(fd, HAPMEM_IOC_RESERVE_VA, &rv));
+	EXPECT_EQ(-ENODEV, hm_test_ioctl(fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
 }
 
 /*
@@ -487,8 +487,8 @@ TEST_F_TIMEOUT(revoke, remove_with_reservation, 120)
 		SKIP(return, "no reserve_va on this remote");
 	v = victim_open(_metadata, self);
 	ASSERT_LE(0, v);
-	ASSERT_EQ(0, hm_ioctl(v, HAPMEM_IOC_RESERVE_VA, &rv));
-	ASSERT_EQ(0, hm_ioctl(v, HAPMEM_IOC_RESERVE_VA, &rv32));
+	ASSERT_EQ(0, hm_test_ioctl(v, HAPMEM_IOC_RESERVE_VA, &rv));
+	ASSERT_EQ(0, hm_test_ioctl(v, HAPMEM_IOC_RESERVE_VA, &rv32));
 	/* A fixed map inside the first one. */
 	buf = obs_buffer(_metadata, self, 13);
 	ASSERT_LE(0, buf);
@@ -569,9 +569,9 @@ TEST_F_TIMEOUT(revoke, unbind_bind_with_maps, 180)
 	memset(&dm, 0, sizeof(dm));
 	dm.fd = buf;
 	dm.len = HM_PAGE;
-	ASSERT_EQ(0, hm_ioctl(v2, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+	ASSERT_EQ(0, hm_test_ioctl(v2, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
 	if (self->oinfo.remote_flags & HAPMEM_REMOTE_FIXED_VA) {
-		ASSERT_EQ(0, hm_ioctl(v2, HAPMEM_IOC_RESERVE_VA, &rv));
+		ASSERT_EQ(0, hm_test_ioctl(v2, HAPMEM_IOC_RESERVE_VA, &rv));
 	}
 
 	ASSERT_EQ(0, rv_unbind(self->bdf));
@@ -697,7 +697,7 @@ static void *loop_ops(void *arg)
 			if (ret)
 				break;
 			l->what = "dma_handle_map";
-			ret = hm_ioctl(l->sess, HAPMEM_IOC_DMA_HANDLE_MAP, &dm);
+			ret = hm_test_ioctl(l->sess, HAPMEM_IOC_DMA_HANDLE_MAP, &dm);
 			if (ret)
 				break;
 			if (l->engine) {
@@ -709,7 +709,7 @@ static void *loop_ops(void *arg)
 			if (ret)
 				break;
 			l->what = "dma_handle_unmap";
-			ret = hm_ioctl(l->sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du);
+			ret = hm_test_ioctl(l->sess, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du);
 			if (ret)
 				break;
 			l->what = "share_unmap";

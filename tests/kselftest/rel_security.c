@@ -57,7 +57,7 @@ TEST_F(sec, outputs_fully_defined)
 	info.flags = 0;
 	info.remote = HAPMEM_INFO_SELF;
 	info.__reserved = 0;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
 	EXPECT_EQ(0, info.__reserved);
 	EXPECT_TRUE(memchr(info.name, 0, sizeof(info.name)) != NULL);
 	/* Every byte after the name's NUL is zero: no stack bytes. */
@@ -71,7 +71,7 @@ TEST_F(sec, outputs_fully_defined)
 	al.flags = 0;
 	al.len = HM_PAGE;
 	al.__reserved = 0;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &al));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &al));
 	EXPECT_EQ(0, al.__reserved);
 	EXPECT_LE(0, al.fd);
 	buf = al.fd;
@@ -89,7 +89,7 @@ TEST_F(sec, outputs_fully_defined)
 		rm.vin = 0;
 		rm.len = HM_PAGE;
 		rm.__reserved2 = 0;
-		ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_REQUEST_MAP, &rm)) TH_LOG("rflags %#x", flags[rf]);
+		ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_REQUEST_MAP, &rm)) TH_LOG("rflags %#x", flags[rf]);
 		EXPECT_EQ(0, rm.__reserved2);
 		EXPECT_EQ(0, rm.chunks.__reserved);
 		EXPECT_LE(0, rm.fd);
@@ -111,7 +111,7 @@ TEST_F(sec, outputs_fully_defined)
 	sm.offset = 0;
 	sm.len = 0;
 	sm.vadsp = 0;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
 	EXPECT_EQ(0, sm.__reserved);
 	EXPECT_EQ(HM_PAGE, sm.len);
 	EXPECT_EQ(0, sm.chunks.__reserved);
@@ -125,7 +125,7 @@ TEST_F(sec, outputs_fully_defined)
 	dm.offset = 0;
 	dm.len = HM_PAGE;
 	dm.__reserved2 = 0;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
 	EXPECT_EQ(1, dm.refs);
 	EXPECT_EQ(0, dm.__reserved2);
 	EXPECT_EQ(0, dm.chunks.__reserved);
@@ -137,7 +137,7 @@ TEST_F(sec, outputs_fully_defined)
 	du.__reserved = 0;
 	du.len = HM_PAGE;
 	du.__reserved2 = 0;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 	EXPECT_EQ(0, du.refs);
 	EXPECT_EQ(0, du.__reserved2);
 
@@ -145,12 +145,12 @@ TEST_F(sec, outputs_fully_defined)
 		PREP(rv);
 		rv.flags = 0;
 		rv.len = HM_SZ_1M;
-		ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
+		ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
 		EXPECT_NE(~0ULL, rv.vadsp);
 		EXPECT_EQ(0, rv.vadsp & (HM_PAGE - 1));
 		struct hapmem_unreserve_va uv = { .vadsp = rv.vadsp, .len = HM_SZ_1M };
 
-		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
+		EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
 	}
 	if (self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE) {
 		struct hapmem_remote_access ra;
@@ -164,7 +164,7 @@ TEST_F(sec, outputs_fully_defined)
 		ra.len = sizeof(data);
 		ra.uptr = (uintptr_t)data;
 		ra.__reserved = 0;
-		ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
+		ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
 		EXPECT_EQ(0, ra.faults);
 		EXPECT_EQ(0, ra.__reserved);
 		EXPECT_TRUE(hm_all_zero(data, sizeof(data)));
@@ -397,9 +397,9 @@ TEST_F(sec, overflow_edges)
 
 	ASSERT_LE(0, buf);
 	/* PAGE_ALIGN(len) would wrap to 0. */
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &al));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &al));
 	al.len = ~0ULL - HM_PAGE + 2;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &al));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &al));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, ~0ULL, &rm));
 	EXPECT_EQ(-EDQUOT, hm_request(self->fd, 0, 0, 0, 0, 1ULL << 63, &rm));
 	/* The 32-bit call: len must stay below 2^31. */
@@ -422,52 +422,52 @@ TEST_F(sec, overflow_edges)
 	sm.fd = buf;
 	sm.offset = top;
 	sm.len = 2 * HM_PAGE;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
 	sm.offset = HM_PAGE;
 	sm.len = top;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
 	sm.offset = top;
 	sm.len = 0;	/* to the end: offset past the end */
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
 	sm.offset = 4 * HM_PAGE;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
 	if (self->info.remote_flags & HAPMEM_REMOTE_FIXED_VA) {
 		sm.offset = 0;
 		sm.len = 2 * HM_PAGE;
 		sm.flags = HAPMEM_MAP_FIXED;
 		sm.vadsp = top;	/* vadsp + len wraps */
-		EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
+		EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
 		sm.vadsp = top - HM_PAGE;
-		EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
+		EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &sm));
 	}
 
 	memset(&dm, 0, sizeof(dm));
 	dm.fd = buf;
 	dm.offset = top;
 	dm.len = 2 * HM_PAGE;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
 	dm.offset = 2 * HM_PAGE;
 	dm.len = top;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
 
 	/* Unmaps: lengths whose page rounding would wrap. */
 	EXPECT_EQ(-EINVAL, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, HM_SZ_1M, ~0ULL));
 	EXPECT_EQ(-EINVAL, hm_unmap(self->fd, HAPMEM_IOC_SHARE_UNMAP, HM_SZ_1M, ~0ULL - 100));
 	du.fd = buf;
 	du.len = ~0ULL;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 
 	/* vadsp + len wrapping in a remote access. */
 	memset(&ra, 0, sizeof(ra));
 	ra.vadsp = ~0ULL - 8;
 	ra.len = sizeof(data);
 	ra.uptr = (uintptr_t)data;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
 	ra.vadsp = HM_SZ_1M;
 	ra.len = (uint64_t)HAPMEM_ACCESS_MAX_LEN + 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
 	ra.len = 1ULL << 63;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra));
 	/*
 	 * A raw access that ends exactly at the top of the address space: the
 	 * engine's page walk once wrapped there and spun forever (found by
@@ -480,7 +480,7 @@ TEST_F(sec, overflow_edges)
 		ra.flags = HAPMEM_ACCESS_RAW;
 		ra.vadsp = ~0ULL - sizeof(data);
 		ra.len = sizeof(data);
-		ret = hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra);
+		ret = hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &ra);
 		EXPECT_TRUE(ret == 0 || ret == -EIO) TH_LOG("%s", strerror(-ret));
 		if (!ret)
 			EXPECT_EQ(1, ra.faults);
@@ -489,12 +489,12 @@ TEST_F(sec, overflow_edges)
 
 	memset(&rv, 0, sizeof(rv));
 	rv.len = top;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
 	rv.len = 1ULL << 63;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &rv));
 	uv.vadsp = top;
 	uv.len = ~0ULL;
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &uv));
 	close(buf);
 }
 

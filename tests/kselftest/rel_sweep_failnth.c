@@ -70,7 +70,7 @@ static inline void record_arg(const void *arg, size_t size)
 	memcpy(last.in, arg, last.size);
 }
 
-/* hm_ioctl(), recording the argument. */
+/* hm_test_ioctl(), recording the argument. */
 #define rec_ioctl(fd, req, arg)						\
 	({								\
 		(arg)->size = sizeof(*(arg));				\
@@ -834,7 +834,7 @@ static int tmap_unmap(int fd, int buf, const struct tmap *m, uint32_t *refs)
 	case 2:
 		return hm_unmap(fd, HAPMEM_IOC_SHARE_UNMAP, m->vadsp, m->len);
 	default:
-		ret = hm_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du);
+		ret = hm_test_ioctl(fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du);
 		if (refs)
 			*refs = du.refs;
 		return ret;
@@ -909,7 +909,7 @@ TEST_F_TIMEOUT(trees, unmap_in_full_trees, 600)
 			dm.fd = buf;
 			dm.offset = m->off;
 			dm.len = m->len;
-			ASSERT_EQ(0, hm_ioctl(c->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+			ASSERT_EQ(0, hm_test_ioctl(c->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
 			m->vadsp = dm.vadsp;
 			break;
 		}

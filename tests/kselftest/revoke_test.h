@@ -199,7 +199,7 @@ static inline int rv_remote_by_bdf(int fd, uint32_t bdf, struct hapmem_info *out
 
 		memset(&info, 0, sizeof(info));
 		info.remote = i;
-		if (hm_ioctl(fd, HAPMEM_IOC_INFO, &info))
+		if (hm_test_ioctl(fd, HAPMEM_IOC_INFO, &info))
 			continue;
 		if (info.pci_bdf == bdf) {
 			if (out)

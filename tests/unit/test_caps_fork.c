@@ -14,11 +14,10 @@
 
 #include "kselftest_harness.h"
 #include "test_caps_fixture.h"
+#include "../child.h"
 
 #define FORKS	30
 
-/* Child exit codes: 0 ok, otherwise the number of the failed check. */
-#define CHECK(n, cond) do { if (!(cond)) _exit(n); } while (0)
 
 static atomic_bool stop;
 static atomic_ulong ops;	/* churn operations done */
@@ -55,37 +54,26 @@ static void child_checks(void *inherited)
 	int i;
 
 	alarm(20);	/* a deadlock in the child fails the test, not hangs it */
-	CHECK(10, caps_free(inherited) == -EFAULT);
-	CHECK(11, caps_dev_addr(inherited, &dev) == -EFAULT);
-	CHECK(12, caps_block_size(inherited) == 0);
-	CHECK(13, !cpu_readable(inherited));	/* reserved PROT_NONE */
+	HM_CHILD_EXIT_UNLESS(10, caps_free(inherited) == -EFAULT);
+	HM_CHILD_EXIT_UNLESS(11, caps_dev_addr(inherited, &dev) == -EFAULT);
+	HM_CHILD_EXIT_UNLESS(12, caps_block_size(inherited) == 0);
+	HM_CHILD_EXIT_UNLESS(13, !cpu_readable(inherited));	/* reserved PROT_NONE */
 	errno = 0;
-	CHECK(14, !caps_realloc(inherited, 64, 0) && errno == EFAULT);
+	HM_CHILD_EXIT_UNLESS(14, !caps_realloc(inherited, 64, 0) && errno == EFAULT);
 	for (i = 0; i < 64; i++) {
 		mine[i] = caps_malloc(4 * KiB + (size_t)i * 1000, i & 1 ? HAPMEM_CAP_CACHED
 								     : HAPMEM_CAP_UNCACHED);
-		CHECK(15, mine[i]);
+		HM_CHILD_EXIT_UNLESS(15, mine[i]);
 		/* never over an inherited block */
-		CHECK(16, (char *)mine[i] + 4 * KiB + i * 1000 <= (char *)inherited ||
+		HM_CHILD_EXIT_UNLESS(16, (char *)mine[i] + 4 * KiB + i * 1000 <= (char *)inherited ||
 			  (char *)mine[i] >= (char *)inherited + 4096);
 		memset(mine[i], 0x5a, 4 * KiB);
-		CHECK(17, caps_dev_addr(mine[i], &dev) == 0);
+		HM_CHILD_EXIT_UNLESS(17, caps_dev_addr(mine[i], &dev) == 0);
 	}
 	for (i = 0; i < 64; i++)
-		CHECK(18, caps_free(mine[i]) == 0);
-	CHECK(19, caps_free(mine[0]) != 0);	/* double free still caught */
+		HM_CHILD_EXIT_UNLESS(18, caps_free(mine[i]) == 0);
+	HM_CHILD_EXIT_UNLESS(19, caps_free(mine[0]) != 0);	/* double free still caught */
 	_exit(0);
-}
-
-static int wait_child(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(st))
-		return 100 + WTERMSIG(st);
-	return WEXITSTATUS(st);
 }
 
 TEST(fork_while_threads_allocate)
@@ -111,7 +99,7 @@ TEST(fork_while_threads_allocate)
 		ASSERT_GE(pid, 0);
 		if (!pid)
 			child_checks(p);
-		EXPECT_EQ(0, wait_child(pid)) TH_LOG("fork %d", i);
+		EXPECT_EQ(0, hm_child_status(pid)) TH_LOG("fork %d", i);
 		/* the parent's block is intact and still its own */
 		EXPECT_EQ(4096, caps_block_size(p));
 		EXPECT_EQ(0, caps_free(p));
@@ -143,17 +131,17 @@ TEST(user_region_dropped_in_child)
 	ASSERT_GE(pid, 0);
 	if (!pid) {
 		alarm(20);
-		CHECK(20, hm_caps_region_id("user") == -ENOENT);
-		CHECK(21, caps_free(q) == -EFAULT);
-		CHECK(22, cpu_readable(q));	/* the caller's memory: untouched */
-		CHECK(23, !caps_attr_alloc(7, 4096, 0));
+		HM_CHILD_EXIT_UNLESS(20, hm_caps_region_id("user") == -ENOENT);
+		HM_CHILD_EXIT_UNLESS(21, caps_free(q) == -EFAULT);
+		HM_CHILD_EXIT_UNLESS(22, cpu_readable(q));	/* the caller's memory: untouched */
+		HM_CHILD_EXIT_UNLESS(23, !caps_attr_alloc(7, 4096, 0));
 		/* the child may register the memory again, for itself */
-		CHECK(24, caps_region_add_mem("user", m, 0x100000, 1 * MiB, 7, caps) > 0);
+		HM_CHILD_EXIT_UNLESS(24, caps_region_add_mem("user", m, 0x100000, 1 * MiB, 7, caps) > 0);
 		q = caps_attr_alloc(7, 4096, 0);
-		CHECK(25, q && caps_free(q) == 0);
+		HM_CHILD_EXIT_UNLESS(25, q && caps_free(q) == 0);
 		_exit(0);
 	}
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 	EXPECT_EQ(4096, caps_block_size(q));
 	EXPECT_EQ(0, caps_free(q));
 	EXPECT_EQ(0, caps_region_remove(id));
@@ -201,18 +189,18 @@ TEST(waiter_and_trace_records_not_inherited)
 
 		alarm(20);
 		hm_caps_wait_stats(&st);
-		CHECK(30, st.waits == 0);
-		CHECK(31, caps_debug_leak_report(devnull) == 0);	/* no traced block */
-		CHECK(32, caps_free(big) == -EFAULT);
-		CHECK(36, caps_debug_errors() == 1);	/* that refusal, reported */
+		HM_CHILD_EXIT_UNLESS(30, st.waits == 0);
+		HM_CHILD_EXIT_UNLESS(31, caps_debug_leak_report(devnull) == 0);	/* no traced block */
+		HM_CHILD_EXIT_UNLESS(32, caps_free(big) == -EFAULT);
+		HM_CHILD_EXIT_UNLESS(36, caps_debug_errors() == 1);	/* that refusal, reported */
 		/* the region is empty: the whole capacity is the child's */
 		c = caps_malloc(900 * KiB, HAPMEM_CAP_CACHED);
-		CHECK(33, c);
-		CHECK(34, caps_debug_leak_report(devnull) == 1);
-		CHECK(35, caps_free(c) == 0);
+		HM_CHILD_EXIT_UNLESS(33, c);
+		HM_CHILD_EXIT_UNLESS(34, caps_debug_leak_report(devnull) == 1);
+		HM_CHILD_EXIT_UNLESS(35, caps_free(c) == 0);
 		_exit(0);
 	}
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 	/* the parent's waiter is still served by the parent's free */
 	EXPECT_EQ(0, caps_free(big));
 	pthread_join(t, NULL);

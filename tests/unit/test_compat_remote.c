@@ -32,7 +32,7 @@
 #include "hapmem_dev.h"
 
 #include "compat/compat_internal.h"
-#include "hap_mmap.h"
+#include "faces/hap_mmap.h"
 
 #define LEN (64 << 10)
 #define RW (HAP_PROT_READ | HAP_PROT_WRITE)

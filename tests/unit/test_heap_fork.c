@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../child.h"
 #include "../fault_probe.h"
 #include "heap_fixture.h"
 #include "heap/heap_impl.h"
@@ -52,22 +53,6 @@ static int intact(const void *p, size_t n, unsigned int seed)
 }
 
 /* Exit status of child @pid, or -1 if it did not exit normally. */
-static int child_status(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/*
- * Children leave by the raw system call: ThreadSanitizer intercepts
- * _exit() and would report the parent's threads, which the child never
- * had, as leaked.
- */
-#define child_exit(n) syscall(SYS_exit_group, (n))
-#define CHECK(n, cond) do { if (!(cond)) child_exit(n); } while (0)
 
 TEST_F(heap, child_starts_empty)
 {
@@ -96,38 +81,38 @@ TEST_F(heap, child_starts_empty)
 		void *r;
 
 		/* empty heap, every parent segment released through the backend */
-		CHECK(1, st.core.total_bytes == 0 && st.core.used_bytes == 0);
-		CHECK(2, st.core.segments == 0 && st.core.live_blocks == 0);
-		CHECK(3, st.grow_events == 0 && st.release_events == 0);
-		CHECK(4, n.live_segments == 0 && n.live_bytes == 0);
-		CHECK(5, n.releases == 2);
+		HM_CHILD_EXIT_UNLESS(1, st.core.total_bytes == 0 && st.core.used_bytes == 0);
+		HM_CHILD_EXIT_UNLESS(2, st.core.segments == 0 && st.core.live_blocks == 0);
+		HM_CHILD_EXIT_UNLESS(3, st.grow_events == 0 && st.release_events == 0);
+		HM_CHILD_EXIT_UNLESS(4, n.live_segments == 0 && n.live_bytes == 0);
+		HM_CHILD_EXIT_UNLESS(5, n.releases == 2);
 		/* inherited pointers: unknown to the heap, and not readable */
 		for (i = 0; i < 3; i++) {
-			CHECK(6, hm_heap_free(self->h, p[i]) == -EFAULT);
-			CHECK(7, hm_heap_dev_addr(self->h, p[i], &dev) == -EFAULT);
-			CHECK(8, hm_heap_realloc(self->h, p[i], 200, &r) == -EFAULT && !r);
-			CHECK(9, read_faults(p[i]));
+			HM_CHILD_EXIT_UNLESS(6, hm_heap_free(self->h, p[i]) == -EFAULT);
+			HM_CHILD_EXIT_UNLESS(7, hm_heap_dev_addr(self->h, p[i], &dev) == -EFAULT);
+			HM_CHILD_EXIT_UNLESS(8, hm_heap_realloc(self->h, p[i], 200, &r) == -EFAULT && !r);
+			HM_CHILD_EXIT_UNLESS(9, read_faults(p[i]));
 		}
 		/* the child's own heap works, outside the parent's ranges */
-		CHECK(10, hm_heap_alloc(self->h, 3 * MiB, 0, &r) == 0);
+		HM_CHILD_EXIT_UNLESS(10, hm_heap_alloc(self->h, 3 * MiB, 0, &r) == 0);
 		fill(r, 3 * MiB, 7);
-		CHECK(11, intact(r, 3 * MiB, 7));
-		CHECK(12, (uintptr_t)r + 3 * MiB <= (uintptr_t)p[1] ||
+		HM_CHILD_EXIT_UNLESS(11, intact(r, 3 * MiB, 7));
+		HM_CHILD_EXIT_UNLESS(12, (uintptr_t)r + 3 * MiB <= (uintptr_t)p[1] ||
 			  (uintptr_t)r >= (uintptr_t)p[1] + 3 * MiB);
-		CHECK(13, (uintptr_t)r + 3 * MiB <= (uintptr_t)p[0] ||
+		HM_CHILD_EXIT_UNLESS(13, (uintptr_t)r + 3 * MiB <= (uintptr_t)p[0] ||
 			  (uintptr_t)r >= (uintptr_t)p[0] + MiB);
 		/* still refused after the child has allocated */
 		for (i = 0; i < 3; i++)
-			CHECK(14, hm_heap_free(self->h, p[i]) == -EFAULT);
+			HM_CHILD_EXIT_UNLESS(14, hm_heap_free(self->h, p[i]) == -EFAULT);
 		st = heap_stats(self->h);
-		CHECK(15, st.grow_events == 1 && st.core.segments == 1);
-		CHECK(16, hm_heap_free(self->h, r) == 0);
-		CHECK(17, hm_heap_free(self->h, r) == -EINVAL);	/* double free still caught */
+		HM_CHILD_EXIT_UNLESS(15, st.grow_events == 1 && st.core.segments == 1);
+		HM_CHILD_EXIT_UNLESS(16, hm_heap_free(self->h, r) == 0);
+		HM_CHILD_EXIT_UNLESS(17, hm_heap_free(self->h, r) == -EINVAL);	/* double free still caught */
 		hm_heap_destroy(self->h);
-		CHECK(18, host_counters(self->ctx).live_segments == 0);
-		child_exit(0);
+		HM_CHILD_EXIT_UNLESS(18, host_counters(self->ctx).live_segments == 0);
+		HM_CHILD_EXIT(0);
 	}
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 
 	/* the parent is untouched */
 	after = heap_stats(self->h);
@@ -164,23 +149,23 @@ TEST_F(heap, child_keeps_settings)
 		void *a, *b;
 
 		/* the parent's marker is not the child's */
-		CHECK(1, hm_heap_marker_end(self->h, mark, NULL) == -EINVAL);
+		HM_CHILD_EXIT_UNLESS(1, hm_heap_marker_end(self->h, mark, NULL) == -EINVAL);
 		/* growth by the formula with the parent's (min, max) */
-		CHECK(2, hm_heap_alloc(self->h, 2 * MiB, 0, &a) == 0);
+		HM_CHILD_EXIT_UNLESS(2, hm_heap_alloc(self->h, 2 * MiB, 0, &a) == 0);
 		st = heap_stats(self->h);
-		CHECK(3, st.min_grow_bytes == 3 * MiB);
-		CHECK(4, host_counters(self->ctx).last_grow_len == 5 * MiB);
-		CHECK(5, st.core.total_bytes == 5 * MiB);
-		CHECK(6, hm_heap_alloc(self->h, 4 * MiB, 0, &b) == 0);
-		CHECK(7, host_counters(self->ctx).last_grow_len == 7 * MiB);
+		HM_CHILD_EXIT_UNLESS(3, st.min_grow_bytes == 3 * MiB);
+		HM_CHILD_EXIT_UNLESS(4, host_counters(self->ctx).last_grow_len == 5 * MiB);
+		HM_CHILD_EXIT_UNLESS(5, st.core.total_bytes == 5 * MiB);
+		HM_CHILD_EXIT_UNLESS(6, hm_heap_alloc(self->h, 4 * MiB, 0, &b) == 0);
+		HM_CHILD_EXIT_UNLESS(7, host_counters(self->ctx).last_grow_len == 7 * MiB);
 		/* the parent's high threshold: freeing b leaves > 6 MiB free: released */
-		CHECK(8, hm_heap_free(self->h, b) == 0);
+		HM_CHILD_EXIT_UNLESS(8, hm_heap_free(self->h, b) == 0);
 		st = heap_stats(self->h);
-		CHECK(9, st.release_events == 1 && st.core.total_bytes == 5 * MiB);
-		CHECK(10, hm_heap_free(self->h, a) == 0);
-		child_exit(0);
+		HM_CHILD_EXIT_UNLESS(9, st.release_events == 1 && st.core.total_bytes == 5 * MiB);
+		HM_CHILD_EXIT_UNLESS(10, hm_heap_free(self->h, a) == 0);
+		HM_CHILD_EXIT(0);
 	}
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 	hm_backend_host_counters(self->ctx, &n);
 	EXPECT_EQ(1, n.live_segments);
 	/* the parent's marker still reports its block */
@@ -204,26 +189,26 @@ TEST_F(heap, front_end_child)
 	if (!pid) {
 		struct hm_heap_stats st = heap_stats(self->h);
 
-		CHECK(1, st.core.segments == 0 && st.core.used_bytes == 0);
+		HM_CHILD_EXIT_UNLESS(1, st.core.segments == 0 && st.core.used_bytes == 0);
 		for (i = 0; i < 64; i++)
-			CHECK(2, hm_heap_free(self->h, small[i]) == -EFAULT);
-		CHECK(3, read_faults(small[0]));
+			HM_CHILD_EXIT_UNLESS(2, hm_heap_free(self->h, small[i]) == -EFAULT);
+		HM_CHILD_EXIT_UNLESS(3, read_faults(small[0]));
 		/* the front end serves the child from fresh slabs */
 		for (i = 0; i < 64; i++) {
-			CHECK(4, hm_heap_alloc(self->h, 48, 0, &small[i]) == 0);
+			HM_CHILD_EXIT_UNLESS(4, hm_heap_alloc(self->h, 48, 0, &small[i]) == 0);
 			fill(small[i], 48, 100 + i);
 		}
 		for (i = 0; i < 64; i++) {
-			CHECK(5, intact(small[i], 48, 100 + i));
-			CHECK(6, hm_heap_free(self->h, small[i]) == 0);
+			HM_CHILD_EXIT_UNLESS(5, intact(small[i], 48, 100 + i));
+			HM_CHILD_EXIT_UNLESS(6, hm_heap_free(self->h, small[i]) == 0);
 		}
-		CHECK(7, heap_stats(self->h).core.used_bytes == 0);
-		CHECK(8, hm_heap_alloc(self->h, 5000, 0, &r) == 0 && hm_heap_free(self->h, r) == 0);
+		HM_CHILD_EXIT_UNLESS(7, heap_stats(self->h).core.used_bytes == 0);
+		HM_CHILD_EXIT_UNLESS(8, hm_heap_alloc(self->h, 5000, 0, &r) == 0 && hm_heap_free(self->h, r) == 0);
 		hm_heap_destroy(self->h);
-		CHECK(9, host_counters(self->ctx).live_segments == 0);
-		child_exit(0);
+		HM_CHILD_EXIT_UNLESS(9, host_counters(self->ctx).live_segments == 0);
+		HM_CHILD_EXIT(0);
 	}
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 	for (i = 0; i < 64; i++) {
 		EXPECT_TRUE(intact(small[i], 48, i));
 		EXPECT_EQ(0, hm_heap_free(self->h, small[i]));
@@ -295,19 +280,19 @@ static void fork_under_load(struct __test_metadata *_metadata, struct hm_heap *h
 
 			alarm(10);	/* a lock left held would hang here */
 			st = heap_stats(h);
-			CHECK(1, st.core.segments == 0 && st.core.used_bytes == 0);
-			CHECK(2, host_counters(ctx).live_segments == 0);
+			HM_CHILD_EXIT_UNLESS(1, st.core.segments == 0 && st.core.used_bytes == 0);
+			HM_CHILD_EXIT_UNLESS(2, host_counters(ctx).live_segments == 0);
 			for (k = 0; k < 8; k++) {
-				CHECK(3, hm_heap_alloc(h, 100 + k * 300000, 0, &p[k]) == 0);
+				HM_CHILD_EXIT_UNLESS(3, hm_heap_alloc(h, 100 + k * 300000, 0, &p[k]) == 0);
 				fill(p[k], 100, k);
 			}
 			for (k = 0; k < 8; k++) {
-				CHECK(4, intact(p[k], 100, k));
-				CHECK(5, hm_heap_free(h, p[k]) == 0);
+				HM_CHILD_EXIT_UNLESS(4, intact(p[k], 100, k));
+				HM_CHILD_EXIT_UNLESS(5, hm_heap_free(h, p[k]) == 0);
 			}
-			child_exit(0);
+			HM_CHILD_EXIT(0);
 		}
-		if (child_status(pid))
+		if (hm_child_status(pid))
 			bad++;
 	}
 	for (i = 0; i < 3; i++) {
@@ -392,17 +377,17 @@ TEST(fork_waits_for_growth)
 	if (!pid) {
 		struct hm_backend_host_counters n = host_counters(ctx);
 
-		CHECK(1, n.grows == 1);		/* the growth completed before fork */
-		CHECK(2, n.releases == 1 && n.live_segments == 0 && n.live_bytes == 0);
-		CHECK(3, heap_stats(h).core.segments == 0);
-		child_exit(0);
+		HM_CHILD_EXIT_UNLESS(1, n.grows == 1);		/* the growth completed before fork */
+		HM_CHILD_EXIT_UNLESS(2, n.releases == 1 && n.live_segments == 0 && n.live_bytes == 0);
+		HM_CHILD_EXIT_UNLESS(3, heap_stats(h).core.segments == 0);
+		HM_CHILD_EXIT(0);
 	}
 	hm_heap_fork_wait_hook = NULL;
 	/* prepare waited for the growth (and let it finish) exactly once */
 	EXPECT_EQ(1, atomic_load(&fork_waited));
 	if (!atomic_load(&fork_waited))
 		sem_post(&grow_gate);	/* it did not: free the growth anyway */
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, hm_child_status(pid));
 	pthread_join(t, &p);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(1, heap_stats(h).core.segments);

@@ -10,7 +10,7 @@
 
 #include "AEEStdErr.h"
 #include "HAP_mem.h"
-#include "aee.h"
+#include "faces/aee.h"
 #include "apps_mem.h"
 
 TEST(aee_values_match_platform)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libhapmem's address map (lib/amap.c): the table behind every lookup of
+ * libhapmem's address map (lib/util/amap.c): the table behind every lookup of
  * a map by address.  Checked against a brute-force model.
  */
 #include <errno.h>
@@ -9,7 +9,7 @@
 
 #include "kselftest_harness.h"
 
-#include "amap.h"
+#include "util/amap.h"
 
 TEST(insert_find_remove)
 {

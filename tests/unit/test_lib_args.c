@@ -20,7 +20,7 @@
 #include "hapmem_buf.h"
 #include "hapmem_dev.h"
 #include "heap/backend.h"
-#include "session.h"
+#include "transport/session.h"
 
 #define MISSING "/nonexistent/hapmem-test-device"
 #define FAILED ((void *)-1)

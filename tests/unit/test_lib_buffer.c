@@ -13,7 +13,7 @@
 #include "test_lib_fake_kernel.h"
 
 #include "hapmem_buf.h"
-#include "dmabuf_id.h"
+#include "transport/dmabuf_id.h"
 
 TEST(alloc_free_lookup)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libhapmem's placement of CPU mappings below 4 GiB without MAP_32BIT
- * (hm_cpu_map_low, lib/cpu_map.c), on a memfd standing in for a dma-buf:
+ * (hm_cpu_map_low, lib/transport/cpu_map.c), on a memfd standing in for a dma-buf:
  * addresses below 4 GiB, in the preferred window first, never over an
  * existing mapping, shared with the fd, and -ENOMEM once every hole below
  * 4 GiB is taken.
@@ -15,7 +15,7 @@
 
 #include "kselftest_harness.h"
 
-#include "cpu_map.h"
+#include "transport/cpu_map.h"
 
 #define MIB (1ULL << 20)
 #define GIB (1ULL << 30)

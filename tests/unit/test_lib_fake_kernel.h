@@ -4,7 +4,7 @@
  *
  * Include this in exactly one test .c: it defines hm_ioctl() and
  * hm_buf_id_of(), which then take the place of the library's (each is
- * alone in its archive member, lib/ioctl.c and lib/dmabuf_id.c, so the
+ * alone in its archive member, lib/transport/ioctl.c and lib/transport/dmabuf_id.c, so the
  * linker does not pull the real ones from libhapmem.a).  The library above
  * them is the real one.
  *
@@ -37,8 +37,8 @@
 
 #include <linux/hapmem.h>
 
-#include "dmabuf_id.h"
-#include "ioctl.h"
+#include "transport/dmabuf_id.h"
+#include "transport/ioctl.h"
 
 #define FAKE_MAX 4096
 #define FAKE_VA32_START 0x40000000ULL

@@ -18,7 +18,7 @@
 #include "test_lib_fake_kernel.h"
 
 #include "HAP_mem.h"
-#include "hap_mmap.h"
+#include "faces/hap_mmap.h"
 #include "hapmem_buf.h"
 #include "hapmem_dev.h"
 

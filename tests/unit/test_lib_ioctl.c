@@ -6,7 +6,7 @@
  * buffer-fd call reported as EBADFD.
  *
  * This program defines ioctl() itself; the executable's definition comes
- * before libc's, so lib/ioctl.c's call lands here.  Each call takes the
+ * before libc's, so lib/transport/ioctl.c's call lands here.  Each call takes the
  * next scripted answer: an errno to fail with, or 0 to succeed, in which
  * case the "kernel" writes a recognisable answer into the argument.
  */
@@ -16,7 +16,7 @@
 
 #include "kselftest_harness.h"
 
-#include "ioctl.h"
+#include "transport/ioctl.h"
 
 #define SCRIPT_MAX 16
 
@@ -54,7 +54,7 @@ int ioctl(int fd, unsigned long req, ...)
 	if (err) {
 		/*
 		 * A call that failed for good may have written part of its
-		 * answer (REMOTE_ACCESS reports faults with EFAULT): the
+		 * answer (a driver bug, or a future one): the
 		 * layer must not copy it out.  An interrupted call writes
 		 * nothing, as the driver copies out only on success.
 		 */

@@ -17,10 +17,10 @@
 
 #include "HAP_mem.h"
 #include "apps_mem.h"
-#include "backend_driver.h"
+#include "transport/backend_driver.h"
 #include "hapmem_buf.h"
 #include "hapmem_dev.h"
-#include "session.h"
+#include "transport/session.h"
 
 #define FAILED ((void *)-1)
 

@@ -17,7 +17,7 @@
 
 #include "HAP_mem.h"
 #include "apps_mem.h"
-#include "hap_mmap.h"
+#include "faces/hap_mmap.h"
 #include "hapmem_buf.h"
 
 #define THREADS 8

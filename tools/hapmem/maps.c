@@ -187,117 +187,143 @@ static void json_map(struct jw *w, const struct map_line *m)
 	jw_end_obj(w);
 }
 
+/* The listing being written: to a memory stream, printed once all parsed. */
+struct listing {
+	const struct cli_opts *o;
+	FILE *out;
+	struct jw w;
+	bool in_session, keep; /* inside a session; is it one to show */
+	long shown;
+};
+
+static void list_begin(struct listing *l)
+{
+	if (!l->o->json)
+		return;
+	jw_init(&l->w, l->out);
+	jw_obj(&l->w, NULL);
+	jw_arr(&l->w, "sessions");
+}
+
+static void list_close_session(struct listing *l)
+{
+	if (l->in_session && l->keep && l->o->json) {
+		jw_end_arr(&l->w);
+		jw_end_obj(&l->w);
+	}
+}
+
+/* A "session ..." line: 0, or -1 if it does not parse. */
+static int list_session(struct listing *l, char *line)
+{
+	struct session_line s;
+	char b[32];
+
+	if (parse_session(line, &s))
+		return -1;
+	list_close_session(l);
+	l->in_session = true;
+	l->keep = l->o->pid < 0 || s.pid == l->o->pid;
+	if (!l->keep)
+		return 0;
+	l->shown++;
+	if (l->o->json) {
+		jw_obj(&l->w, NULL);
+		jw_i64(&l->w, "pid", s.pid);
+		jw_str(&l->w, "remote", s.remote);
+		jw_u64(&l->w, "maps", s.maps);
+		jw_u64(&l->w, "bytes", s.bytes);
+		jw_arr(&l->w, "map");
+		return 0;
+	}
+	fprintf(l->out, "%spid %ld  remote %s  %" PRIu64 " maps  %s\n",
+		l->shown > 1 ? "\n" : "", s.pid, s.remote, s.maps,
+		cli_size(b, sizeof(b), s.bytes));
+	if (s.maps)
+		fprintf(l->out, "  %-10s %18s %10s %8s %4s %5s %5s %5s\n",
+			"KIND", "VADSP", "LEN", "RFLAGS", "PROT", "2M", "64K",
+			"4K");
+	return 0;
+}
+
+/* A map line of the current session: 0, or -1 if it does not parse. */
+static int list_map(struct listing *l, char *line)
+{
+	struct map_line m;
+	char b[32];
+
+	if (parse_map(line + strspn(line, " "), &m))
+		return -1;
+	if (!l->keep)
+		return 0;
+	if (l->o->json)
+		json_map(&l->w, &m);
+	else
+		fprintf(l->out,
+			"  %-10s %#18" PRIx64 " %10s %#8x %#4x %5u %5u %5u%s\n",
+			m.kind, m.vadsp, cli_size(b, sizeof(b), m.len),
+			m.rflags, m.prot, m.n2m, m.n64k, m.n4k,
+			m.fixed ? "  fixed" : "");
+	return 0;
+}
+
+static void list_end(struct listing *l)
+{
+	if (l->o->json) {
+		list_close_session(l);
+		jw_end_arr(&l->w);
+		jw_end_obj(&l->w);
+		jw_done(&l->w);
+	} else if (!l->shown) {
+		if (l->o->pid >= 0)
+			fprintf(l->out, "no session of pid %ld\n", l->o->pid);
+		else
+			fprintf(l->out, "no sessions\n");
+	}
+}
+
+/*
+ * Read debugfs's maps file, parse every line into the listing, and print
+ * the listing only when the whole file parsed.
+ */
 int cmd_maps(const struct cli_opts *o)
 {
-	char path[4096], *buf, *line, *save;
-	bool in_session = false, keep = false;
-	size_t len;
-	long lineno = 0, shown = 0;
-	char *text = NULL;
-	size_t text_len = 0;
-	struct jw w;
-	FILE *out;
-	int rc;
+	struct listing l = {.o = o};
+	char path[4096], *buf, *line, *save, *text = NULL;
+	size_t len, text_len = 0;
+	long lineno = 0;
+	int rc, bad = 0;
 
 	snprintf(path, sizeof(path), "%s/maps", o->debugfs);
 	buf = slurp(path, &len, &rc);
 	if (!buf)
 		return rc;
-	/* Nothing is printed unless the whole file parses. */
-	out = open_memstream(&text, &text_len);
-	if (!out) {
+	l.out = open_memstream(&text, &text_len);
+	if (!l.out) {
 		free(buf);
 		return cli_error(CLI_FAIL, "out of memory");
 	}
-	if (o->json) {
-		jw_init(&w, out);
-		jw_obj(&w, NULL);
-		jw_arr(&w, "sessions");
-	}
-	for (line = strtok_r(buf, "\n", &save); line;
+	list_begin(&l);
+	for (line = strtok_r(buf, "\n", &save); line && !bad;
 	     line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
-		if (!strncmp(line, "session ", 8)) {
-			struct session_line s;
-			char b[32];
-
-			if (parse_session(line, &s))
-				goto malformed;
-			if (in_session && keep && o->json) {
-				jw_end_arr(&w);
-				jw_end_obj(&w);
-			}
-			in_session = true;
-			keep = o->pid < 0 || s.pid == o->pid;
-			if (!keep)
-				continue;
-			shown++;
-			if (o->json) {
-				jw_obj(&w, NULL);
-				jw_i64(&w, "pid", s.pid);
-				jw_str(&w, "remote", s.remote);
-				jw_u64(&w, "maps", s.maps);
-				jw_u64(&w, "bytes", s.bytes);
-				jw_arr(&w, "map");
-			} else {
-				fprintf(out,
-					"%spid %ld  remote %s  %" PRIu64
-					" maps  %s\n",
-					shown > 1 ? "\n" : "", s.pid, s.remote,
-					s.maps,
-					cli_size(b, sizeof(b), s.bytes));
-				if (s.maps)
-					fprintf(out,
-						"  %-10s %18s %10s %8s %4s %5s %5s %5s\n",
-						"KIND", "VADSP", "LEN",
-						"RFLAGS", "PROT", "2M", "64K",
-						"4K");
-			}
-		} else if (line[0] == ' ' && in_session) {
-			struct map_line m;
-			char b[32];
-
-			if (parse_map(line + strspn(line, " "), &m))
-				goto malformed;
-			if (!keep)
-				continue;
-			if (o->json)
-				json_map(&w, &m);
-			else
-				fprintf(out,
-					"  %-10s %#18" PRIx64
-					" %10s %#8x %#4x %5u %5u %5u%s\n",
-					m.kind, m.vadsp,
-					cli_size(b, sizeof(b), m.len), m.rflags,
-					m.prot, m.n2m, m.n64k, m.n4k,
-					m.fixed ? "  fixed" : "");
-		} else {
-			goto malformed;
-		}
-	}
-	if (o->json) {
-		if (in_session && keep) {
-			jw_end_arr(&w);
-			jw_end_obj(&w);
-		}
-		jw_end_arr(&w);
-		jw_end_obj(&w);
-		jw_done(&w);
-	} else if (!shown) {
-		if (o->pid >= 0)
-			fprintf(out, "no session of pid %ld\n", o->pid);
+		if (!strncmp(line, "session ", 8))
+			bad = list_session(&l, line);
+		else if (line[0] == ' ' && l.in_session)
+			bad = list_map(&l, line);
 		else
-			fprintf(out, "no sessions\n");
+			bad = -1;
 	}
+	if (!bad)
+		list_end(&l);
 	free(buf);
-	fclose(out);
+	fclose(l.out);
+	if (bad) {
+		free(text);
+		return cli_error(CLI_FAIL, "%s:%ld: unexpected line", path,
+				 lineno);
+	}
 	fwrite(text, 1, text_len, stdout);
 	free(text);
 	return CLI_OK;
-
-malformed:
-	free(buf);
-	fclose(out);
-	free(text);
-	return cli_error(CLI_FAIL, "%s:%ld: unexpected line", path, lineno);
 }

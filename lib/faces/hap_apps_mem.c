@@ -29,13 +29,13 @@
 #include <unistd.h>
 
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "dmabuf_id.h"
-#include "fork.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 struct apps_req {
 	struct hm_buf_id id;
@@ -48,32 +48,20 @@ static pthread_mutex_t apps_req_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t apps_req_once = PTHREAD_ONCE_INIT;
 static struct hm_amap apps_req_table = HM_AMAP_INIT;	/* fd -> apps_req */
 
-static void apps_req_prepare(void)
-{
-	pthread_mutex_lock(&apps_req_lock);
-}
-
-static void apps_req_parent(void)
-{
-	pthread_mutex_unlock(&apps_req_lock);
-}
-
 /* The fds stay the child's (it may use the memory); the maps were the parent's. */
-static void apps_req_child(void)
+static void apps_req_reset(void)
 {
 	size_t i;
 
 	for (i = 0; i < apps_req_table.n; i++)
 		free(apps_req_table.v[i].val);
 	hm_amap_clear(&apps_req_table);
-	pthread_mutex_unlock(&apps_req_lock);
 }
 
 static const struct hm_fork_hooks apps_req_fork_hooks = {
-	.rank = 40,
-	.prepare = apps_req_prepare,
-	.parent = apps_req_parent,
-	.child = apps_req_child,
+	.rank = HM_FORK_HAP_APPS_MEM,
+	.lock = &apps_req_lock,
+	.reset = apps_req_reset,
 };
 
 static void apps_req_init(void)
@@ -81,14 +69,14 @@ static void apps_req_init(void)
 	hm_fork_register(&apps_req_fork_hooks);
 }
 
-static int apps_request(size_t len, uint32_t flags, int *fd, uint64_t *dsp_va)
+static int apps_request(size_t len, uint32_t flags, int *fd, uint64_t *vadsp)
 {
 	struct apps_req *r, *stale;
 	size_t map_len;
 	uint32_t place;
 	int dev, ret;
 
-	if (!fd || !dsp_va || !len || hm_page_align_up(len, &map_len))
+	if (!fd || !vadsp || !len || hm_page_align_up(len, &map_len))
 		return -EINVAL;
 	switch (flags) {
 	case HAP_MEM_FLAGS_SKIP_DSP_MAP:
@@ -140,7 +128,7 @@ static int apps_request(size_t len, uint32_t flags, int *fd, uint64_t *dsp_va)
 	if (ret)
 		goto err_unmap;
 	*fd = r->fd;
-	*dsp_va = r->vadsp;
+	*vadsp = r->vadsp;
 	return 0;
 
 err_unmap:

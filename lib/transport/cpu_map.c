@@ -24,8 +24,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cpu_map.h"
-#include "pagesize.h"
+#include "transport/cpu_map.h"
+#include "util/pagesize.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
-#include "dmabuf_id.h"
+#include "transport/dmabuf_id.h"
 
 int hm_buf_id_of(int fd, struct hm_buf_id *id)
 {

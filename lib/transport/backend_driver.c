@@ -20,11 +20,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "backend_driver.h"
-#include "cpu_map.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "transport/backend_driver.h"
+#include "transport/cpu_map.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 struct drv_ctx {
 	struct hm_driver_backend_cfg cfg;

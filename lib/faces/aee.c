@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "aee.h"
+#include "faces/aee.h"
 
 struct errno_aee {
 	int err;
@@ -49,6 +49,7 @@ static const struct errno_aee errno_table[] = {
 	{ ETIMEDOUT,	AEE_ERPC },
 	{ EINTR,	AEE_EINTERRUPTED },
 	{ EAGAIN,	AEE_EWOULDBLOCK },
+	{ HM_ECPUMAP,	AEE_EMMAP },
 };
 
 int hm_errno_to_aee(int neg_errno)

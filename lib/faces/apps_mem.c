@@ -27,15 +27,15 @@
 #include <unistd.h>
 
 #include "apps_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "cpu_map.h"
-#include "dmabuf_id.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/cpu_map.h"
+#include "transport/dmabuf_id.h"
 #include "hapmem_dev.h"
-#include "fork.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 enum amap_kind { KIND_REQUEST, KIND_SHARE, KIND_HLOS };
 
@@ -54,22 +54,12 @@ static pthread_once_t apps_once = PTHREAD_ONCE_INIT;
 static struct hm_amap map_table = HM_AMAP_INIT;
 static struct hm_amap hlos_table = HM_AMAP_INIT;
 
-static void apps_prepare(void)
-{
-	pthread_mutex_lock(&apps_lock);
-}
-
-static void apps_parent(void)
-{
-	pthread_mutex_unlock(&apps_lock);
-}
-
 /*
  * The maps belong to the parent's session: the child forgets them.  The
  * CPU mappings stay in the child's address space (they are the child's
  * copy of the parent's), the library's HLOS fds are closed.
  */
-static void apps_child(void)
+static void apps_reset(void)
 {
 	size_t i;
 
@@ -83,14 +73,12 @@ static void apps_child(void)
 	}
 	hm_amap_clear(&map_table);
 	hm_amap_clear(&hlos_table);
-	pthread_mutex_unlock(&apps_lock);
 }
 
 static const struct hm_fork_hooks apps_fork_hooks = {
-	.rank = 10,
-	.prepare = apps_prepare,
-	.parent = apps_parent,
-	.child = apps_child,
+	.rank = HM_FORK_APPS_MEM,
+	.lock = &apps_lock,
+	.reset = apps_reset,
 };
 
 static void apps_init(void)
@@ -176,26 +164,16 @@ static int valid_heap(int heapid)
 	       heapid == HAPMEM_HEAP_ID_SYSTEM;
 }
 
-/*
- * The common part of request_map and request_map64.  Returns 0 or
- * -errno, except for a failed CPU mapping, which is AEE_EMMAP (positive).
- */
-static int request_map(int heapid, uint32_t ion_flags, uint32_t rflags,
-		       uint64_t vin, uint64_t len, int va32, uint64_t *vapps,
-		       uint64_t *vadsp)
+/* A request's arguments, before the device is needed; *map_len: @len page rounded. */
+static int request_args_ok(int heapid, uint32_t ion_flags, uint32_t rflags,
+			   uint64_t vin, uint64_t len, size_t *map_len)
 {
-	struct hm_request_map_in in = { 0 };
-	struct hm_request_map_out out = { 0 };
-	struct amap_entry *e;
-	size_t map_len;
-	int dev, ret;
-
-	if (!vapps || !vadsp || !len)
+	if (!len)
 		return -EINVAL;
 	if (!valid_heap(heapid) || !valid_rflags(rflags) ||
 	    (ion_flags & ~HAPMEM_ION_FLAGS_VALID))
 		return -EINVAL;
-	if (len > SIZE_MAX || hm_page_align_up((size_t)len, &map_len))
+	if (len > SIZE_MAX || hm_page_align_up((size_t)len, map_len))
 		return -EINVAL;
 	if (vin) {
 		if (rflags != 0 && rflags != ADSP_MMAP_ADD_PAGES)
@@ -203,14 +181,17 @@ static int request_map(int heapid, uint32_t ion_flags, uint32_t rflags,
 		if (!hm_page_aligned(vin) || !hm_page_aligned(len))
 			return -EINVAL;
 	}
+	return 0;
+}
 
-	dev = session();
-	if (dev < 0)
-		return dev;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	e->fd = -1;
+/* The kernel's map of @map_len bytes, recorded in @e; *fd: its buffer fd or -1. */
+static int request_kernel_map(int dev, struct amap_entry *e, int heapid,
+			      uint32_t ion_flags, uint32_t rflags, uint64_t vin,
+			      size_t map_len, int va32, int *fd)
+{
+	struct hm_request_map_in in = { 0 };
+	struct hm_request_map_out out = { 0 };
+	int ret;
 
 	in.flags = va32 ? HAPMEM_MAP_VA32 : 0;
 	/* a CPU mapping is made from an fd, unless there is (or may be) none */
@@ -222,10 +203,8 @@ static int request_map(int heapid, uint32_t ion_flags, uint32_t rflags,
 	in.vin = vin;
 	in.len = map_len;	/* the unmap names the same, page rounded, length */
 	ret = hm_ioc_request_map(dev, &in, &out);
-	if (ret) {
-		free(e);
+	if (ret)
 		return ret;
-	}
 
 	e->kind = rflags == FASTRPC_ALLOC_HLOS_FD ? KIND_HLOS : KIND_REQUEST;
 	e->vadsp = out.vadsp;
@@ -233,25 +212,69 @@ static int request_map(int heapid, uint32_t ion_flags, uint32_t rflags,
 	e->chunks = out.chunks;
 	if (e->kind == KIND_HLOS)
 		e->fd = out.fd;
+	*fd = out.fd;
+	return 0;
+}
 
+/* The CPU's view of the new map (*vapps: 0 for protected memory). */
+static int request_cpu_map(struct amap_entry *e, int fd, uint32_t rflags,
+			   uint64_t vin, int va32, uint64_t *vapps)
+{
 	if (vin) {
 		*vapps = vin;	/* the caller's own memory, already mapped */
-	} else if (rflags == ADSP_MMAP_REMOTE_HEAP_ADDR) {
-		*vapps = 0;	/* protected: no CPU path */
-	} else {
-		ret = hm_cpu_map(out.fd, 0, map_len, PROT_READ | PROT_WRITE,
-				 va32 ? HM_CPU_MAP_32BIT : 0, &e->cpu);
-		if (ret) {
-			ret = AEE_EMMAP;
-			goto undo;
-		}
-		e->cpu_len = map_len;
-		*vapps = (uintptr_t)e->cpu;
+		return 0;
 	}
+	if (rflags == ADSP_MMAP_REMOTE_HEAP_ADDR) {
+		*vapps = 0;	/* protected: no CPU path */
+		return 0;
+	}
+	if (hm_cpu_map(fd, 0, e->len, PROT_READ | PROT_WRITE,
+		       va32 ? HM_CPU_MAP_32BIT : 0, &e->cpu))
+		return -HM_ECPUMAP;
+	e->cpu_len = e->len;
+	*vapps = (uintptr_t)e->cpu;
+	return 0;
+}
+
+/*
+ * The common part of request_map and request_map64: check the arguments,
+ * have the kernel map, map for the CPU, enter the map in the table.
+ * Returns 0 or -errno (-HM_ECPUMAP for a failed CPU mapping).
+ */
+static int request_map(int heapid, uint32_t ion_flags, uint32_t rflags,
+		       uint64_t vin, uint64_t len, int va32, uint64_t *vapps,
+		       uint64_t *vadsp)
+{
+	struct amap_entry *e;
+	size_t map_len;
+	int dev, fd = -1, ret;
+
+	if (!vapps || !vadsp)
+		return -EINVAL;
+	ret = request_args_ok(heapid, ion_flags, rflags, vin, len, &map_len);
+	if (ret)
+		return ret;
+	dev = session();
+	if (dev < 0)
+		return dev;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->fd = -1;
+
+	ret = request_kernel_map(dev, e, heapid, ion_flags, rflags, vin, map_len,
+				 va32, &fd);
+	if (ret) {
+		free(e);
+		return ret;
+	}
+	ret = request_cpu_map(e, fd, rflags, vin, va32, vapps);
+	if (ret)
+		goto undo;
 	/* the CPU mapping holds the buffer: the fd is not needed any more */
-	if (e->kind != KIND_HLOS && out.fd >= 0)
-		close(out.fd);
-	out.fd = -1;
+	if (e->kind != KIND_HLOS && fd >= 0)
+		close(fd);
+	fd = -1;
 
 	ret = table_insert(e);
 	if (ret)
@@ -262,8 +285,8 @@ static int request_map(int heapid, uint32_t ion_flags, uint32_t rflags,
 undo:
 	if (e->kind != KIND_HLOS || e->vadsp)
 		hm_ioc_request_unmap(dev, e->vadsp, e->len);
-	if (out.fd >= 0 && e->kind != KIND_HLOS)
-		close(out.fd);
+	if (fd >= 0 && e->kind != KIND_HLOS)
+		close(fd);
 	entry_release_cpu(e);
 	return ret;
 }
@@ -292,12 +315,6 @@ static int request_unmap(uint64_t handle, uint64_t len)
 	return 0;
 }
 
-/* Positive values are already AEE codes (AEE_EMMAP). */
-static int to_aee(int ret)
-{
-	return ret > 0 ? ret : hm_errno_to_aee(ret);
-}
-
 int apps_mem_request_map(int heapid, uint32 lflags, uint32 rflags, uint32 vin,
 			 int32 len, uint32 *vapps, uint32 *vadsp)
 {
@@ -308,7 +325,7 @@ int apps_mem_request_map(int heapid, uint32 lflags, uint32 rflags, uint32 vin,
 		return AEE_EBADPARM;
 	ret = request_map(heapid, lflags, rflags, vin, (uint64_t)len, 1, &a, &d);
 	if (ret)
-		return to_aee(ret);
+		return hm_errno_to_aee(ret);
 	if (a > UINT32_MAX || d > UINT32_MAX) {
 		/* cannot happen with VA32 and MAP_32BIT; never hand out a truncated address */
 		request_unmap(d, (uint64_t)len);
@@ -329,7 +346,7 @@ int apps_mem_request_map64(int heapid, uint32 ion_flags, uint32 rflags,
 		return AEE_EBADPARM;
 	ret = request_map(heapid, ion_flags, rflags, vin, (uint64_t)len, 0, &a, &d);
 	if (ret)
-		return to_aee(ret);
+		return hm_errno_to_aee(ret);
 	*vapps = a;
 	*vadsp = d;
 	return AEE_SUCCESS;
@@ -339,14 +356,14 @@ int apps_mem_request_unmap(uint32 vadsp, int32 len)
 {
 	if (len <= 0)
 		return AEE_EBADPARM;
-	return to_aee(request_unmap(vadsp, (uint64_t)len));
+	return hm_errno_to_aee(request_unmap(vadsp, (uint64_t)len));
 }
 
 int apps_mem_request_unmap64(uint64 vadsp, int64 len)
 {
 	if (len <= 0)
 		return AEE_EBADPARM;
-	return to_aee(request_unmap(vadsp, (uint64_t)len));
+	return hm_errno_to_aee(request_unmap(vadsp, (uint64_t)len));
 }
 
 static int share_map(int fd, int size, uint64_t *vapps, uint64_t *vadsp)
@@ -354,7 +371,7 @@ static int share_map(int fd, int size, uint64_t *vapps, uint64_t *vadsp)
 	struct hm_buf_id id;
 	struct amap_entry *e;
 	size_t map_len;
-	uint64_t va = 0;
+	uint64_t dva = 0;
 	int dev, ret;
 
 	if (!vapps || !vadsp || size <= 0)
@@ -374,16 +391,16 @@ static int share_map(int fd, int size, uint64_t *vapps, uint64_t *vadsp)
 	e->fd = -1;
 	e->len = map_len;
 
-	ret = hm_ioc_share_map(dev, 0, fd, 0, map_len, &va);
+	ret = hm_ioc_share_map(dev, 0, fd, 0, map_len, &dva);
 	if (ret) {
 		free(e);
 		return ret;
 	}
-	e->vadsp = va;
+	e->vadsp = dva;
 	ret = hm_cpu_map(fd, 0, map_len, PROT_READ | PROT_WRITE,
 			 HM_CPU_MAP_OPTIONAL | HM_CPU_MAP_RO_FALLBACK, &e->cpu);
 	if (ret) {
-		ret = AEE_EMMAP;
+		ret = -HM_ECPUMAP;
 		goto undo;
 	}
 	e->cpu_len = e->cpu ? map_len : 0;
@@ -391,18 +408,18 @@ static int share_map(int fd, int size, uint64_t *vapps, uint64_t *vadsp)
 	if (ret)
 		goto undo;
 	*vapps = (uintptr_t)e->cpu;
-	*vadsp = va;
+	*vadsp = dva;
 	return 0;
 
 undo:
-	hm_ioc_share_unmap(dev, va, map_len);
+	hm_ioc_share_unmap(dev, dva, map_len);
 	entry_release_cpu(e);
 	return ret;
 }
 
 int apps_mem_share_map(int fd, int size, uint64 *vapps, uint64 *vadsp)
 {
-	return to_aee(share_map(fd, size, vapps, vadsp));
+	return hm_errno_to_aee(share_map(fd, size, vapps, vadsp));
 }
 
 int apps_mem_share_unmap(uint64 vadsp, int size)
@@ -415,12 +432,12 @@ int apps_mem_share_unmap(uint64 vadsp, int size)
 		return AEE_EBADPARM;
 	ret = table_claim(vadsp, map_len, 1, &e);
 	if (ret)
-		return to_aee(ret);
+		return hm_errno_to_aee(ret);
 	dev = session();
 	ret = dev < 0 ? dev : hm_ioc_share_unmap(dev, e->vadsp, e->len);
 	if (ret) {
 		table_insert(e);
-		return to_aee(ret);
+		return hm_errno_to_aee(ret);
 	}
 	entry_release_cpu(e);
 	return AEE_SUCCESS;
@@ -438,12 +455,12 @@ int apps_mem_dma_handle_map(int fd, int offset, int size)
 		return AEE_EBADOFFSET;
 	ret = hm_buf_id_of(fd, &id);
 	if (ret)
-		return to_aee(ret);
+		return hm_errno_to_aee(ret);
 	dev = session();
 	if (dev < 0)
-		return to_aee(dev);
+		return hm_errno_to_aee(dev);
 	ret = hm_ioc_dma_handle_map(dev, 0, fd, (uint64_t)offset, map_len, NULL, NULL);
-	return to_aee(ret);
+	return hm_errno_to_aee(ret);
 }
 
 int apps_mem_dma_handle_unmap(int fd, int size)
@@ -456,12 +473,12 @@ int apps_mem_dma_handle_unmap(int fd, int size)
 		return AEE_EBADPARM;
 	ret = hm_buf_id_of(fd, &id);
 	if (ret)
-		return to_aee(ret);
+		return hm_errno_to_aee(ret);
 	dev = session();
 	if (dev < 0)
-		return to_aee(dev);
+		return hm_errno_to_aee(dev);
 	ret = hm_ioc_dma_handle_unmap(dev, fd, map_len, NULL);
-	return to_aee(ret);
+	return hm_errno_to_aee(ret);
 }
 
 /* heapvm addition: the IOMMU layout of a request_map map (hapmem_dev.h). */

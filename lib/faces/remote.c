@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 #include "hapmem_dev.h"
-#include "ioctl.h"
-#include "session.h"
+#include "transport/ioctl.h"
+#include "transport/session.h"
 
 int hapmem_info(uint32_t remote, struct hapmem_info *info)
 {
@@ -73,7 +73,7 @@ int hapmem_remote_probe(uint64_t vadsp, size_t len, uint32_t *faults)
 		uint32_t f = 0;
 
 		ret = hm_ioc_remote_access(dev, HAPMEM_ACCESS_RAW, vadsp, buf, n, &f);
-		if (ret && ret != -EFAULT)
+		if (ret)
 			return ret;
 		total += f;
 		vadsp += n;

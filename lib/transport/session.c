@@ -15,24 +15,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "fork.h"
-#include "ioctl.h"
-#include "session.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "transport/session.h"
 
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t session_once = PTHREAD_ONCE_INIT;
 static int session_dev = -1;
 static uint64_t session_generation = 1;
-
-static void session_prepare(void)
-{
-	pthread_mutex_lock(&session_lock);
-}
-
-static void session_parent(void)
-{
-	pthread_mutex_unlock(&session_lock);
-}
 
 /*
  * The child shares the parent's open file (fork copies the descriptor,
@@ -40,20 +30,18 @@ static void session_parent(void)
  * session, and the parent closing its session would pull them from under
  * the child: drop the child's copy and let it open its own.
  */
-static void session_child(void)
+static void session_reset(void)
 {
 	if (session_dev >= 0)
 		close(session_dev);
 	__atomic_store_n(&session_dev, -1, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&session_generation, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&session_lock);
 }
 
 static const struct hm_fork_hooks session_fork_hooks = {
-	.rank = 100,
-	.prepare = session_prepare,
-	.parent = session_parent,
-	.child = session_child,
+	.rank = HM_FORK_SESSION,
+	.lock = &session_lock,
+	.reset = session_reset,
 };
 
 static void session_init(void)

@@ -59,8 +59,9 @@ int hm_ioc_dma_handle_unmap(int dev, int buf_fd, uint64_t len,
 
 /*
  * The remote's DMA engine reads (flags 0) or writes (HAPMEM_ACCESS_WRITE)
- * @len bytes at @vadsp.  *faults (may be NULL) is set on success and on
- * -EFAULT, the one failure for which the kernel reports it.
+ * @len bytes at @vadsp.  *faults (may be NULL) is set on success only
+ * (pages the IOMMU refused; the driver writes nothing back on a failure,
+ * as for every ioctl).
  */
 int hm_ioc_remote_access(int dev, uint32_t flags, uint64_t vadsp, void *buf,
 			 uint64_t len, uint32_t *faults);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amap.h"
+#include "util/amap.h"
 
 /* Index of the first range whose start is > @addr. */
 static size_t upper_bound(const struct hm_amap *m, uint64_t addr)

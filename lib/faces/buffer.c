@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "hapmem_buf.h"
-#include "amap.h"
-#include "fork.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "util/amap.h"
+#include "util/fork.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 struct buf {
 	void *cpu;
@@ -33,18 +33,8 @@ static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
 static struct hm_amap buf_table = HM_AMAP_INIT;
 
-static void buf_prepare(void)
-{
-	pthread_mutex_lock(&buf_lock);
-}
-
-static void buf_parent(void)
-{
-	pthread_mutex_unlock(&buf_lock);
-}
-
 /* The child forgets the parent's buffers; the CPU mappings stay. */
-static void buf_child(void)
+static void buf_reset(void)
 {
 	size_t i;
 
@@ -55,14 +45,12 @@ static void buf_child(void)
 		free(b);
 	}
 	hm_amap_clear(&buf_table);
-	pthread_mutex_unlock(&buf_lock);
 }
 
 static const struct hm_fork_hooks buf_fork_hooks = {
-	.rank = 20,
-	.prepare = buf_prepare,
-	.parent = buf_parent,
-	.child = buf_child,
+	.rank = HM_FORK_BUFFER,
+	.lock = &buf_lock,
+	.reset = buf_reset,
 };
 
 static void buf_init(void)

@@ -27,7 +27,7 @@ int hm_cpu_map(int fd, uint64_t offset, size_t len, int prot, unsigned int flags
  * Map @len bytes at @offset of @fd (mmap @prot and @mflags) at an address
  * below 4 GiB without MAP_32BIT: the first hole of [1 GiB, 4 GiB), then
  * of [256 MiB, 1 GiB), found in /proc/self/maps and taken with
- * MAP_FIXED_NOREPLACE (lib/cpu_map.c).  0 and *out, or -errno (-ENOMEM
+ * MAP_FIXED_NOREPLACE (lib/transport/cpu_map.c).  0 and *out, or -errno (-ENOMEM
  * when no hole is large enough).  What HM_CPU_MAP_32BIT uses where the
  * architecture has no MAP_32BIT; callable everywhere, for the tests.
  */

@@ -29,15 +29,15 @@
 #include <sys/mman.h>
 
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "cpu_map.h"
-#include "dmabuf_id.h"
-#include "fork.h"
-#include "hap_mmap.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/cpu_map.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
+#include "faces/hap_mmap.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 struct hmap {
 	struct hm_buf_id id;
@@ -63,18 +63,8 @@ static struct hm_amap by_ino = HM_AMAP_INIT;
 static struct hhint *hints;
 static size_t n_hints, cap_hints;
 
-static void hmap_prepare(void)
-{
-	pthread_mutex_lock(&hmap_lock);
-}
-
-static void hmap_parent(void)
-{
-	pthread_mutex_unlock(&hmap_lock);
-}
-
 /* The child forgets the parent's maps; its copy of the CPU mappings stays. */
-static void hmap_child(void)
+static void hmap_reset(void)
 {
 	size_t i;
 
@@ -85,14 +75,12 @@ static void hmap_child(void)
 	free(hints);
 	hints = NULL;
 	n_hints = cap_hints = 0;
-	pthread_mutex_unlock(&hmap_lock);
 }
 
 static const struct hm_fork_hooks hmap_fork_hooks = {
-	.rank = 30,
-	.prepare = hmap_prepare,
-	.parent = hmap_parent,
-	.child = hmap_child,
+	.rank = HM_FORK_HAP_MMAP,
+	.lock = &hmap_lock,
+	.reset = hmap_reset,
 };
 
 static void hmap_init(void)
@@ -229,14 +217,11 @@ static int cpu_prot(int prot)
 	       ((prot & HAP_PROT_WRITE) ? PROT_WRITE : 0);
 }
 
-int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset,
-		void **out)
+/* HAP_mmap's arguments; *map_len: @len page rounded. */
+static int mmap_args_ok(const void *addr, size_t len, int prot, int flags,
+			long offset, size_t *map_len)
 {
-	struct hm_buf_id id;
-	struct hmap *m, *old;
-	unsigned int hint;
-	size_t map_len;
-	int dev, ret;
+	int ret;
 
 	if (addr || !len)
 		return -EINVAL;
@@ -247,39 +232,49 @@ int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset
 		return -EINVAL;
 	if (offset < 0 || !hm_page_aligned((uint64_t)offset))
 		return -EINVAL;
-	if (hm_page_align_up(len, &map_len))
+	if (hm_page_align_up(len, map_len))
 		return -EINVAL;
-	ret = hm_buf_id_of(fd, &id);
-	if (ret)
-		return ret;
+	return 0;
+}
 
-	pthread_once(&hmap_once, hmap_init);
+/*
+ * A map of buffer @id already made: take a reference (0, *out its CPU
+ * address), refuse another window of it (-EINVAL), or 1 when there is
+ * none (*hint: the buffer's placement hints).
+ */
+static int ref_existing(const struct hm_buf_id *id, uint64_t offset,
+			size_t map_len, void **out, unsigned int *hint)
+{
+	struct hmap *old;
+	int ret = 1;
+
 	pthread_mutex_lock(&hmap_lock);
-	old = find_by_id(&id);
-	if (old && (old->offset != (uint64_t)offset || old->len != map_len)) {
-		/* one window per buffer: a different one is refused */
-		pthread_mutex_unlock(&hmap_lock);
-		return -EINVAL;
-	}
-	if (old) {
+	old = find_by_id(id);
+	if (old && (old->offset != offset || old->len != map_len)) {
+		ret = -EINVAL;	/* one window per buffer: a different one is refused */
+	} else if (old) {
 		old->map_refs++;
 		*out = old->cpu;
-		pthread_mutex_unlock(&hmap_lock);
-		return 0;
+		ret = 0;
+	} else {
+		*hint = hint_of(id);
 	}
-	hint = hint_of(&id);
 	pthread_mutex_unlock(&hmap_lock);
-	if (flags & HAP_MAP_NO_MAP)
-		return -ENOENT;
+	return ret;
+}
 
-	dev = hm_session_fd();
-	if (dev < 0)
-		return dev;
+/* A new map: the remote's (share_map), then the CPU's; not yet entered. */
+static int map_new(int dev, int fd, const struct hm_buf_id *id, uint64_t offset,
+		   size_t map_len, int prot, unsigned int hint, struct hmap **mp)
+{
+	struct hmap *m;
+	int ret = 0;
+
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->id = id;
-	m->offset = (uint64_t)offset;
+	m->id = *id;
+	m->offset = offset;
 	m->len = map_len;
 	m->map_refs = 1;
 	ret = hm_ioc_share_map(dev, ((prot & HAP_PROT_WRITE) ? 0 : HAPMEM_MAP_READ_ONLY) |
@@ -304,12 +299,23 @@ int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset
 		free(m);
 		return ret;
 	}
+	*mp = m;
+	return 0;
+}
+
+/*
+ * Enter new map @m, unless another thread mapped the buffer meanwhile:
+ * then use that map and undo @m.  *out: the CPU address.
+ */
+static int map_enter(struct hmap *m, void **out)
+{
+	struct hmap *old;
+	int ret = 0;
 
 	pthread_mutex_lock(&hmap_lock);
-	old = find_by_id(&id);
+	old = find_by_id(&m->id);
 	if (old) {
-		/* another thread mapped it meanwhile: use that map */
-		if (old->offset != m->offset || old->len != map_len) {
+		if (old->offset != m->offset || old->len != m->len) {
 			ret = -EINVAL;
 		} else {
 			old->map_refs++;
@@ -324,6 +330,43 @@ int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset
 	if (old || ret)
 		hmap_destroy(m, 1);
 	return ret;
+}
+
+/*
+ * HAP_mmap without the face's conventions: check the arguments, reuse the
+ * buffer's map if there is one, else map it for the remote and the CPU
+ * and enter it.  0 and *out, or -errno.
+ */
+int hm_hap_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset,
+		void **out)
+{
+	struct hm_buf_id id;
+	struct hmap *m;
+	unsigned int hint = 0;
+	size_t map_len;
+	int dev, ret;
+
+	ret = mmap_args_ok(addr, len, prot, flags, offset, &map_len);
+	if (ret)
+		return ret;
+	ret = hm_buf_id_of(fd, &id);
+	if (ret)
+		return ret;
+
+	pthread_once(&hmap_once, hmap_init);
+	ret = ref_existing(&id, (uint64_t)offset, map_len, out, &hint);
+	if (ret <= 0)
+		return ret;
+	if (flags & HAP_MAP_NO_MAP)
+		return -ENOENT;
+
+	dev = hm_session_fd();
+	if (dev < 0)
+		return dev;
+	ret = map_new(dev, fd, &id, (uint64_t)offset, map_len, prot, hint, &m);
+	if (ret)
+		return ret;
+	return map_enter(m, out);
 }
 
 void *HAP_mmap(void *addr, int len, int prot, int flags, int fd, long offset)

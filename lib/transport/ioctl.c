@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <sys/ioctl.h>
 
-#include "ioctl.h"
+#include "transport/ioctl.h"
 
 int hm_ioctl(int fd, unsigned long req, void *arg)
 {

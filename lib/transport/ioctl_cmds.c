@@ -9,7 +9,14 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ioctl.h"
+#include "transport/ioctl.h"
+
+/* Clear an ioctl's argument struct (reserved fields are 0) and size it. */
+#define HM_IOC_ARG_INIT(a)						\
+	do {								\
+		memset(&(a), 0, sizeof(a));				\
+		(a).size = sizeof(a);					\
+	} while (0)
 
 /* The kernel's "open but not a dma-buf" for calls taking a buffer fd. */
 static int buf_fd_err(int ret)
@@ -22,8 +29,7 @@ int hm_ioc_info(int dev, uint32_t remote, struct hapmem_info *out)
 	struct hapmem_info a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.remote = remote;
 	ret = hm_ioctl(dev, HAPMEM_IOC_INFO, &a);
 	if (!ret)
@@ -35,8 +41,7 @@ int hm_ioc_nop(int dev)
 {
 	struct hapmem_nop a;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	return hm_ioctl(dev, HAPMEM_IOC_NOP, &a);
 }
 
@@ -45,8 +50,7 @@ int hm_ioc_alloc(int dev, uint32_t flags, uint64_t len, int *buf_fd)
 	struct hapmem_alloc a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.flags = flags;
 	a.len = len;
 	ret = hm_ioctl(dev, HAPMEM_IOC_ALLOC, &a);
@@ -61,8 +65,7 @@ int hm_ioc_request_map(int dev, const struct hm_request_map_in *in,
 	struct hapmem_request_map a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.flags = in->flags;
 	a.heap_id = in->heap_id;
 	a.ion_flags = in->ion_flags;
@@ -83,8 +86,7 @@ static int unmap(int dev, unsigned long req, uint64_t vadsp, uint64_t len)
 {
 	struct hapmem_unmap a;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.vadsp = vadsp;
 	a.len = len;
 	return hm_ioctl(dev, req, &a);
@@ -106,8 +108,7 @@ int hm_ioc_share_map(int dev, uint32_t flags, int buf_fd, uint64_t offset,
 	struct hapmem_share_map a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.flags = flags;
 	a.fd = buf_fd;
 	a.offset = offset;
@@ -126,8 +127,7 @@ int hm_ioc_dma_handle_map(int dev, uint32_t flags, int buf_fd,
 	struct hapmem_dma_handle_map a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.flags = flags;
 	a.fd = buf_fd;
 	a.offset = offset;
@@ -147,8 +147,7 @@ int hm_ioc_dma_handle_unmap(int dev, int buf_fd, uint64_t len, uint32_t *refs)
 	struct hapmem_dma_handle_unmap a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.fd = buf_fd;
 	a.len = len;
 	ret = buf_fd_err(hm_ioctl(dev, HAPMEM_IOC_DMA_HANDLE_UNMAP, &a));
@@ -163,14 +162,13 @@ int hm_ioc_remote_access(int dev, uint32_t flags, uint64_t vadsp, void *buf,
 	struct hapmem_remote_access a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.flags = flags;
 	a.vadsp = vadsp;
 	a.len = len;
 	a.uptr = (uint64_t)(uintptr_t)buf;
 	ret = hm_ioctl(dev, HAPMEM_IOC_REMOTE_ACCESS, &a);
-	if ((!ret || ret == -EFAULT) && faults)
+	if (!ret && faults)
 		*faults = a.faults;
 	return ret;
 }
@@ -180,8 +178,7 @@ int hm_ioc_reserve_va(int dev, uint32_t flags, uint64_t len, uint64_t *vadsp)
 	struct hapmem_reserve_va a;
 	int ret;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.flags = flags;
 	a.len = len;
 	ret = hm_ioctl(dev, HAPMEM_IOC_RESERVE_VA, &a);
@@ -194,8 +191,7 @@ int hm_ioc_unreserve_va(int dev, uint64_t vadsp, uint64_t len)
 {
 	struct hapmem_unreserve_va a;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
+	HM_IOC_ARG_INIT(a);
 	a.vadsp = vadsp;
 	a.len = len;
 	return hm_ioctl(dev, HAPMEM_IOC_UNRESERVE_VA, &a);

@@ -23,14 +23,14 @@
 #include <stdint.h>
 
 #include "HAP_mem.h"
-#include "aee.h"
-#include "amap.h"
-#include "dmabuf_id.h"
-#include "fork.h"
+#include "faces/aee.h"
+#include "util/amap.h"
+#include "transport/dmabuf_id.h"
+#include "util/fork.h"
 #include "heap/heap.h"
-#include "ioctl.h"
-#include "pagesize.h"
-#include "session.h"
+#include "transport/ioctl.h"
+#include "util/pagesize.h"
+#include "transport/session.h"
 
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t req_once = PTHREAD_ONCE_INIT;
@@ -39,28 +39,16 @@ static struct hm_amap req_maps = HM_AMAP_INIT;
 static struct hm_amap req_resv = HM_AMAP_INIT;
 static char present;
 
-static void req_prepare(void)
-{
-	pthread_mutex_lock(&req_lock);
-}
-
-static void req_parent(void)
-{
-	pthread_mutex_unlock(&req_lock);
-}
-
-static void req_child(void)
+static void req_reset(void)
 {
 	hm_amap_clear(&req_maps);
 	hm_amap_clear(&req_resv);
-	pthread_mutex_unlock(&req_lock);
 }
 
 static const struct hm_fork_hooks req_fork_hooks = {
-	.rank = 45,
-	.prepare = req_prepare,
-	.parent = req_parent,
-	.child = req_child,
+	.rank = HM_FORK_HAP_MEM_REQUEST,
+	.lock = &req_lock,
+	.reset = req_reset,
 };
 
 static void req_init(void)
@@ -137,7 +125,7 @@ static int claim(struct hm_amap *t, uint64_t start, uint64_t len)
 static int mem_map(HAP_mem_map_t *p)
 {
 	struct hm_buf_id id;
-	uint64_t len, va;
+	uint64_t len, vadsp;
 	uint32_t flags;
 	int dev, ret;
 
@@ -154,12 +142,12 @@ static int mem_map(HAP_mem_map_t *p)
 		if (p->flags || !hm_page_aligned(p->addr))
 			return -EINVAL;
 		flags = HAPMEM_MAP_FIXED;
-		va = p->addr;
+		vadsp = p->addr;
 	} else {
 		ret = placement(p->flags, &flags);
 		if (ret)
 			return ret;
-		va = 0;
+		vadsp = 0;
 	}
 	if (!(p->prot & HAP_PROT_WRITE))
 		flags |= HAPMEM_MAP_READ_ONLY;
@@ -169,15 +157,15 @@ static int mem_map(HAP_mem_map_t *p)
 	dev = hm_session_fd();
 	if (dev < 0)
 		return dev;
-	ret = hm_ioc_share_map(dev, flags, p->fd, p->dsp_pa, len, &va);
+	ret = hm_ioc_share_map(dev, flags, p->fd, p->dsp_pa, len, &vadsp);
 	if (ret)
 		return ret;
-	ret = record(&req_maps, va, len);
+	ret = record(&req_maps, vadsp, len);
 	if (ret) {
-		hm_ioc_share_unmap(dev, va, len);
+		hm_ioc_share_unmap(dev, vadsp, len);
 		return ret;
 	}
-	p->dsp_va = va;
+	p->dsp_va = vadsp;
 	return 0;
 }
 
@@ -201,7 +189,7 @@ static int mem_unmap(const HAP_mem_unmap_t *p)
 
 static int reserve(HAP_mem_reserve_t *p)
 {
-	uint64_t len, va = 0;
+	uint64_t len, vadsp = 0;
 	uint32_t flags;
 	int dev, ret;
 
@@ -217,15 +205,15 @@ static int reserve(HAP_mem_reserve_t *p)
 	dev = hm_session_fd();
 	if (dev < 0)
 		return dev;
-	ret = hm_ioc_reserve_va(dev, flags, len, &va);
+	ret = hm_ioc_reserve_va(dev, flags, len, &vadsp);
 	if (ret)
 		return ret;
-	ret = record(&req_resv, va, len);
+	ret = record(&req_resv, vadsp, len);
 	if (ret) {
-		hm_ioc_unreserve_va(dev, va, len);
+		hm_ioc_unreserve_va(dev, vadsp, len);
 		return ret;
 	}
-	p->dsp_va = va;
+	p->dsp_va = vadsp;
 	return 0;
 }
 
@@ -257,8 +245,8 @@ int HAP_mem_request(HAP_mem_req_payload_t *p)
 	switch (p->request_id) {
 	case HAP_MEM_LOG_BLOCKS:
 	case HAP_MEM_SET_MARKER:
-		/* the heap answers with an AEE code itself */
-		return hm_heap_mem_request((int)p->request_id, &p->mem_marker_payload);
+		ret = hm_heap_mem_request((int)p->request_id, &p->mem_marker_payload);
+		break;
 	case HAP_MEM_MAP:
 		ret = mem_map(&p->mmap);
 		break;
