@@ -30,6 +30,9 @@ static uint32_t resume(const struct hm_core *c, const struct hm_core_cursor *cur
 {
 	const struct hm_seg *g = &c->seg[cur->seg];
 
+	/* Stopped before the segment's first live block: start over. */
+	if (!cur->last)
+		return 0;
 	return bm_next(g, (uint64_t)((cur->last - g->base) >> GRAN_SHIFT) + 1);
 }
 
