@@ -5,8 +5,8 @@
  *
  * Every operation is O(1) or bounded: size classes come from two bitmaps
  * and a count of leading zeros, block sizes and neighbours from the
- * per-segment block-start bitmap (a bounded number of levels), free and
- * cached blocks from a hash of records.  Live blocks cost no record, so
+ * per-segment block-start bitmap (a bounded number of levels), free
+ * blocks from a hash of records.  Live blocks cost no record, so
  * a free() whose block has no free neighbour needs one: the record pool
  * and its hash keep spare room grown on the allocation path, and free()
  * grows them itself only when that room is used up (amortised O(1)); if
@@ -69,9 +69,12 @@ static int bm_alloc(struct hm_seg *g)
 		k++;
 	}
 	g->bm_top = (uint8_t)k;
-	g->bm_words = (uint32_t)words;
-	g->bm = calloc(words, sizeof(*g->bm));
-	return g->bm ? 0 : -ENOMEM;
+	g->bm_words = (uint32_t)(words + g->bm_nw[0]);
+	g->bm = calloc(g->bm_words, sizeof(*g->bm));
+	if (!g->bm)
+		return -ENOMEM;
+	g->nl = g->bm + words;
+	return 0;
 }
 
 /* ---- record pool -------------------------------------------------------- */
@@ -116,9 +119,11 @@ static uint32_t rec_get(struct hm_core *c)
 	return id;
 }
 
+/* Every taker of a record from the pool fills it whole. */
 static void rec_put(struct hm_core *c, uint32_t id)
 {
-	c->rec[id] = (struct hm_rec){ .state = ST_POOL, .next = c->rec_pool };
+	c->rec[id].state = ST_POOL;
+	c->rec[id].next = c->rec_pool;
 	c->rec_pool = id;
 	c->rec_spare++;
 }
@@ -212,13 +217,13 @@ static void rix_move(struct hm_core *c, uint32_t id, uint32_t off)
 static void rec_move(struct hm_core *c, uint32_t src, uint32_t dst)
 {
 	struct hm_rec *b = &c->rec[src];
-	uint32_t i = rix_hash(c, b->seg, b->off), x;
 	unsigned int bk = bucket_of(b->size);
+	uint32_t i, x;
 
-	while (c->rix[i] != src)
-		i = rix_next(c, i);
-	c->rix[i] = dst;
 	if (b->state == ST_FREE) {
+		for (i = rix_hash(c, b->seg, b->off); c->rix[i] != src; i = rix_next(c, i))
+			;
+		c->rix[i] = dst;
 		if (b->prev)
 			c->rec[b->prev].next = dst;
 		else
@@ -235,7 +240,6 @@ static void rec_move(struct hm_core *c, uint32_t src, uint32_t dst)
 	}
 	c->rec[dst] = *b;
 }
-
 /*
  * Give back most of a pool at most 1/4 in use: records above the new end
  * move down (O(pool), amortised over the frees that emptied it), so the
@@ -273,12 +277,21 @@ static void rec_shrink(struct hm_core *c)
 	c->rec_cap = cap;
 }
 
-/* Room for everything a free() may add: one record and its index entry. */
-static int free_room(struct hm_core *c)
+/*
+ * Room for everything a free() may add: one record and its index entry,
+ * and index room for every cached block (a flush indexes them all).
+ */
+static __attribute__((noinline)) int free_room_grow(struct hm_core *c)
 {
-	return rec_reserve(c, 1) || rix_reserve(c, 1) ? -ENOMEM : 0;
+	return rec_reserve(c, 1) || rix_reserve(c, c->cached_blocks + 1) ? -ENOMEM : 0;
 }
 
+static inline int free_room(struct hm_core *c)
+{
+	if (c->rec_spare && (uint64_t)(c->rix_count + c->cached_blocks + 1) * 2 <= c->rix_size)
+		return 0;
+	return free_room_grow(c);
+}
 /* ---- tags --------------------------------------------------------------- */
 
 static void tag_put(struct hm_core *c, uint64_t key, uint32_t tag)
@@ -319,7 +332,7 @@ static int tag_reserve(struct hm_core *c)
 }
 
 /* Forget the tag of (@seg, @off), if any; the table goes once empty. */
-static void tag_drop(struct hm_core *c, unsigned int seg, uint32_t off)
+static void tag_drop_slow(struct hm_core *c, unsigned int seg, uint32_t off)
 {
 	uint64_t key = tag_key(seg, off);
 	uint32_t hole, i, mask;
@@ -348,6 +361,12 @@ static void tag_drop(struct hm_core *c, unsigned int seg, uint32_t off)
 		c->tags = NULL;
 		c->tag_size = 0;
 	}
+}
+
+static inline void tag_drop(struct hm_core *c, unsigned int seg, uint32_t off)
+{
+	if (c->tag_count)
+		tag_drop_slow(c, seg, off);
 }
 
 /* Stamp the current tag on a block becoming live (room reserved when non-zero). */
@@ -525,8 +544,8 @@ static uintptr_t make_live(struct hm_core *c, uint16_t s, uint32_t off, uint32_t
 /*
  * The block [@off, @off + @n) of segment @s, live or cached, returns to the
  * free lists, merged with its free neighbours.  @id is its record (cached
- * block, indexed) or 0 (live block: one spare record and index slot are
- * there, see free_room()).
+ * block, out of the index) or 0 (live block); one spare record and index
+ * slot are there either way (see free_room()).
  */
 static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uint32_t id)
 {
@@ -535,52 +554,46 @@ static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uin
 
 	seg_busy_sub(c, s, n);
 	tag_drop(c, s, off);
-	if (end < g->ngran) {
-		r = rix_find(c, s, end);
-		if (r && c->rec[r].state != ST_FREE)
-			r = 0;
-	}
+	if (end < g->ngran && nl_test(g, end))
+		r = rix_find(c, s, end);	/* 0 if cached */
 	if (off) {
 		p = bm_prev(g, off - 1);
-		l = rix_find(c, s, p);
-		if (l && c->rec[l].state != ST_FREE)
-			l = 0;
+		if (nl_test(g, p))
+			l = rix_find(c, s, p);
 	}
 	if (r) {
 		list_remove(c, r);
 		n += c->rec[r].size;
 		bm_clear(g, end);
+		nl_clear(g, end);
 	}
 	if (l) {
 		/* The left neighbour's record takes it all. */
 		list_remove(c, l);
 		c->rec[l].size += n;
 		bm_clear(g, off);
+		nl_clear(g, off);
 		if (r) {
 			rix_remove(c, r);
 			rec_put(c, r);
 		}
-		if (id) {
-			rix_remove(c, id);
+		if (id)
 			rec_put(c, id);
-		}
 		list_insert(c, l);
 		return;
 	}
-	if (!id && r) {
+	nl_set(g, off);
+	if (r) {
 		/* The right neighbour's record moves to the block's start. */
+		if (id)
+			rec_put(c, id);
 		id = r;
 		rix_move(c, id, off);
 	} else {
-		if (r) {
-			rix_remove(c, r);
-			rec_put(c, r);
-		}
-		if (!id) {
+		if (!id)
 			id = rec_get(c);
-			c->rec[id] = (struct hm_rec){ .off = off, .seg = s };
-			rix_put(c, id);
-		}
+		c->rec[id] = (struct hm_rec){ .off = off, .seg = s };
+		rix_put(c, id);
 	}
 	c->rec[id].size = n;
 	list_insert(c, id);
@@ -603,7 +616,7 @@ static int cache_put(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n)
 	c->rec[id] = (struct hm_rec){
 		.off = off, .size = n, .seg = s, .state = ST_CACHED, .next = c->cache_head[bk],
 	};
-	rix_put(c, id);
+	nl_set(&c->seg[s], off);
 	c->cache_head[bk] = id;
 	c->cache_count[bk]++;
 	c->cached_gran += n;
@@ -627,8 +640,8 @@ static uintptr_t cache_get(struct hm_core *c, uint32_t n)
 	s = c->rec[id].seg;
 	off = c->rec[id].off;
 	size = c->rec[id].size;
-	rix_remove(c, id);
 	rec_put(c, id);
+	nl_clear(&c->seg[s], off);
 	c->cached_gran -= size;
 	c->cached_blocks--;
 	tag_stamp(c, s, off);
@@ -700,12 +713,17 @@ static uint32_t carve(struct hm_core *c, uint32_t id, uint32_t lead, uint32_t n)
 			t = rec_get(c);
 			c->rec[t] = (struct hm_rec){ .off = off + n, .size = rest, .seg = s };
 			bm_set(g, off + n);
+			nl_set(g, off + n);
 			rix_put(c, t);
 			list_insert(c, t);
 		}
-	} else if (rest) {
+		return off;
+	}
+	nl_clear(g, off);
+	if (rest) {
 		/* The tail keeps the record. */
 		bm_set(g, off + n);
+		nl_set(g, off + n);
 		rix_move(c, id, off + n);
 		c->rec[id].size = rest;
 		list_insert(c, id);
@@ -729,15 +747,17 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 		return -ENOMEM;
 	n = granules(size);
 	/* Shrink the record pool and index first if they are mostly empty. */
-	rec_shrink(c);
-	if (c->rix_size > 64 && (uint64_t)(c->rix_count + REC_SPARE) * 8 < c->rix_size)
-		rix_reserve(c, REC_SPARE);
+	if (c->rec_cap > 64 && (uint64_t)(c->rec_cap - 1 - c->rec_spare) * 4 < c->rec_cap)
+		rec_shrink(c);
+	if (c->rix_size > 64 &&
+	    (uint64_t)(c->rix_count + c->cached_blocks + REC_SPARE) * 8 < c->rix_size)
+		rix_reserve(c, c->cached_blocks + REC_SPARE);
 	if (align <= HM_CORE_GRANULE && (addr = cache_get(c, n)) != 0) {
 		*out = addr;
 		return 0;
 	}
 	/* One new record at worst (a gap on both sides), and spare room for free(). */
-	if (rec_reserve(c, REC_SPARE) || rix_reserve(c, REC_SPARE) ||
+	if (rec_reserve(c, REC_SPARE) || rix_reserve(c, c->cached_blocks + REC_SPARE) ||
 	    (c->tag && tag_reserve(c)))
 		return -ENOMEM;
 	for (;;) {
@@ -762,6 +782,11 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 		retried = 1;
 	}
 	s = c->rec[id].seg;
+	if (s != c->hint || !c->hint_len) {
+		c->hint = s;
+		c->hint_base = c->seg[s].base;
+		c->hint_len = (uintptr_t)c->seg[s].ngran << GRAN_SHIFT;
+	}
 	*out = make_live(c, s, carve(c, id, lead, n), n);
 	return 0;
 }
@@ -770,17 +795,24 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
  * The live block starting at @addr: its segment and offset, or -EFAULT
  * (not inside any segment) or -EINVAL (not the start of a live block).
  */
-static int find_live(const struct hm_core *c, uintptr_t addr, uint16_t *seg, uint32_t *off)
+static inline int find_live(const struct hm_core *c, uintptr_t addr, uint16_t *seg,
+			    uint32_t *off)
 {
-	unsigned int s = seg_find(c, addr);
+	unsigned int s = c->hint;
+	const struct hm_seg *g;
 	uint32_t o;
 
-	if (s == HM_SEG_NONE)
-		return -EFAULT;
+	/* Most blocks are freed into the segment of the last allocation. */
+	if (addr - c->hint_base >= c->hint_len) {
+		s = seg_find(c, addr);
+		if (s == HM_SEG_NONE)
+			return -EFAULT;
+	}
 	if (addr & (HM_CORE_GRANULE - 1))
 		return -EINVAL;
-	o = (uint32_t)((addr - c->seg[s].base) >> GRAN_SHIFT);
-	if (!bm_test(&c->seg[s], o) || rix_find(c, s, o))
+	g = &c->seg[s];
+	o = (uint32_t)((addr - g->base) >> GRAN_SHIFT);
+	if (!bm_test(g, o) || nl_test(g, o))
 		return -EINVAL;		/* inside a block, or free, or cached (freed already) */
 	*seg = (uint16_t)s;
 	*off = o;
@@ -821,16 +853,16 @@ int hm_core_resize(struct hm_core *c, uintptr_t addr, size_t size)
 	g = &c->seg[s];
 	cur = blk_size(g, off);
 	end = off + cur;
-	r = end < g->ngran ? rix_find(c, s, end) : 0;
-	if (r && c->rec[r].state != ST_FREE)
-		r = 0;
+	r = end < g->ngran && nl_test(g, end) ? rix_find(c, s, end) : 0;
 	if (n < cur) {
 		k = cur - n;
 		if (r) {
 			/* The freed tail joins the free right neighbour. */
 			list_remove(c, r);
 			bm_clear(g, end);
+			nl_clear(g, end);
 			bm_set(g, off + n);
+			nl_set(g, off + n);
 			rix_move(c, r, off + n);
 			c->rec[r].size += k;
 			list_insert(c, r);
@@ -841,6 +873,7 @@ int hm_core_resize(struct hm_core *c, uintptr_t addr, size_t size)
 			r = rec_get(c);
 			c->rec[r] = (struct hm_rec){ .off = off + n, .size = k, .seg = s };
 			bm_set(g, off + n);
+			nl_set(g, off + n);
 			rix_put(c, r);
 			list_insert(c, r);
 		}
@@ -855,11 +888,13 @@ int hm_core_resize(struct hm_core *c, uintptr_t addr, size_t size)
 		return -ENOMEM;
 	list_remove(c, r);
 	bm_clear(g, end);
+	nl_clear(g, end);
 	if (c->rec[r].size == k) {
 		rix_remove(c, r);
 		rec_put(c, r);
 	} else {
 		bm_set(g, end + k);
+		nl_set(g, end + k);
 		rix_move(c, r, end + k);
 		c->rec[r].size -= k;
 		list_insert(c, r);
@@ -949,7 +984,7 @@ int hm_core_add_segment(struct hm_core *c, uintptr_t base, uint64_t dev,
 	};
 	err = rec_reserve(c, 1);
 	if (!err)
-		err = rix_reserve(c, 1);
+		err = rix_reserve(c, c->cached_blocks + 1);
 	if (!err)
 		err = bm_alloc(&ng);
 	if (!err) {
@@ -962,6 +997,7 @@ int hm_core_add_segment(struct hm_core *c, uintptr_t base, uint64_t dev,
 	g = &c->seg[s];
 	*g = ng;
 	bm_set(g, 0);
+	nl_set(g, 0);
 	id = rec_get(c);
 	c->rec[id] = (struct hm_rec){ .size = g->ngran, .seg = (uint16_t)s };
 	rix_put(c, id);
@@ -989,7 +1025,9 @@ int hm_core_remove_segment(struct hm_core *c, unsigned int seg, uintptr_t *owner
 	rix_remove(c, id);
 	rec_put(c, id);
 	free(g->bm);
-	g->bm = NULL;
+	g->bm = g->nl = NULL;
+	if (seg == c->hint)
+		c->hint_len = 0;
 	unused_unlink(c, (uint16_t)seg);
 	hm_seg_index_remove(&c->segix, g->base, (size_t)g->ngran << GRAN_SHIFT, seg);
 	c->total_gran -= g->ngran;

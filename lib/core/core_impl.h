@@ -9,14 +9,16 @@
  *    single word: at most 6 levels for 2^32 granules).  A block's size is
  *    the distance to the next set bit, its left neighbour the previous set
  *    bit; both searches are bounded by the level count.
- *  - Live blocks have no record at all: a start bit with no record behind
- *    it is a live block.
+ *  - A second, flat bitmap marks the starts of free and cached blocks
+ *    ("not live"): a start bit without it is a live block, which has no
+ *    record at all.
  *  - Free and cached blocks have a 20-byte record (struct hm_rec) in a pool
- *    addressed by 32-bit ids (0 = none), found from (segment, offset)
- *    through an open-addressing hash of ids.  Free records sit in the
- *    segregated lists of a two-level bitmap (TLSF): first level = power of
- *    two, second level = 16 linear steps, sizes in granules, lists doubly
- *    linked through prev/next.  Cached records are stacked through next.
+ *    addressed by 32-bit ids (0 = none).  Free records are found from
+ *    (segment, offset) through an open-addressing hash of ids, and sit in
+ *    the segregated lists of a two-level bitmap (TLSF): first level = power
+ *    of two, second level = 16 linear steps, sizes in granules, lists
+ *    doubly linked through prev/next.  Cached records are only stacked
+ *    through next, per size class (the hash keeps room for all of them).
  *  - Tags (hm_core_set_tag()) are kept only for blocks allocated with a
  *    non-zero tag, in a small hash keyed by (segment, offset).
  *  - Segments come from an O(1) chunk map (seg_index.h).
@@ -70,9 +72,10 @@ struct hm_seg {
 	uintptr_t owner;
 	uint64_t busy;		/* granules in live + cached blocks */
 	uint64_t *bm;		/* block-start bitmap, all levels, level 0 first */
+	uint64_t *nl;		/* not-live bitmap (free and cached starts), after bm's levels */
 	uint32_t bm_lo[BM_LEVELS];	/* first word of each level in bm */
 	uint32_t bm_nw[BM_LEVELS];	/* words in each level */
-	uint32_t bm_words;	/* words in all levels */
+	uint32_t bm_words;	/* words in all levels and the not-live bitmap */
 	uint32_t ngran;
 	uint32_t gen;		/* bumped whenever the slot is (re)used */
 	uint16_t unused_prev;	/* list of live segments with busy == 0 */
@@ -104,7 +107,7 @@ struct hm_core {
 	uint32_t rec_pool;		/* first unused record */
 	uint32_t rec_spare;
 
-	/* (segment, offset) -> record id. */
+	/* (segment, offset) -> free record id. */
 	uint32_t *rix;
 	uint32_t rix_size;		/* slots, a power of two (or 0) */
 	uint32_t rix_count;
@@ -133,6 +136,11 @@ struct hm_core {
 	uint32_t cached_blocks;
 
 	uint32_t tag;
+
+	/* Segment of the last allocation, where most frees land. */
+	uintptr_t hint_base;
+	uintptr_t hint_len;		/* 0 when none */
+	uint16_t hint;
 };
 
 #define BM_NONE		UINT32_MAX
@@ -145,6 +153,21 @@ static inline uintptr_t seg_addr(const struct hm_core *c, unsigned int seg, uint
 static inline bool bm_test(const struct hm_seg *g, uint32_t pos)
 {
 	return (g->bm[pos >> 6] >> (pos & 63)) & 1;
+}
+
+static inline bool nl_test(const struct hm_seg *g, uint32_t pos)
+{
+	return (g->nl[pos >> 6] >> (pos & 63)) & 1;
+}
+
+static inline void nl_set(struct hm_seg *g, uint32_t pos)
+{
+	g->nl[pos >> 6] |= 1ull << (pos & 63);
+}
+
+static inline void nl_clear(struct hm_seg *g, uint32_t pos)
+{
+	g->nl[pos >> 6] &= ~(1ull << (pos & 63));
 }
 
 /* First block start at or after @pos, or g->ngran if none. */
@@ -216,7 +239,7 @@ static inline uint32_t rix_next(const struct hm_core *c, uint32_t i)
 	return (i + 1) & (c->rix_size - 1);
 }
 
-/* Record of the free or cached block starting at (@seg, @off), or 0. */
+/* Record of the free block starting at (@seg, @off), or 0. */
 static inline uint32_t rix_find(const struct hm_core *c, unsigned int seg, uint32_t off)
 {
 	uint32_t i, id;

@@ -7,14 +7,12 @@
 
 #include "core_impl.h"
 
-/* A block's public state and tag, from its record (free, cached) or its absence (live). */
+/* A block's public state and tag: live, or else free (indexed) or cached. */
 static void block_state(const struct hm_core *c, unsigned int seg, uint32_t off,
 			struct hm_block_info *info)
 {
-	uint32_t id = rix_find(c, seg, off);
-
-	info->state = !id ? HM_BLOCK_USED :
-		      c->rec[id].state == ST_CACHED ? HM_BLOCK_CACHED : HM_BLOCK_FREE;
+	info->state = !nl_test(&c->seg[seg], off) ? HM_BLOCK_USED :
+		      rix_find(c, seg, off) ? HM_BLOCK_FREE : HM_BLOCK_CACHED;
 	/* Free blocks carry no tag. */
 	info->tag = info->state == HM_BLOCK_FREE ? 0 : tag_find(c, seg, off);
 }
@@ -113,8 +111,14 @@ static int check_cache(const struct hm_core *c, const char **why)
 	for (bk = 0; bk < CACHE_BUCKETS; bk++) {
 		for (depth = 0, id = c->cache_head[bk]; id; id = c->rec[id].next, depth++) {
 			CHECK(id < c->rec_cap, "cache id out of range");
-			CHECK(c->rec[id].state == ST_CACHED, "non-cached block in the cache");
-			CHECK(bucket_of(c->rec[id].size) == bk, "cached block in the wrong class");
+			const struct hm_rec *b = &c->rec[id];
+
+			CHECK(b->state == ST_CACHED, "non-cached block in the cache");
+			CHECK(bucket_of(b->size) == bk, "cached block in the wrong class");
+			CHECK(b->seg < c->seg_slots && c->seg[b->seg].live, "cached block of a dead segment");
+			CHECK(bm_test(&c->seg[b->seg], b->off) && nl_test(&c->seg[b->seg], b->off) &&
+			      blk_size(&c->seg[b->seg], b->off) == b->size, "cached block not in its segment");
+			CHECK(!rix_find(c, b->seg, b->off), "cached block indexed");
 			CHECK(depth < c->cache_count[bk], "cache depth exceeds its count");
 			gran += c->rec[id].size;
 			n++;
@@ -139,12 +143,14 @@ static int check_bitmap(const struct hm_seg *g, const char **why)
 			      (int)((g->bm[g->bm_lo[k] + w / 64] >> (w % 64)) & 1),
 			      "bitmap summary bit disagrees with its word");
 	CHECK(bm_test(g, 0), "segment start is not a block start");
+	for (w = 0; w < g->bm_nw[0]; w++)
+		CHECK(!(g->nl[w] & ~g->bm[w]), "not-live bit off a block start");
 	if (g->ngran % 64)
 		CHECK(!(g->bm[g->bm_nw[0] - 1] >> (g->ngran % 64)), "bitmap bit past segment end");
 	return 0;
 }
 
-/* Records: every one in use is indexed, every index entry is in use, the pool is whole. */
+/* Records: every free one is indexed, every index entry is free, the pool is whole. */
 static int check_records(const struct hm_core *c, uint32_t *nrec, const char **why)
 {
 	uint32_t id, n = 0, i;
@@ -159,8 +165,10 @@ static int check_records(const struct hm_core *c, uint32_t *nrec, const char **w
 		}
 		CHECK(b->state == ST_FREE || b->state == ST_CACHED, "record in an unknown state");
 		CHECK(b->seg < c->seg_slots && c->seg[b->seg].live, "record of a dead segment");
-		CHECK(rix_find(c, b->seg, b->off) == id, "record missing from its index");
-		++*nrec;
+		if (b->state == ST_FREE) {
+			CHECK(rix_find(c, b->seg, b->off) == id, "free record missing from its index");
+			++*nrec;
+		}
 	}
 	CHECK(n == c->rec_spare, "record pool count mismatch");
 	for (n = 0, id = c->rec_pool; id; id = c->rec[id].next) {
@@ -170,11 +178,13 @@ static int check_records(const struct hm_core *c, uint32_t *nrec, const char **w
 	CHECK(n == c->rec_spare, "record pool list mismatch");
 	for (n = 0, i = 0; i < c->rix_size; i++)
 		if (c->rix[i]) {
-			CHECK(c->rix[i] < c->rec_cap && c->rec[c->rix[i]].state != ST_POOL,
-			      "index entry of an unused record");
+			CHECK(c->rix[i] < c->rec_cap && c->rec[c->rix[i]].state == ST_FREE,
+			      "index entry of a record not free");
 			n++;
 		}
 	CHECK(n == c->rix_count && n == *nrec, "record index count mismatch");
+	CHECK((uint64_t)(c->rix_count + c->cached_blocks) * 2 <= c->rix_size || !c->rix_size,
+	      "record index has no room to flush the cache");
 	return 0;
 }
 
@@ -214,10 +224,11 @@ int hm_core_check(const struct hm_core *c, const char **why)
 			CHECK(next > off && next <= g->ngran, "bitmap search out of order");
 			CHECK(bm_prev(g, next - 1) == off, "bitmap backward search disagrees");
 			id = rix_find(c, s, off);
+			CHECK(!id || nl_test(g, off), "free block marked live");
 			if (id) {
 				CHECK(c->rec[id].size == next - off, "record size disagrees with bitmap");
 			}
-			if (id && c->rec[id].state == ST_FREE) {
+			if (id) {
 				CHECK(!prev_free, "adjacent free blocks");
 				CHECK(!tag_find(c, s, off), "free block with a tag");
 				nfree++;
@@ -227,7 +238,7 @@ int hm_core_check(const struct hm_core *c, const char **why)
 			prev_free = false;
 			busy += next - off;
 			ntagged += !!tag_find(c, s, off);
-			if (id) {
+			if (nl_test(g, off)) {
 				ncached++;
 			} else {
 				nlive++;
@@ -246,7 +257,7 @@ int hm_core_check(const struct hm_core *c, const char **why)
 	CHECK(unused_gran == c->unused_gran, "unused segment granules mismatch");
 	CHECK(nsegs == c->nsegs && total == c->total_gran, "segment totals mismatch");
 	CHECK(nfree == nfree_list && nfree == c->free_blocks, "free block count mismatch");
-	CHECK(ncached == c->cached_blocks && nfree + ncached == nrec, "record totals mismatch");
+	CHECK(ncached == c->cached_blocks && nfree == nrec, "record totals mismatch");
 	CHECK(nlive == c->live_blocks && used == c->used_gran, "live totals mismatch");
 	CHECK(ntagged == c->tag_count, "tag table holds stale entries");
 	CHECK(!c->tag_count || (uint64_t)c->tag_count * 2 <= c->tag_size, "tag table overfull");
