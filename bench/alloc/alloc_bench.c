@@ -592,6 +592,43 @@ static void xthread(void)
 #define STRESS_MAXBLK	65536u
 static double stress_meta_per_block;	/* core: mean of meta bytes / live blocks, sampled */
 
+/*
+ * In-band (core), two ways of taking the metadata's memory out of the
+ * same 1 MiB as the blocks:
+ *  - bytes (the key): an allocation fails when the live blocks' bytes
+ *    plus meta_bytes would pass 1 MiB;
+ *  - chunks (information, inband_chunks): the metadata is held in
+ *    META_CHUNK blocks allocated from the core itself (what an in-band
+ *    build growing its pools from the heap would do), so it also costs
+ *    the fragmentation a block costs, and an allocation fails when the
+ *    chunks cannot follow it.
+ */
+#define META_CHUNK	1024u
+static uintptr_t meta_chunk[(1 << 20) / META_CHUNK];
+static unsigned int meta_chunks;
+static bool inband_chunks;
+
+/* Hold chunks for all of meta_bytes (one spare at most); -1 if the 1 MiB cannot. */
+static int meta_fit(void)
+{
+	struct hm_core_stats st;
+	uintptr_t a;
+
+	for (;;) {
+		hm_core_stats(core, &st);
+		if ((uint64_t)meta_chunks * META_CHUNK >= st.meta_bytes + 2 * META_CHUNK) {
+			hm_core_free(core, meta_chunk[--meta_chunks]);
+			continue;
+		}
+		if ((uint64_t)meta_chunks * META_CHUNK >= st.meta_bytes)
+			return 0;
+		if (meta_chunks == sizeof(meta_chunk) / sizeof(meta_chunk[0]) ||
+		    hm_core_alloc(core, META_CHUNK, 0, &a))
+			return -1;
+		meta_chunk[meta_chunks++] = a;
+	}
+}
+
 static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, double *success,
 		       double *fill, uint64_t *meta_peak, double *peak_ratio)
 {
@@ -620,6 +657,11 @@ static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, d
 		core = hm_core_create();
 		hm_core_set_cache_limit(core, 0);	/* compact: no parked blocks */
 		hm_core_add_segment(core, base, 0, seg_len, 0);
+		meta_chunks = 0;
+		if (inband_chunks && meta_fit()) {
+			fprintf(stderr, "alloc_bench: metadata does not fit in the segment\n");
+			exit(1);
+		}
 	} else {
 		ctx = hap_ctx = hm_backend_host_ctx_new();
 		hm_backend_host_set_limit(ctx, 1 << 20);
@@ -637,6 +679,8 @@ static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, d
 			live -= sz[v];
 			blk[v] = blk[--n];
 			sz[v] = sz[n];
+			if (core && inband_chunks)
+				meta_fit();	/* a free may grow the metadata too */
 		} else {
 			size_t s = rnd() & ((2u << (rnd() % 12)) - 1);	/* 0 .. 4 KiB, log */
 
@@ -645,9 +689,10 @@ static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, d
 			tries++;
 			blk[n] = A->alloc(s);
 			if (blk[n] && core && maxlive == STRESS_MAXBLK) {
-				/* In-band: blocks and metadata together within the 1 MiB. */
+				/* In-band: no room for the metadata (bytes or chunks). */
 				hm_core_stats(core, &st);
-				if (st.used_bytes + st.meta_bytes > 1 << 20) {
+				if (inband_chunks ? meta_fit() != 0 :
+				    st.used_bytes + st.meta_bytes > 1 << 20) {
 					A->free(blk[n]);
 					blk[n] = NULL;
 				}
@@ -665,8 +710,8 @@ static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, d
 			hm_core_stats(core, &st);
 			if (st.meta_bytes > *meta_peak)
 				*meta_peak = st.meta_bytes;
-			if (st.live_blocks) {
-				per_block += (double)st.meta_bytes / st.live_blocks;
+			if (st.live_blocks > meta_chunks) {
+				per_block += (double)st.meta_bytes / (st.live_blocks - meta_chunks);
 				samples++;
 			}
 		}
@@ -677,6 +722,8 @@ static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, d
 	*peak_ratio = (double)A->footprint() / (double)peak_live;
 	while (n)
 		A->free(blk[--n]);
+	while (core && meta_chunks)
+		hm_core_free(core, meta_chunk[--meta_chunks]);
 	if (core) {
 		hm_core_stats(core, &st);
 		if (st.meta_bytes > *meta_peak)
@@ -693,7 +740,8 @@ static void stress_run(unsigned int pct, size_t seg_len, unsigned int maxlive, d
  * In-band (@maxlive STRESS_MAXBLK, core only): no cap; an allocation
  * fails when the bytes of the live blocks plus the core's metadata would
  * pass 1 MiB, so what limits the live blocks is the 1 MiB that holds
- * them and their metadata.
+ * them and their metadata.  Then again with the metadata held in blocks
+ * of the same segment (inband_chunks, "_inband_chunked" figures).
  */
 static void stress(unsigned int pct, unsigned int maxlive)
 {
@@ -707,6 +755,14 @@ static void stress(unsigned int pct, unsigned int maxlive)
 		 * No live-block cap: metadata grows with the block count, so
 		 * it is charged as it goes (stress_run()), not reserved.
 		 */
+		inband_chunks = true;
+		stress_run(pct, 1 << 20, maxlive, &success, &fill, &meta, &ratio);
+		printf("stress%u_inband_chunked_%s_meta_bytes: %llu\n", pct, A->name,
+		       (unsigned long long)meta);
+		printf("stress%u_inband_chunked_%s_meta_bytes_per_block: %.1f\n", pct, A->name,
+		       stress_meta_per_block);
+		printf("stress%u_inband_chunked_%s_success_pct: %.1f\n", pct, A->name, success);
+		inband_chunks = false;
 		stress_run(pct, 1 << 20, maxlive, &success, &fill, &meta, &ratio);
 		printf("stress%u%s_%s_meta_bytes: %llu\n", pct, tag, A->name, (unsigned long long)meta);
 		printf("stress%u%s_%s_meta_bytes_per_block: %.1f\n", pct, tag, A->name,

@@ -3,11 +3,14 @@
  * The allocator core: segregated fit with out-of-band metadata.
  * Design notes are in core_impl.h and Documentation/heap.rst.
  *
- * Every operation is O(1): size classes come from two bitmaps and a count
- * of leading zeros, neighbours from address-order links, blocks from an
- * address hash.  Metadata arrays grow only on the allocation path, before
- * anything is modified, so free() never allocates and never fails on a
- * valid block.
+ * Every operation is O(1) or bounded: size classes come from two bitmaps
+ * and a count of leading zeros, block sizes and neighbours from the
+ * per-segment block-start bitmap (a bounded number of levels), free
+ * blocks from a hash of records.  Live blocks cost no record, so
+ * a free() whose block has no free neighbour needs one: the record pool
+ * and its hash keep spare room grown on the allocation path, and free()
+ * grows them itself only when that room is used up (amortised O(1)); if
+ * even that fails, free() returns -ENOMEM and the block stays live.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,141 +19,377 @@
 #include "core_impl.h"
 
 #define NO_SEG16	((uint16_t)HM_SEG_NONE)
+/* Spare records and hash room kept by the allocation path for free(). */
+#define REC_SPARE	8u
 
-/* ---- descriptor pool ---------------------------------------------------- */
+/* ---- block-start bitmap ------------------------------------------------- */
 
-/* Make @n descriptors available without further allocation. */
-static int blk_reserve(struct hm_core *c, uint32_t n)
+static void bm_set(struct hm_seg *g, uint32_t pos)
 {
-	uint32_t cap, i;
-	struct hm_block *nb;
+	unsigned int k;
+	uint64_t p = pos, *w, was;
 
-	if (c->blk_spare >= n)
-		return 0;
-	/* Grow by a sixteenth: the array stays within ~6% of its peak need. */
-	cap = c->blk_cap;
-	while (cap - c->blk_cap + c->blk_spare < n) {
-		if (cap > UINT32_MAX / 2)
-			return -ENOMEM;
-		cap += cap / 16 > 64 ? cap / 16 : 64;
+	for (k = 0; k <= g->bm_top; k++, p >>= 6) {
+		w = &g->bm[g->bm_lo[k] + (p >> 6)];
+		was = *w;
+		*w |= 1ull << (p & 63);
+		if (was)
+			break;
 	}
-	nb = realloc(c->blk, (size_t)cap * sizeof(*nb));
-	if (!nb)
+}
+
+static void bm_clear(struct hm_seg *g, uint32_t pos)
+{
+	unsigned int k;
+	uint64_t p = pos, *w;
+
+	for (k = 0; k <= g->bm_top; k++, p >>= 6) {
+		w = &g->bm[g->bm_lo[k] + (p >> 6)];
+		*w &= ~(1ull << (p & 63));
+		if (*w)
+			break;
+	}
+}
+
+/* Size the levels of @g's bitmap for g->ngran granules and allocate it clear. */
+static int bm_alloc(struct hm_seg *g)
+{
+	uint64_t bits = g->ngran, words = 0;
+	unsigned int k = 0;
+
+	for (;;) {
+		uint64_t nw = (bits + 63) / 64;
+
+		g->bm_lo[k] = (uint32_t)words;
+		g->bm_nw[k] = (uint32_t)nw;
+		words += nw;
+		if (nw == 1)
+			break;
+		bits = nw;
+		k++;
+	}
+	g->bm_top = (uint8_t)k;
+	g->bm_words = (uint32_t)(words + g->bm_nw[0]);
+	g->bm = calloc(g->bm_words, sizeof(*g->bm));
+	if (!g->bm)
 		return -ENOMEM;
-	/* Id 0 means "none", so a fresh pool starts handing out id 1. */
-	for (i = cap; i-- > (c->blk_cap ? c->blk_cap : 1);) {
-		nb[i] = (struct hm_block){ .state = ST_POOL, .next_free = c->blk_pool };
-		c->blk_pool = i;
-		c->blk_spare++;
-	}
-	if (!c->blk_cap)
-		nb[0] = (struct hm_block){ 0 };
-	c->blk = nb;
-	c->blk_cap = cap;
+	g->nl = g->bm + words;
 	return 0;
 }
 
-static uint32_t blk_get(struct hm_core *c)
-{
-	uint32_t id = c->blk_pool;
+/* ---- record pool -------------------------------------------------------- */
 
-	c->blk_pool = c->blk[id].next_free;
-	c->blk_spare--;
+/* Make @n records available without further allocation. */
+static int rec_reserve(struct hm_core *c, uint32_t n)
+{
+	uint32_t cap, i;
+	struct hm_rec *nr;
+
+	if (c->rec_spare >= n)
+		return 0;
+	/* Grow by an eighth: the pool stays within ~12% of its peak need. */
+	cap = c->rec_cap;
+	while (cap - c->rec_cap + c->rec_spare < n) {
+		if (cap > UINT32_MAX / 2)
+			return -ENOMEM;
+		cap += cap / 8 > 16 ? cap / 8 : 16;
+	}
+	nr = realloc(c->rec, (size_t)cap * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	/* Id 0 means "none", so a fresh pool starts handing out id 1. */
+	for (i = cap; i-- > (c->rec_cap ? c->rec_cap : 1);) {
+		nr[i] = (struct hm_rec){ .state = ST_POOL, .next = c->rec_pool };
+		c->rec_pool = i;
+		c->rec_spare++;
+	}
+	if (!c->rec_cap)
+		nr[0] = (struct hm_rec){ 0 };
+	c->rec = nr;
+	c->rec_cap = cap;
+	return 0;
+}
+
+static uint32_t rec_get(struct hm_core *c)
+{
+	uint32_t id = c->rec_pool;
+
+	c->rec_pool = c->rec[id].next;
+	c->rec_spare--;
 	return id;
 }
 
-static void blk_put(struct hm_core *c, uint32_t id)
+/* Every taker of a record from the pool fills it whole. */
+static void rec_put(struct hm_core *c, uint32_t id)
 {
-	c->blk[id] = (struct hm_block){ .state = ST_POOL, .next_free = c->blk_pool };
-	c->blk_pool = id;
-	c->blk_spare++;
+	c->rec[id].state = ST_POOL;
+	c->rec[id].next = c->rec_pool;
+	c->rec_pool = id;
+	c->rec_spare++;
 }
 
-/* ---- address index ------------------------------------------------------ */
+/* ---- record index ------------------------------------------------------- */
 
-static void ix_put(struct hm_core *c, uint32_t id)
+
+static void rix_put(struct hm_core *c, uint32_t id)
 {
-	uint32_t i = ix_hash(c, blk_addr(c, &c->blk[id]));
+	uint32_t i = rix_hash(c, c->rec[id].seg, c->rec[id].off);
 
-	while (c->ix[i])
-		i = ix_next(c, i);
-	c->ix[i] = id;
-	c->ix_count++;
+	while (c->rix[i])
+		i = rix_next(c, i);
+	c->rix[i] = id;
+	c->rix_count++;
 }
 
 /*
- * Room for one more entry at a load factor of at most 1/2 (short probe
- * chains: free() looks a block up here).  The table doubles when full and
- * halves below 1/8 full (hysteresis), so its size follows the live block
- * count both ways.  Both happen on the allocation path only (free() never
- * allocates); a rehash costs amortised O(1) per operation.
+ * Room for @n more entries at a load factor of at most 1/2.  The table
+ * doubles when needed and quarters below 1/8 full (hysteresis), so its
+ * size follows the free and cached block count both ways; a rehash costs
+ * amortised O(1) per operation.
  */
-static int ix_reserve(struct hm_core *c)
+static int rix_reserve(struct hm_core *c, uint32_t n)
 {
-	uint32_t old_size = c->ix_size, size, i, *old = c->ix;
+	uint32_t old_size = c->rix_size, size, i, *old = c->rix;
 	bool shrink = false;
 
-	if ((uint64_t)(c->ix_count + 1) * 2 <= old_size) {
-		if (old_size <= 64 || (uint64_t)c->ix_count * 8 >= old_size)
+	if ((uint64_t)(c->rix_count + n) * 2 <= old_size) {
+		if (old_size <= 64 || (uint64_t)(c->rix_count + n) * 8 >= old_size)
 			return 0;
 		size = old_size / 4;
 		shrink = true;
 	} else {
-		if (old_size >= (1u << 31))
-			return -ENOMEM;
-		size = old_size ? old_size * 2 : 64;
+		size = old_size ? old_size : 32;
+		while ((uint64_t)(c->rix_count + n) * 2 > size) {
+			if (size >= (1u << 31))
+				return -ENOMEM;
+			size *= 2;
+		}
 	}
-	c->ix = calloc(size, sizeof(*c->ix));
-	if (!c->ix) {
-		c->ix = old;
+	c->rix = calloc(size, sizeof(*c->rix));
+	if (!c->rix) {
+		c->rix = old;
 		/* A failed shrink is harmless: the larger table stays. */
 		return shrink ? 0 : -ENOMEM;
 	}
-	c->ix_size = size;
-	c->ix_count = 0;
+	c->rix_size = size;
+	c->rix_count = 0;
 	for (i = 0; i < old_size; i++)
 		if (old[i])
-			ix_put(c, old[i]);
+			rix_put(c, old[i]);
 	free(old);
 	return 0;
 }
 
-/* Remove block @id (present) by backward shift, keeping probe chains intact. */
-static void ix_remove(struct hm_core *c, uint32_t id)
+/* Remove record @id (present) by backward shift, keeping probe chains intact. */
+static void rix_remove(struct hm_core *c, uint32_t id)
 {
-	uint32_t hole = ix_hash(c, blk_addr(c, &c->blk[id])), i, mask = c->ix_size - 1;
+	uint32_t hole = rix_hash(c, c->rec[id].seg, c->rec[id].off), i, mask = c->rix_size - 1;
 
-	while (c->ix[hole] != id)
-		hole = ix_next(c, hole);
+	while (c->rix[hole] != id)
+		hole = rix_next(c, hole);
 	for (i = hole;;) {
-		uint32_t home;
+		uint32_t home, j;
 
-		i = ix_next(c, i);
-		if (!c->ix[i])
+		i = rix_next(c, i);
+		j = c->rix[i];
+		if (!j)
 			break;
-		home = ix_hash(c, blk_addr(c, &c->blk[c->ix[i]]));
+		home = rix_hash(c, c->rec[j].seg, c->rec[j].off);
 		/* Move slot i into the hole unless its home lies cyclically in (hole, i]. */
 		if (((i - home) & mask) >= ((i - hole) & mask)) {
-			c->ix[hole] = c->ix[i];
+			c->rix[hole] = j;
 			hole = i;
 		}
 	}
-	c->ix[hole] = 0;
-	c->ix_count--;
+	c->rix[hole] = 0;
+	c->rix_count--;
+}
+
+/* Record @id starts at @off from now on. */
+static void rix_move(struct hm_core *c, uint32_t id, uint32_t off)
+{
+	rix_remove(c, id);
+	c->rec[id].off = off;
+	rix_put(c, id);
+}
+
+/* Record @src (in use) becomes record @dst (unused): every reference follows. */
+static void rec_move(struct hm_core *c, uint32_t src, uint32_t dst)
+{
+	struct hm_rec *b = &c->rec[src];
+	unsigned int bk = bucket_of(b->size);
+	uint32_t i, x;
+
+	if (b->state == ST_FREE) {
+		for (i = rix_hash(c, b->seg, b->off); c->rix[i] != src; i = rix_next(c, i))
+			;
+		c->rix[i] = dst;
+		if (b->prev)
+			c->rec[b->prev].next = dst;
+		else
+			c->heads[bk] = dst;
+		if (b->next)
+			c->rec[b->next].prev = dst;
+	} else if (c->cache_head[bk] == src) {
+		c->cache_head[bk] = dst;
+	} else {
+		/* A cache stack is at most CACHE_DEPTH deep. */
+		for (x = c->cache_head[bk]; c->rec[x].next != src; x = c->rec[x].next)
+			;
+		c->rec[x].next = dst;
+	}
+	c->rec[dst] = *b;
+}
+/*
+ * Give back most of a pool at most 1/4 in use: records above the new end
+ * move down (O(pool), amortised over the frees that emptied it), so the
+ * pool follows the free and cached block count down as well as up.
+ */
+static void rec_shrink(struct hm_core *c)
+{
+	uint32_t used = c->rec_cap - 1 - c->rec_spare, cap = 2 * used + 2, src, dst = 1, i;
+	struct hm_rec *nr;
+
+	if (c->rec_cap <= 64 || (uint64_t)used * 4 >= c->rec_cap)
+		return;
+	if (cap < 64)
+		cap = 64;
+	for (src = cap; src < c->rec_cap; src++) {
+		if (c->rec[src].state == ST_POOL)
+			continue;
+		while (c->rec[dst].state != ST_POOL)
+			dst++;
+		rec_move(c, src, dst);
+		c->rec[src].state = ST_POOL;
+		dst++;
+	}
+	c->rec_pool = 0;
+	c->rec_spare = 0;
+	for (i = cap; i-- > 1;)
+		if (c->rec[i].state == ST_POOL) {
+			c->rec[i].next = c->rec_pool;
+			c->rec_pool = i;
+			c->rec_spare++;
+		}
+	nr = realloc(c->rec, (size_t)cap * sizeof(*nr));
+	if (nr)
+		c->rec = nr;
+	c->rec_cap = cap;
+}
+
+/*
+ * Room for everything a free() may add: one record and its index entry,
+ * and index room for every cached block (a flush indexes them all).
+ */
+static __attribute__((noinline)) int free_room_grow(struct hm_core *c)
+{
+	return rec_reserve(c, 1) || rix_reserve(c, c->cached_blocks + 1) ? -ENOMEM : 0;
+}
+
+static inline int free_room(struct hm_core *c)
+{
+	if (c->rec_spare && (uint64_t)(c->rix_count + c->cached_blocks + 1) * 2 <= c->rix_size)
+		return 0;
+	return free_room_grow(c);
+}
+/* ---- tags --------------------------------------------------------------- */
+
+static void tag_put(struct hm_core *c, uint64_t key, uint32_t tag)
+{
+	uint32_t i;
+
+	for (i = tag_hash(c, key); c->tags[i].key && c->tags[i].key != key;
+	     i = (i + 1) & (c->tag_size - 1))
+		;
+	if (!c->tags[i].key)
+		c->tag_count++;
+	c->tags[i] = (struct hm_tag_ent){ .key = key, .tag = tag };
+}
+
+/* Room for one more tag, at a load factor of at most 1/2. */
+static int tag_reserve(struct hm_core *c)
+{
+	uint32_t old_size = c->tag_size, size, i;
+	struct hm_tag_ent *old = c->tags;
+
+	if ((uint64_t)(c->tag_count + 1) * 2 <= old_size)
+		return 0;
+	if (old_size >= (1u << 31))
+		return -ENOMEM;
+	size = old_size ? old_size * 2 : 16;
+	c->tags = calloc(size, sizeof(*c->tags));
+	if (!c->tags) {
+		c->tags = old;
+		return -ENOMEM;
+	}
+	c->tag_size = size;
+	c->tag_count = 0;
+	for (i = 0; i < old_size; i++)
+		if (old[i].key)
+			tag_put(c, old[i].key, old[i].tag);
+	free(old);
+	return 0;
+}
+
+/* Forget the tag of (@seg, @off), if any; the table goes once empty. */
+static void tag_drop_slow(struct hm_core *c, unsigned int seg, uint32_t off)
+{
+	uint64_t key = tag_key(seg, off);
+	uint32_t hole, i, mask;
+
+	if (!c->tag_count)
+		return;
+	mask = c->tag_size - 1;
+	for (hole = tag_hash(c, key); c->tags[hole].key != key; hole = (hole + 1) & mask)
+		if (!c->tags[hole].key)
+			return;
+	for (i = hole;;) {
+		uint32_t home;
+
+		i = (i + 1) & mask;
+		if (!c->tags[i].key)
+			break;
+		home = tag_hash(c, c->tags[i].key);
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			c->tags[hole] = c->tags[i];
+			hole = i;
+		}
+	}
+	c->tags[hole].key = 0;
+	if (!--c->tag_count) {
+		free(c->tags);
+		c->tags = NULL;
+		c->tag_size = 0;
+	}
+}
+
+static inline void tag_drop(struct hm_core *c, unsigned int seg, uint32_t off)
+{
+	if (c->tag_count)
+		tag_drop_slow(c, seg, off);
+}
+
+/* Stamp the current tag on a block becoming live (room reserved when non-zero). */
+static void tag_stamp(struct hm_core *c, unsigned int seg, uint32_t off)
+{
+	if (c->tag)
+		tag_put(c, tag_key(seg, off), c->tag);
+	else
+		tag_drop(c, seg, off);
 }
 
 /* ---- segregated free lists ---------------------------------------------- */
 
 static void list_insert(struct hm_core *c, uint32_t id)
 {
-	struct hm_block *b = &c->blk[id];
+	struct hm_rec *b = &c->rec[id];
 	unsigned int bk = bucket_of(b->size);
 
 	b->state = ST_FREE;
-	b->prev_free = 0;
-	b->next_free = c->heads[bk];
-	if (b->next_free)
-		c->blk[b->next_free].prev_free = id;
+	b->prev = 0;
+	b->next = c->heads[bk];
+	if (b->next)
+		c->rec[b->next].prev = id;
 	c->heads[bk] = id;
 	c->fl_bitmap |= 1u << (bk / SL_COUNT);
 	c->sl_bitmap[bk / SL_COUNT] |= 1u << (bk % SL_COUNT);
@@ -159,15 +398,15 @@ static void list_insert(struct hm_core *c, uint32_t id)
 
 static void list_remove(struct hm_core *c, uint32_t id)
 {
-	struct hm_block *b = &c->blk[id];
+	struct hm_rec *b = &c->rec[id];
 	unsigned int bk = bucket_of(b->size);
 
-	if (b->prev_free)
-		c->blk[b->prev_free].next_free = b->next_free;
+	if (b->prev)
+		c->rec[b->prev].next = b->next;
 	else
-		c->heads[bk] = b->next_free;
-	if (b->next_free)
-		c->blk[b->next_free].prev_free = b->prev_free;
+		c->heads[bk] = b->next;
+	if (b->next)
+		c->rec[b->next].prev = b->prev;
 	if (!c->heads[bk]) {
 		c->sl_bitmap[bk / SL_COUNT] &= ~(1u << (bk % SL_COUNT));
 		if (!c->sl_bitmap[bk / SL_COUNT])
@@ -195,48 +434,43 @@ static unsigned int bucket_nonempty(const struct hm_core *c, unsigned int bk)
 	return fl * SL_COUNT + (unsigned int)__builtin_ctz(sl_map);
 }
 
+/* Is free block @a a better fit than @b (or 0): smaller, or as small and lower? */
+static bool better_fit(const struct hm_core *c, uint32_t a, uint32_t b)
+{
+	const struct hm_rec *x = &c->rec[a], *y = &c->rec[b];
+
+	if (!b || x->size != y->size)
+		return !b || x->size < y->size;
+	return ((uint64_t)x->seg << 32 | x->off) < ((uint64_t)y->seg << 32 | y->off);
+}
+
 /*
- * Unlink and return a free block of at least @n granules, or 0.  A few
- * blocks of @n's own class are probed first: the rounded-up search alone
- * would skip a block that fits exactly (as when a fresh segment is sized
- * to the request), and trying them first keeps larger blocks whole.
+ * Unlink and return a free block of at least @n granules, or 0: the best
+ * fit among the first FIT_PROBE blocks of @n's own class, else among the
+ * first FIT_PROBE of the first non-empty class whose blocks all fit.  The
+ * rounded-up search alone would skip a block that fits exactly (as when a
+ * fresh segment is sized to the request); preferring the smallest block,
+ * and of equal ones the lowest, keeps large blocks whole and the free
+ * space at the end of the segments in one piece.
  */
 static uint32_t take_free(struct hm_core *c, uint32_t n)
 {
-	uint32_t id = c->heads[bucket_of(n)];
-	unsigned int k, bk;
+	unsigned int k, bk = bucket_of(n);
+	uint32_t id, best = 0;
 
-	for (k = 0; id && k < FIT_PROBE; k++, id = c->blk[id].next_free)
-		if (c->blk[id].size >= n)
-			goto found;
-	bk = bucket_nonempty(c, bucket_fit(n));
-	if (bk == BUCKETS)
-		return 0;
-	id = c->heads[bk];
-found:
-	list_remove(c, id);
-	return id;
-}
-
-/* Cut block @id after @n granules; the tail becomes free. One spare descriptor needed. */
-static void split_tail(struct hm_core *c, uint32_t id, uint32_t n)
-{
-	struct hm_block *b = &c->blk[id];
-	uint32_t t;
-
-	if (b->size == n)
-		return;
-	t = blk_get(c);
-	b = &c->blk[id];
-	c->blk[t] = (struct hm_block){
-		.off = b->off + n, .size = b->size - n, .seg = b->seg,
-		.prev_phys = id, .next_phys = b->next_phys,
-	};
-	if (b->next_phys)
-		c->blk[b->next_phys].prev_phys = t;
-	b->next_phys = t;
-	b->size = n;
-	list_insert(c, t);
+	for (k = 0, id = c->heads[bk]; id && k < FIT_PROBE; k++, id = c->rec[id].next)
+		if (c->rec[id].size >= n && better_fit(c, id, best))
+			best = id;
+	if (!best) {
+		bk = bucket_nonempty(c, bucket_fit(n));
+		if (bk == BUCKETS)
+			return 0;
+		for (k = 0, id = c->heads[bk]; id && k < FIT_PROBE; k++, id = c->rec[id].next)
+			if (better_fit(c, id, best))
+				best = id;
+	}
+	list_remove(c, best);
+	return best;
 }
 
 /* ---- segment accounting ------------------------------------------------- */
@@ -297,87 +531,123 @@ static void update_cache_cap(struct hm_core *c)
 
 /* ---- block life cycle --------------------------------------------------- */
 
-/* A free block (already unlinked) becomes live and indexed. */
-static uintptr_t make_live(struct hm_core *c, uint32_t id)
+/* The block at (@s, @off) of @n granules becomes live (its start bit is set). */
+static uintptr_t make_live(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n)
 {
-	struct hm_block *b = &c->blk[id];
-
-	b->state = ST_USED;
-	b->tag = c->tag;
-	ix_put(c, id);
-	seg_busy_add(c, b->seg, b->size);
-	used_add(c, b->size);
+	tag_stamp(c, s, off);
+	seg_busy_add(c, s, n);
+	used_add(c, n);
 	c->live_blocks++;
-	return blk_addr(c, b);
+	return seg_addr(c, s, off);
 }
 
-/* A live or cached block (already out of the index) returns to the free lists. */
-static void release(struct hm_core *c, uint32_t id)
+/*
+ * The block [@off, @off + @n) of segment @s, live or cached, returns to the
+ * free lists, merged with its free neighbours.  @id is its record (cached
+ * block, out of the index) or 0 (live block); one spare record and index
+ * slot are there either way (see free_room()).
+ */
+static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uint32_t id)
 {
-	struct hm_block *b = &c->blk[id];
-	uint32_t r = b->next_phys, l = b->prev_phys;
+	struct hm_seg *g = &c->seg[s];
+	uint32_t r = 0, l = 0, end = off + n, p;
 
-	seg_busy_sub(c, b->seg, b->size);
-	if (r && c->blk[r].state == ST_FREE) {
+	seg_busy_sub(c, s, n);
+	tag_drop(c, s, off);
+	if (end < g->ngran && nl_test(g, end))
+		r = rix_find(c, s, end);	/* 0 if cached */
+	if (off) {
+		p = bm_prev(g, off - 1);
+		if (nl_test(g, p))
+			l = rix_find(c, s, p);
+	}
+	if (r) {
 		list_remove(c, r);
-		b->size += c->blk[r].size;
-		b->next_phys = c->blk[r].next_phys;
-		if (b->next_phys)
-			c->blk[b->next_phys].prev_phys = id;
-		blk_put(c, r);
+		n += c->rec[r].size;
+		bm_clear(g, end);
+		nl_clear(g, end);
 	}
-	if (l && c->blk[l].state == ST_FREE) {
+	if (l) {
+		/* The left neighbour's record takes it all. */
 		list_remove(c, l);
-		c->blk[l].size += b->size;
-		c->blk[l].next_phys = b->next_phys;
-		if (b->next_phys)
-			c->blk[b->next_phys].prev_phys = l;
-		blk_put(c, id);
-		id = l;
+		c->rec[l].size += n;
+		bm_clear(g, off);
+		nl_clear(g, off);
+		if (r) {
+			rix_remove(c, r);
+			rec_put(c, r);
+		}
+		if (id)
+			rec_put(c, id);
+		list_insert(c, l);
+		return;
 	}
+	nl_set(g, off);
+	if (r) {
+		/* The right neighbour's record moves to the block's start. */
+		if (id)
+			rec_put(c, id);
+		id = r;
+		rix_move(c, id, off);
+	} else {
+		if (!id)
+			id = rec_get(c);
+		c->rec[id] = (struct hm_rec){ .off = off, .seg = s };
+		rix_put(c, id);
+	}
+	c->rec[id].size = n;
 	list_insert(c, id);
 }
 
 /* ---- front-end cache ---------------------------------------------------- */
 
-static int cache_put(struct hm_core *c, uint32_t id)
+/* Park the live block (@s, @off, @n) in the cache; 0 if it does not go there. */
+static int cache_put(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n)
 {
-	struct hm_block *b = &c->blk[id];
 	unsigned int bk;
+	uint32_t id;
 
-	if (b->size > CACHE_MAX_GRAN || c->cached_gran + b->size > c->cache_cap_gran)
+	if (n > CACHE_MAX_GRAN || c->cached_gran + n > c->cache_cap_gran)
 		return 0;
-	bk = bucket_of(b->size);
+	bk = bucket_of(n);
 	if (c->cache_count[bk] >= CACHE_DEPTH)
 		return 0;
-	b->state = ST_CACHED;
-	b->next_free = c->cache_head[bk];
+	id = rec_get(c);
+	c->rec[id] = (struct hm_rec){
+		.off = off, .size = n, .seg = s, .state = ST_CACHED, .next = c->cache_head[bk],
+	};
+	nl_set(&c->seg[s], off);
 	c->cache_head[bk] = id;
 	c->cache_count[bk]++;
-	c->cached_gran += b->size;
+	c->cached_gran += n;
 	c->cached_blocks++;
 	return 1;
 }
 
-/* A cached block of at least @n granules made live again, or 0. */
-static uint32_t cache_get(struct hm_core *c, uint32_t n)
+/* Address of a cached block of at least @n granules made live again, or 0. */
+static uintptr_t cache_get(struct hm_core *c, uint32_t n)
 {
 	unsigned int bk = bucket_fit(n);
-	uint32_t id;
-	struct hm_block *b;
+	uint32_t id, size, off;
+	uint16_t s;
 
 	if (bk >= CACHE_BUCKETS || !(id = c->cache_head[bk]))
 		return 0;
-	b = &c->blk[id];
-	c->cache_head[bk] = b->next_free;
+	if (c->tag && tag_reserve(c))
+		return 0;
+	c->cache_head[bk] = c->rec[id].next;
 	c->cache_count[bk]--;
-	c->cached_gran -= b->size;
+	s = c->rec[id].seg;
+	off = c->rec[id].off;
+	size = c->rec[id].size;
+	rec_put(c, id);
+	nl_clear(&c->seg[s], off);
+	c->cached_gran -= size;
 	c->cached_blocks--;
-	b->state = ST_USED;
-	b->tag = c->tag;
-	used_add(c, b->size);
+	tag_stamp(c, s, off);
+	used_add(c, size);
 	c->live_blocks++;
-	return id;
+	return seg_addr(c, s, off);
 }
 
 void hm_core_flush_cache(struct hm_core *c)
@@ -387,11 +657,12 @@ void hm_core_flush_cache(struct hm_core *c)
 
 	for (bk = 0; bk < CACHE_BUCKETS; bk++) {
 		while ((id = c->cache_head[bk]) != 0) {
-			c->cache_head[bk] = c->blk[id].next_free;
-			c->cached_gran -= c->blk[id].size;
+			struct hm_rec *b = &c->rec[id];
+
+			c->cache_head[bk] = b->next;
+			c->cached_gran -= b->size;
 			c->cached_blocks--;
-			ix_remove(c, id);
-			release(c, id);
+			release(c, b->seg, b->off, b->size, id);
 		}
 		c->cache_count[bk] = 0;
 	}
@@ -421,52 +692,87 @@ size_t hm_core_need(size_t size, size_t align)
 	return ((size_t)granules(size) << GRAN_SHIFT) + lead;
 }
 
-/* Place a live block of @n granules at an address multiple of @align (> granule). */
-static uint32_t take_aligned(struct hm_core *c, uint32_t n, size_t align)
+/*
+ * Carve a live block of @n granules out of free block @id (unlinked), at
+ * @lead granules from its start; what is left on either side stays free.
+ * Needs one spare record and index slot.  Returns the block's offset.
+ */
+static uint32_t carve(struct hm_core *c, uint32_t id, uint32_t lead, uint32_t n)
 {
-	uint64_t span = (uint64_t)n + (align >> GRAN_SHIFT) - 1;
-	uintptr_t addr, lead;
-	uint32_t id, u;
+	struct hm_rec *b = &c->rec[id];
+	struct hm_seg *g = &c->seg[b->seg];
+	uint32_t off = b->off + lead, rest = b->size - lead - n, t;
+	uint16_t s = b->seg;
 
-	if (span > UINT32_MAX || !(id = take_free(c, (uint32_t)span)))
-		return 0;
-	addr = blk_addr(c, &c->blk[id]);
-	lead = (((addr + align - 1) & ~(uintptr_t)(align - 1)) - addr) >> GRAN_SHIFT;
-	if (!lead)
-		return id;
-	/* The leading gap stays free; its left neighbour is not free (it was not before). */
-	u = blk_get(c);
-	c->blk[u] = (struct hm_block){
-		.off = c->blk[id].off + (uint32_t)lead, .size = c->blk[id].size - (uint32_t)lead,
-		.seg = c->blk[id].seg, .prev_phys = id, .next_phys = c->blk[id].next_phys,
-	};
-	if (c->blk[u].next_phys)
-		c->blk[c->blk[u].next_phys].prev_phys = u;
-	c->blk[id].next_phys = u;
-	c->blk[id].size = (uint32_t)lead;
-	list_insert(c, id);
-	return u;
+	if (lead) {
+		/* The leading gap keeps the record; its left neighbour is not free. */
+		bm_set(g, off);
+		b->size = lead;
+		list_insert(c, id);
+		if (rest) {
+			t = rec_get(c);
+			c->rec[t] = (struct hm_rec){ .off = off + n, .size = rest, .seg = s };
+			bm_set(g, off + n);
+			nl_set(g, off + n);
+			rix_put(c, t);
+			list_insert(c, t);
+		}
+		return off;
+	}
+	nl_clear(g, off);
+	if (rest) {
+		/* The tail keeps the record. */
+		bm_set(g, off + n);
+		nl_set(g, off + n);
+		rix_move(c, id, off + n);
+		c->rec[id].size = rest;
+		list_insert(c, id);
+	} else {
+		rix_remove(c, id);
+		rec_put(c, id);
+	}
+	return off;
 }
 
 int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 {
-	uint32_t n, id;
+	uint32_t n, id, lead = 0;
 	int retried = 0;
+	uintptr_t addr;
+	uint16_t s;
 
 	if (align & (align - 1))
 		return -EINVAL;
 	if (size > HM_CORE_MAX_BLOCK)
 		return -ENOMEM;
 	n = granules(size);
-	if (align <= HM_CORE_GRANULE && (id = cache_get(c, n)) != 0) {
-		*out = blk_addr(c, &c->blk[id]);
+	/* Shrink the record pool and index first if they are mostly empty. */
+	if (c->rec_cap > 64 && (uint64_t)(c->rec_cap - 1 - c->rec_spare) * 4 < c->rec_cap)
+		rec_shrink(c);
+	if (c->rix_size > 64 &&
+	    (uint64_t)(c->rix_count + c->cached_blocks + REC_SPARE) * 8 < c->rix_size)
+		rix_reserve(c, c->cached_blocks + REC_SPARE);
+	if (align <= HM_CORE_GRANULE && (addr = cache_get(c, n)) != 0) {
+		*out = addr;
 		return 0;
 	}
-	/* Worst case: a leading gap and a tail split, and one index entry. */
-	if (blk_reserve(c, 2) || ix_reserve(c))
+	/* One new record at worst (a gap on both sides), and spare room for free(). */
+	if (rec_reserve(c, REC_SPARE) || rix_reserve(c, c->cached_blocks + REC_SPARE) ||
+	    (c->tag && tag_reserve(c)))
 		return -ENOMEM;
 	for (;;) {
-		id = align <= HM_CORE_GRANULE ? take_free(c, n) : take_aligned(c, n, align);
+		if (align <= HM_CORE_GRANULE) {
+			id = take_free(c, n);
+		} else {
+			uint64_t span = (uint64_t)n + (align >> GRAN_SHIFT) - 1;
+
+			id = span > UINT32_MAX ? 0 : take_free(c, (uint32_t)span);
+			if (id) {
+				addr = seg_addr(c, c->rec[id].seg, c->rec[id].off);
+				lead = (uint32_t)((((addr + align - 1) & ~(uintptr_t)(align - 1)) -
+						   addr) >> GRAN_SHIFT);
+			}
+		}
 		if (id)
 			break;
 		if (retried || !c->cached_blocks)
@@ -475,100 +781,138 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 		hm_core_flush_cache(c);
 		retried = 1;
 	}
-	split_tail(c, id, n);
-	*out = make_live(c, id);
+	s = c->rec[id].seg;
+	if (s != c->hint || !c->hint_len) {
+		c->hint = s;
+		c->hint_base = c->seg[s].base;
+		c->hint_len = (uintptr_t)c->seg[s].ngran << GRAN_SHIFT;
+	}
+	*out = make_live(c, s, carve(c, id, lead, n), n);
 	return 0;
 }
 
-/* Error for an address that is not the start of a live block. */
-static int not_live(const struct hm_core *c, uintptr_t addr)
+/*
+ * The live block starting at @addr: its segment and offset, or -EFAULT
+ * (not inside any segment) or -EINVAL (not the start of a live block).
+ */
+static inline int find_live(const struct hm_core *c, uintptr_t addr, uint16_t *seg,
+			    uint32_t *off)
 {
-	return seg_find(c, addr) == HM_SEG_NONE ? -EFAULT : -EINVAL;
+	unsigned int s = c->hint;
+	const struct hm_seg *g;
+	uint32_t o;
+
+	/* Most blocks are freed into the segment of the last allocation. */
+	if (addr - c->hint_base >= c->hint_len) {
+		s = seg_find(c, addr);
+		if (s == HM_SEG_NONE)
+			return -EFAULT;
+	}
+	if (addr & (HM_CORE_GRANULE - 1))
+		return -EINVAL;
+	g = &c->seg[s];
+	o = (uint32_t)((addr - g->base) >> GRAN_SHIFT);
+	if (!bm_test(g, o) || nl_test(g, o))
+		return -EINVAL;		/* inside a block, or free, or cached (freed already) */
+	*seg = (uint16_t)s;
+	*off = o;
+	return 0;
 }
 
 int hm_core_free(struct hm_core *c, uintptr_t addr)
 {
-	uint32_t id = ix_find(c, addr);
-	struct hm_block *b;
+	uint32_t off, n;
+	uint16_t s;
+	int err = find_live(c, addr, &s, &off);
 
-	if (!id)
-		return not_live(c, addr);
-	b = &c->blk[id];
-	if (b->state != ST_USED)
-		return -EINVAL;		/* cached: freed already */
-	c->used_gran -= b->size;
+	if (err)
+		return err;
+	if (free_room(c))
+		return -ENOMEM;
+	n = blk_size(&c->seg[s], off);
+	c->used_gran -= n;
 	c->live_blocks--;
-	if (cache_put(c, id))
+	if (cache_put(c, s, off, n))
 		return 0;
-	ix_remove(c, id);
-	release(c, id);
+	release(c, s, off, n, 0);
 	return 0;
 }
 
 int hm_core_resize(struct hm_core *c, uintptr_t addr, size_t size)
 {
-	uint32_t id = ix_find(c, addr), n, r, k;
-	struct hm_block *b;
+	uint32_t off, n, cur, r, k, end;
+	struct hm_seg *g;
+	uint16_t s;
+	int err = find_live(c, addr, &s, &off);
 
-	if (!id)
-		return not_live(c, addr);
-	if (c->blk[id].state != ST_USED)
-		return -EINVAL;
+	if (err)
+		return err;
 	if (size > HM_CORE_MAX_BLOCK)
 		return -ENOMEM;
 	n = granules(size);
-	b = &c->blk[id];
-	r = b->next_phys;
-	if (n < b->size) {
-		k = b->size - n;
-		if (r && c->blk[r].state == ST_FREE) {
+	g = &c->seg[s];
+	cur = blk_size(g, off);
+	end = off + cur;
+	r = end < g->ngran && nl_test(g, end) ? rix_find(c, s, end) : 0;
+	if (n < cur) {
+		k = cur - n;
+		if (r) {
 			/* The freed tail joins the free right neighbour. */
 			list_remove(c, r);
-			c->blk[r].off -= k;
-			c->blk[r].size += k;
+			bm_clear(g, end);
+			nl_clear(g, end);
+			bm_set(g, off + n);
+			nl_set(g, off + n);
+			rix_move(c, r, off + n);
+			c->rec[r].size += k;
 			list_insert(c, r);
-			b->size = n;
 		} else {
 			/* Keeping the block whole is a valid (if wasteful) shrink. */
-			if (blk_reserve(c, 1))
+			if (free_room(c))
 				return 0;
-			split_tail(c, id, n);
+			r = rec_get(c);
+			c->rec[r] = (struct hm_rec){ .off = off + n, .size = k, .seg = s };
+			bm_set(g, off + n);
+			nl_set(g, off + n);
+			rix_put(c, r);
+			list_insert(c, r);
 		}
 		c->used_gran -= k;
-		c->seg[c->blk[id].seg].busy -= k;
+		c->seg[s].busy -= k;
 		return 0;
 	}
-	k = n - b->size;
+	k = n - cur;
 	if (!k)
 		return 0;
-	if (!r || c->blk[r].state != ST_FREE || c->blk[r].size < k)
+	if (!r || c->rec[r].size < k)
 		return -ENOMEM;
 	list_remove(c, r);
-	if (c->blk[r].size == k) {
-		b->next_phys = c->blk[r].next_phys;
-		if (b->next_phys)
-			c->blk[b->next_phys].prev_phys = id;
-		blk_put(c, r);
+	bm_clear(g, end);
+	nl_clear(g, end);
+	if (c->rec[r].size == k) {
+		rix_remove(c, r);
+		rec_put(c, r);
 	} else {
-		c->blk[r].off += k;
-		c->blk[r].size -= k;
+		bm_set(g, end + k);
+		nl_set(g, end + k);
+		rix_move(c, r, end + k);
+		c->rec[r].size -= k;
 		list_insert(c, r);
 	}
-	b->size = n;
-	c->seg[b->seg].busy += k;
+	c->seg[s].busy += k;
 	used_add(c, k);
 	return 0;
 }
 
 int hm_core_block_size(const struct hm_core *c, uintptr_t addr, size_t *size)
 {
-	uint32_t id = ix_find(c, addr);
+	uint32_t off;
+	uint16_t s;
+	int err = find_live(c, addr, &s, &off);
 
-	if (!id)
-		return not_live(c, addr);
-	if (c->blk[id].state != ST_USED)
-		return -EINVAL;
-	*size = (size_t)c->blk[id].size << GRAN_SHIFT;
+	if (err)
+		return err;
+	*size = (size_t)blk_size(&c->seg[s], off) << GRAN_SHIFT;
 	return 0;
 }
 
@@ -613,7 +957,7 @@ int hm_core_add_segment(struct hm_core *c, uintptr_t base, uint64_t dev,
 			size_t len, uintptr_t owner)
 {
 	uint32_t s, id;
-	struct hm_seg *g;
+	struct hm_seg *g, ng;
 	int err;
 
 	len &= ~(size_t)(HM_CORE_GRANULE - 1);
@@ -634,19 +978,29 @@ int hm_core_add_segment(struct hm_core *c, uintptr_t base, uint64_t dev,
 		c->seg[s] = (struct hm_seg){ 0 };
 		c->seg_slots++;
 	}
-	err = blk_reserve(c, 1);
+	ng = (struct hm_seg){
+		.base = base, .dev = dev, .owner = owner,
+		.ngran = (uint32_t)(len >> GRAN_SHIFT), .gen = c->seg[s].gen + 1, .live = 1,
+	};
+	err = rec_reserve(c, 1);
 	if (!err)
+		err = rix_reserve(c, c->cached_blocks + 1);
+	if (!err)
+		err = bm_alloc(&ng);
+	if (!err) {
 		err = hm_seg_index_add(&c->segix, base, len, s);
+		if (err)
+			free(ng.bm);
+	}
 	if (err)
 		return err;
 	g = &c->seg[s];
-	*g = (struct hm_seg){
-		.base = base, .dev = dev, .owner = owner,
-		.ngran = (uint32_t)(len >> GRAN_SHIFT), .gen = g->gen + 1, .live = 1,
-	};
-	id = blk_get(c);
-	c->blk[id] = (struct hm_block){ .size = g->ngran, .seg = (uint16_t)s };
-	g->first = id;
+	*g = ng;
+	bm_set(g, 0);
+	nl_set(g, 0);
+	id = rec_get(c);
+	c->rec[id] = (struct hm_rec){ .size = g->ngran, .seg = (uint16_t)s };
+	rix_put(c, id);
 	list_insert(c, id);
 	unused_link(c, (uint16_t)s);
 	c->nsegs++;
@@ -658,6 +1012,7 @@ int hm_core_add_segment(struct hm_core *c, uintptr_t base, uint64_t dev,
 int hm_core_remove_segment(struct hm_core *c, unsigned int seg, uintptr_t *owner)
 {
 	struct hm_seg *g;
+	uint32_t id;
 
 	if (seg >= c->seg_slots || !c->seg[seg].live)
 		return -EINVAL;
@@ -665,8 +1020,14 @@ int hm_core_remove_segment(struct hm_core *c, unsigned int seg, uintptr_t *owner
 	if (g->busy)
 		return -EBUSY;
 	/* No live or cached block: the segment is a single free block. */
-	list_remove(c, g->first);
-	blk_put(c, g->first);
+	id = rix_find(c, seg, 0);
+	list_remove(c, id);
+	rix_remove(c, id);
+	rec_put(c, id);
+	free(g->bm);
+	g->bm = g->nl = NULL;
+	if (seg == c->hint)
+		c->hint_len = 0;
 	unused_unlink(c, (uint16_t)seg);
 	hm_seg_index_remove(&c->segix, g->base, (size_t)g->ngran << GRAN_SHIFT, seg);
 	c->total_gran -= g->ngran;
@@ -730,6 +1091,21 @@ uint64_t hm_core_free_bytes(const struct hm_core *c)
 	return (c->total_gran - c->used_gran) << GRAN_SHIFT;
 }
 
+/* Every byte of metadata the core holds: records, indexes, bitmaps, segments. */
+static uint64_t meta_bytes(const struct hm_core *c)
+{
+	uint64_t m = sizeof(*c) + (uint64_t)c->rec_cap * sizeof(*c->rec) +
+		     (uint64_t)c->rix_size * sizeof(*c->rix) +
+		     (uint64_t)c->tag_size * sizeof(*c->tags) +
+		     (uint64_t)c->seg_slots * sizeof(*c->seg) + hm_seg_index_bytes(&c->segix);
+	uint32_t s;
+
+	for (s = 0; s < c->seg_slots; s++)
+		if (c->seg[s].live)
+			m += (uint64_t)c->seg[s].bm_words * sizeof(uint64_t);
+	return m;
+}
+
 void hm_core_stats(const struct hm_core *c, struct hm_core_stats *s)
 {
 	uint64_t free_gran = c->total_gran - c->used_gran - c->cached_gran;
@@ -746,10 +1122,7 @@ void hm_core_stats(const struct hm_core *c, struct hm_core_stats *s)
 		.cached_blocks = c->cached_blocks,
 		.segments = c->nsegs,
 		.segments_free = c->nunused,
-		.meta_bytes = sizeof(*c) + (uint64_t)c->blk_cap * sizeof(*c->blk) +
-			      (uint64_t)c->ix_size * sizeof(*c->ix) +
-			      (uint64_t)c->seg_slots * sizeof(*c->seg) +
-			      hm_seg_index_bytes(&c->segix),
+		.meta_bytes = meta_bytes(c),
 	};
 	/* Fragmentation of the coalesced free space (the cache is transient). */
 	if (free_gran)
@@ -771,10 +1144,15 @@ struct hm_core *hm_core_create(void)
 
 void hm_core_destroy(struct hm_core *c)
 {
+	uint32_t s;
+
 	if (!c)
 		return;
-	free(c->blk);
-	free(c->ix);
+	for (s = 0; s < c->seg_slots; s++)
+		free(c->seg[s].bm);
+	free(c->rec);
+	free(c->rix);
+	free(c->tags);
 	free(c->seg);
 	hm_seg_index_fini(&c->segix);
 	free(c);

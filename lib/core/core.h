@@ -85,7 +85,10 @@ int hm_core_segment(const struct hm_core *c, unsigned int seg, uintptr_t *base,
 
 /* @align: 0 or a power of two. -ENOMEM when no segment can hold it. */
 int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out);
-/* -EFAULT: not inside any segment; -EINVAL: not a live block (double free). */
+/*
+ * -EFAULT: not inside any segment; -EINVAL: not a live block (double free);
+ * -ENOMEM: the metadata had to grow and could not (the block stays live).
+ */
 int hm_core_free(struct hm_core *c, uintptr_t addr);
 /* Resize a live block in place (shrink, or grow into a free right neighbour);
  * -ENOMEM when it cannot be done in place. */

@@ -2,19 +2,26 @@
 /*
  * Internals of the allocator core shared by core.c and core_walk.c.
  *
- * Metadata layout (all out of band):
- *  - struct hm_block, one per block (live, cached or free), 32 bytes, in
- *    one array addressed by 32-bit ids (0 = none).  Blocks of a segment are
- *    doubly linked in address order (prev_phys/next_phys), which gives the
- *    neighbours for coalescing without touching the managed memory.
- *  - Free blocks sit in the segregated lists of a two-level bitmap (TLSF):
- *    first level = power of two, second level = 16 linear steps, sizes in
- *    granules.  Bucket lists are doubly linked through prev_free/next_free.
- *  - Live and cached blocks are found from their address through an
- *    open-addressing hash of block ids (the address index): free() is O(1)
- *    with no list walk, and unknown addresses are rejected.
- *  - Segments come from an O(1) chunk map (seg_index.h), used only for
- *    interior-pointer queries (device address, error classification).
+ * Metadata layout (all out of band, dense):
+ *  - Per segment, a block-start bitmap: one bit per granule, set at the
+ *    first granule of every block (live, cached or free), with summary
+ *    levels above it (a bit per non-zero word of the level below, up to a
+ *    single word: at most 6 levels for 2^32 granules).  A block's size is
+ *    the distance to the next set bit, its left neighbour the previous set
+ *    bit; both searches are bounded by the level count.
+ *  - A second, flat bitmap marks the starts of free and cached blocks
+ *    ("not live"): a start bit without it is a live block, which has no
+ *    record at all.
+ *  - Free and cached blocks have a 20-byte record (struct hm_rec) in a pool
+ *    addressed by 32-bit ids (0 = none).  Free records are found from
+ *    (segment, offset) through an open-addressing hash of ids, and sit in
+ *    the segregated lists of a two-level bitmap (TLSF): first level = power
+ *    of two, second level = 16 linear steps, sizes in granules, lists
+ *    doubly linked through prev/next.  Cached records are only stacked
+ *    through next, per size class (the hash keeps room for all of them).
+ *  - Tags (hm_core_set_tag()) are kept only for blocks allocated with a
+ *    non-zero tag, in a small hash keyed by (segment, offset).
+ *  - Segments come from an O(1) chunk map (seg_index.h).
  */
 #ifndef HAPMEM_CORE_IMPL_H
 #define HAPMEM_CORE_IMPL_H
@@ -40,35 +47,46 @@
 #define CACHE_DEPTH		64u
 #define CACHE_HEAP_SHARE	32u
 
-/* Exact-fit probe: entries of the request's own class examined first. */
-#define FIT_PROBE		4
+/* Best-fit probe: entries of a class examined for the smallest fit. */
+#define FIT_PROBE		8
 
-enum { ST_POOL = 0, ST_FREE, ST_USED, ST_CACHED };
+enum { ST_POOL = 0, ST_FREE, ST_CACHED };
 
-struct hm_block {
+/* Record of a free or cached block. */
+struct hm_rec {
 	uint32_t off;		/* granule offset inside the segment */
 	uint32_t size;		/* granules */
-	uint32_t prev_phys;	/* address-order neighbours in the segment */
-	uint32_t next_phys;
-	uint32_t prev_free;	/* bucket list (free) */
-	uint32_t next_free;	/* bucket list (free), cache stack (cached), pool (pool) */
-	uint32_t tag;
+	uint32_t prev;		/* bucket list (free) */
+	uint32_t next;		/* bucket list (free), cache stack (cached), pool (pool) */
 	uint16_t seg;
 	uint8_t state;
 	uint8_t pad;
 };
+
+/* Bitmap levels: 2^32 granules need 6 (2^26, 2^20, 2^14, 2^8, 4, 1 words). */
+#define BM_LEVELS	6
 
 struct hm_seg {
 	uintptr_t base;
 	uint64_t dev;
 	uintptr_t owner;
 	uint64_t busy;		/* granules in live + cached blocks */
+	uint64_t *bm;		/* block-start bitmap, all levels, level 0 first */
+	uint64_t *nl;		/* not-live bitmap (free and cached starts), after bm's levels */
+	uint32_t bm_lo[BM_LEVELS];	/* first word of each level in bm */
+	uint32_t bm_nw[BM_LEVELS];	/* words in each level */
+	uint32_t bm_words;	/* words in all levels and the not-live bitmap */
 	uint32_t ngran;
-	uint32_t first;		/* block at offset 0 */
 	uint32_t gen;		/* bumped whenever the slot is (re)used */
 	uint16_t unused_prev;	/* list of live segments with busy == 0 */
 	uint16_t unused_next;
+	uint8_t bm_top;		/* highest level (a single word) */
 	uint8_t live;
+};
+
+struct hm_tag_ent {
+	uint64_t key;		/* (segment << 32 | offset) + 1; 0 marks an empty slot */
+	uint32_t tag;
 };
 
 struct hm_core {
@@ -79,20 +97,25 @@ struct hm_core {
 
 	/* Front-end cache of freed small blocks, per size class. */
 	uint32_t cache_head[CACHE_BUCKETS];
-	uint32_t cache_count[CACHE_BUCKETS];
+	uint8_t cache_count[CACHE_BUCKETS];
 	uint64_t cache_cap_gran;	/* effective bound */
 	size_t cache_limit;		/* configured bound, bytes */
 
-	/* Block descriptors. */
-	struct hm_block *blk;
-	uint32_t blk_cap;
-	uint32_t blk_pool;		/* first unused descriptor */
-	uint32_t blk_spare;
+	/* Records of free and cached blocks. */
+	struct hm_rec *rec;
+	uint32_t rec_cap;
+	uint32_t rec_pool;		/* first unused record */
+	uint32_t rec_spare;
 
-	/* Address index of live and cached blocks. */
-	uint32_t *ix;
-	uint32_t ix_size;		/* slots, a power of two (or 0) */
-	uint32_t ix_count;
+	/* (segment, offset) -> free record id. */
+	uint32_t *rix;
+	uint32_t rix_size;		/* slots, a power of two (or 0) */
+	uint32_t rix_count;
+
+	/* Tags of live and cached blocks allocated with a non-zero tag. */
+	struct hm_tag_ent *tags;
+	uint32_t tag_size;		/* slots, a power of two (or 0) */
+	uint32_t tag_count;
 
 	/* Segments. */
 	struct hm_seg *seg;
@@ -113,35 +136,143 @@ struct hm_core {
 	uint32_t cached_blocks;
 
 	uint32_t tag;
+
+	/* Segment of the last allocation, where most frees land. */
+	uintptr_t hint_base;
+	uintptr_t hint_len;		/* 0 when none */
+	uint16_t hint;
 };
 
-static inline uintptr_t blk_addr(const struct hm_core *c, const struct hm_block *b)
+#define BM_NONE		UINT32_MAX
+
+static inline uintptr_t seg_addr(const struct hm_core *c, unsigned int seg, uint32_t off)
 {
-	return c->seg[b->seg].base + ((uintptr_t)b->off << GRAN_SHIFT);
+	return c->seg[seg].base + ((uintptr_t)off << GRAN_SHIFT);
 }
 
-/* Home slot: Fibonacci hashing onto the power-of-two table. */
-static inline uint32_t ix_hash(const struct hm_core *c, uintptr_t addr)
+static inline bool bm_test(const struct hm_seg *g, uint32_t pos)
 {
-	return (uint32_t)(((uint64_t)(addr >> GRAN_SHIFT) * 0x9e3779b97f4a7c15ull) >> 32) &
-	       (c->ix_size - 1);
+	return (g->bm[pos >> 6] >> (pos & 63)) & 1;
 }
 
-static inline uint32_t ix_next(const struct hm_core *c, uint32_t i)
+static inline bool nl_test(const struct hm_seg *g, uint32_t pos)
 {
-	return (i + 1) & (c->ix_size - 1);
+	return (g->nl[pos >> 6] >> (pos & 63)) & 1;
 }
 
-/* Id of the live or cached block starting at @addr, or 0. */
-static inline uint32_t ix_find(const struct hm_core *c, uintptr_t addr)
+static inline void nl_set(struct hm_seg *g, uint32_t pos)
+{
+	g->nl[pos >> 6] |= 1ull << (pos & 63);
+}
+
+static inline void nl_clear(struct hm_seg *g, uint32_t pos)
+{
+	g->nl[pos >> 6] &= ~(1ull << (pos & 63));
+}
+
+/* First block start at or after @pos, or g->ngran if none. */
+static inline uint32_t bm_next(const struct hm_seg *g, uint64_t pos)
+{
+	unsigned int k = 0;
+	uint64_t w, wi;
+
+	for (;;) {
+		wi = pos >> 6;
+		if (wi >= g->bm_nw[k])
+			return g->ngran;
+		w = g->bm[g->bm_lo[k] + wi] & (~0ull << (pos & 63));
+		if (w) {
+			pos = (wi << 6) | (uint64_t)__builtin_ctzll(w);
+			break;
+		}
+		if (k == g->bm_top)
+			return g->ngran;
+		pos = wi + 1;
+		k++;
+	}
+	while (k--) {
+		w = g->bm[g->bm_lo[k] + pos];
+		pos = (pos << 6) | (uint64_t)__builtin_ctzll(w);
+	}
+	return (uint32_t)pos;
+}
+
+/* Last block start at or before @pos, or BM_NONE. */
+static inline uint32_t bm_prev(const struct hm_seg *g, uint64_t pos)
+{
+	unsigned int k = 0;
+	uint64_t w, wi;
+
+	for (;;) {
+		wi = pos >> 6;
+		w = g->bm[g->bm_lo[k] + wi] & (~0ull >> (63 - (pos & 63)));
+		if (w) {
+			pos = (wi << 6) | (uint64_t)(63 - __builtin_clzll(w));
+			break;
+		}
+		if (k == g->bm_top || !wi)
+			return BM_NONE;
+		pos = wi - 1;
+		k++;
+	}
+	while (k--) {
+		w = g->bm[g->bm_lo[k] + pos];
+		pos = (pos << 6) | (uint64_t)(63 - __builtin_clzll(w));
+	}
+	return (uint32_t)pos;
+}
+
+/* Size in granules of the block starting at @off. */
+static inline uint32_t blk_size(const struct hm_seg *g, uint32_t off)
+{
+	return bm_next(g, (uint64_t)off + 1) - off;
+}
+
+static inline uint32_t rix_hash(const struct hm_core *c, unsigned int seg, uint32_t off)
+{
+	return (uint32_t)((((uint64_t)seg << 32 | off) * 0x9e3779b97f4a7c15ull) >> 32) &
+	       (c->rix_size - 1);
+}
+
+static inline uint32_t rix_next(const struct hm_core *c, uint32_t i)
+{
+	return (i + 1) & (c->rix_size - 1);
+}
+
+/* Record of the free block starting at (@seg, @off), or 0. */
+static inline uint32_t rix_find(const struct hm_core *c, unsigned int seg, uint32_t off)
 {
 	uint32_t i, id;
 
-	if (!c->ix)
+	if (!c->rix_count)
 		return 0;
-	for (i = ix_hash(c, addr); (id = c->ix[i]) != 0; i = ix_next(c, i))
-		if (blk_addr(c, &c->blk[id]) == addr)
+	for (i = rix_hash(c, seg, off); (id = c->rix[i]) != 0; i = rix_next(c, i))
+		if (c->rec[id].off == off && c->rec[id].seg == seg)
 			return id;
+	return 0;
+}
+
+static inline uint64_t tag_key(unsigned int seg, uint32_t off)
+{
+	return ((uint64_t)seg << 32 | off) + 1;
+}
+
+static inline uint32_t tag_hash(const struct hm_core *c, uint64_t key)
+{
+	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (c->tag_size - 1);
+}
+
+/* Tag of the block at (@seg, @off): 0 when none was recorded. */
+static inline uint32_t tag_find(const struct hm_core *c, unsigned int seg, uint32_t off)
+{
+	uint64_t key = tag_key(seg, off);
+	uint32_t i;
+
+	if (!c->tag_count)
+		return 0;
+	for (i = tag_hash(c, key); c->tags[i].key; i = (i + 1) & (c->tag_size - 1))
+		if (c->tags[i].key == key)
+			return c->tags[i].tag;
 	return 0;
 }
 

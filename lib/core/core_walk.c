@@ -7,26 +7,31 @@
 
 #include "core_impl.h"
 
-static enum hm_block_state public_state(uint8_t st)
+/* A block's public state and tag: live, or else free (indexed) or cached. */
+static void block_state(const struct hm_core *c, unsigned int seg, uint32_t off,
+			struct hm_block_info *info)
 {
-	return st == ST_USED ? HM_BLOCK_USED : st == ST_CACHED ? HM_BLOCK_CACHED : HM_BLOCK_FREE;
+	info->state = !nl_test(&c->seg[seg], off) ? HM_BLOCK_USED :
+		      rix_find(c, seg, off) ? HM_BLOCK_FREE : HM_BLOCK_CACHED;
+	/* Free blocks carry no tag. */
+	info->tag = info->state == HM_BLOCK_FREE ? 0 : tag_find(c, seg, off);
 }
 
 /*
  * Where to continue in segment @cur->seg.  A batch always stops just after
- * a live or cached block, which the address index finds again in O(1).  If
- * that block was freed in the meantime its position is gone, and the walk
- * rescans the segment from the start, skipping what it already reported.
+ * a live or cached block; the walk resumes at the first block starting
+ * after it, found in the block-start bitmap whether or not that block
+ * still exists (blocks starting at or before it were reported, or are
+ * new: merged free space).
  */
 static uint32_t resume(const struct hm_core *c, const struct hm_core_cursor *cur)
 {
-	uint32_t id = ix_find(c, cur->last);
+	const struct hm_seg *g = &c->seg[cur->seg];
 
-	if (id && c->blk[id].seg == cur->seg)
-		return c->blk[id].next_phys;
-	for (id = c->seg[cur->seg].first; id && blk_addr(c, &c->blk[id]) <= cur->last;)
-		id = c->blk[id].next_phys;
-	return id;
+	/* Stopped before the segment's first live block: start over. */
+	if (!cur->last)
+		return 0;
+	return bm_next(g, (uint64_t)((cur->last - g->base) >> GRAN_SHIFT) + 1);
 }
 
 int hm_core_walk(struct hm_core *c, struct hm_core_cursor *cur,
@@ -36,34 +41,33 @@ int hm_core_walk(struct hm_core *c, struct hm_core_cursor *cur,
 		budget = 1;
 	for (; cur->seg < c->seg_slots; cur->seg++, cur->in_seg = false) {
 		const struct hm_seg *g = &c->seg[cur->seg];
-		uint32_t id;
+		uint32_t off, next;
 
 		if (!g->live || (cur->in_seg && g->gen != cur->seg_gen))
 			continue;
 		if (cur->in_seg) {
-			id = resume(c, cur);
+			off = resume(c, cur);
 		} else {
 			cur->in_seg = true;
 			cur->seg_gen = g->gen;
 			cur->last = 0;
-			id = g->first;
+			off = 0;
 		}
-		for (; id; id = c->blk[id].next_phys) {
-			const struct hm_block *b = &c->blk[id];
+		for (; off < g->ngran; off = next) {
 			struct hm_block_info info = {
-				.addr = blk_addr(c, b),
-				.size = (size_t)b->size << GRAN_SHIFT,
-				.dev = g->dev + ((uint64_t)b->off << GRAN_SHIFT),
+				.addr = seg_addr(c, cur->seg, off),
+				.dev = g->dev + ((uint64_t)off << GRAN_SHIFT),
 				.seg = cur->seg,
-				.tag = b->state == ST_FREE ? 0 : b->tag,	/* free blocks carry no tag */
-				.state = public_state(b->state),
 			};
 
+			next = bm_next(g, (uint64_t)off + 1);
+			info.size = (size_t)(next - off) << GRAN_SHIFT;
+			block_state(c, cur->seg, off, &info);
 			/* Stop only right after a live or cached block: see resume(). */
 			if (!budget)
 				return 1;
 			fn(&info, arg);
-			if (b->state != ST_FREE) {
+			if (info.state != HM_BLOCK_FREE) {
 				cur->last = info.addr;
 				budget--;
 			}
@@ -87,12 +91,12 @@ static int check_lists(const struct hm_core *c, uint32_t *nfree, const char **wh
 		CHECK(bit == !!c->heads[bk], "second-level bit disagrees with its list");
 		CHECK(!!c->sl_bitmap[fl] == !!(c->fl_bitmap & (1u << fl)),
 		      "first-level bit disagrees with second level");
-		for (prev = 0, id = c->heads[bk]; id; prev = id, id = c->blk[id].next_free) {
-			CHECK(id < c->blk_cap, "free list id out of range");
-			CHECK(c->blk[id].state == ST_FREE, "non-free block on a free list");
-			CHECK(bucket_of(c->blk[id].size) == bk, "free block in the wrong class");
-			CHECK(c->blk[id].prev_free == prev, "free list back link broken");
-			CHECK(++*nfree <= c->blk_cap, "free list cycle");
+		for (prev = 0, id = c->heads[bk]; id; prev = id, id = c->rec[id].next) {
+			CHECK(id < c->rec_cap, "free list id out of range");
+			CHECK(c->rec[id].state == ST_FREE, "non-free block on a free list");
+			CHECK(bucket_of(c->rec[id].size) == bk, "free block in the wrong class");
+			CHECK(c->rec[id].prev == prev, "free list back link broken");
+			CHECK(++*nfree <= c->rec_cap, "free list cycle");
 		}
 	}
 	return 0;
@@ -105,11 +109,18 @@ static int check_cache(const struct hm_core *c, const char **why)
 	unsigned int bk;
 
 	for (bk = 0; bk < CACHE_BUCKETS; bk++) {
-		for (depth = 0, id = c->cache_head[bk]; id; id = c->blk[id].next_free, depth++) {
-			CHECK(c->blk[id].state == ST_CACHED, "non-cached block in the cache");
-			CHECK(bucket_of(c->blk[id].size) == bk, "cached block in the wrong class");
+		for (depth = 0, id = c->cache_head[bk]; id; id = c->rec[id].next, depth++) {
+			CHECK(id < c->rec_cap, "cache id out of range");
+			const struct hm_rec *b = &c->rec[id];
+
+			CHECK(b->state == ST_CACHED, "non-cached block in the cache");
+			CHECK(bucket_of(b->size) == bk, "cached block in the wrong class");
+			CHECK(b->seg < c->seg_slots && c->seg[b->seg].live, "cached block of a dead segment");
+			CHECK(bm_test(&c->seg[b->seg], b->off) && nl_test(&c->seg[b->seg], b->off) &&
+			      blk_size(&c->seg[b->seg], b->off) == b->size, "cached block not in its segment");
+			CHECK(!rix_find(c, b->seg, b->off), "cached block indexed");
 			CHECK(depth < c->cache_count[bk], "cache depth exceeds its count");
-			gran += c->blk[id].size;
+			gran += c->rec[id].size;
 			n++;
 		}
 		CHECK(depth == c->cache_count[bk], "cache count mismatch");
@@ -119,10 +130,69 @@ static int check_cache(const struct hm_core *c, const char **why)
 	return 0;
 }
 
+/* Every summary bit of @g's bitmap says whether the word below it is non-zero. */
+static int check_bitmap(const struct hm_seg *g, const char **why)
+{
+	unsigned int k;
+	uint32_t w;
+
+	CHECK(g->bm_nw[g->bm_top] == 1, "bitmap top level is not one word");
+	for (k = 1; k <= g->bm_top; k++)
+		for (w = 0; w < g->bm_nw[k - 1]; w++)
+			CHECK(!!g->bm[g->bm_lo[k - 1] + w] ==
+			      (int)((g->bm[g->bm_lo[k] + w / 64] >> (w % 64)) & 1),
+			      "bitmap summary bit disagrees with its word");
+	CHECK(bm_test(g, 0), "segment start is not a block start");
+	for (w = 0; w < g->bm_nw[0]; w++)
+		CHECK(!(g->nl[w] & ~g->bm[w]), "not-live bit off a block start");
+	if (g->ngran % 64)
+		CHECK(!(g->bm[g->bm_nw[0] - 1] >> (g->ngran % 64)), "bitmap bit past segment end");
+	return 0;
+}
+
+/* Records: every free one is indexed, every index entry is free, the pool is whole. */
+static int check_records(const struct hm_core *c, uint32_t *nrec, const char **why)
+{
+	uint32_t id, n = 0, i;
+
+	*nrec = 0;
+	for (id = 1; id < c->rec_cap; id++) {
+		const struct hm_rec *b = &c->rec[id];
+
+		if (b->state == ST_POOL) {
+			n++;
+			continue;
+		}
+		CHECK(b->state == ST_FREE || b->state == ST_CACHED, "record in an unknown state");
+		CHECK(b->seg < c->seg_slots && c->seg[b->seg].live, "record of a dead segment");
+		if (b->state == ST_FREE) {
+			CHECK(rix_find(c, b->seg, b->off) == id, "free record missing from its index");
+			++*nrec;
+		}
+	}
+	CHECK(n == c->rec_spare, "record pool count mismatch");
+	for (n = 0, id = c->rec_pool; id; id = c->rec[id].next) {
+		CHECK(id < c->rec_cap && c->rec[id].state == ST_POOL, "non-pool record in the pool");
+		CHECK(++n <= c->rec_spare, "record pool cycle");
+	}
+	CHECK(n == c->rec_spare, "record pool list mismatch");
+	for (n = 0, i = 0; i < c->rix_size; i++)
+		if (c->rix[i]) {
+			CHECK(c->rix[i] < c->rec_cap && c->rec[c->rix[i]].state == ST_FREE,
+			      "index entry of a record not free");
+			n++;
+		}
+	CHECK(n == c->rix_count && n == *nrec, "record index count mismatch");
+	CHECK((uint64_t)(c->rix_count + c->cached_blocks) * 2 <= c->rix_size || !c->rix_size,
+	      "record index has no room to flush the cache");
+	return 0;
+}
+
 int hm_core_check(const struct hm_core *c, const char **why)
 {
 	uint64_t total = 0, used = 0;
-	uint32_t nfree_list, nfree = 0, nlive = 0, nindexed = 0, nunused = 0, nsegs = 0, s;
+	uint32_t nfree_list, nrec, nfree = 0, ncached = 0, nlive = 0, ntagged = 0;
+	uint32_t nunused = 0, nsegs = 0, s;
 	uint64_t unused_gran = 0;
 	uint16_t u;
 	int err;
@@ -130,11 +200,14 @@ int hm_core_check(const struct hm_core *c, const char **why)
 	err = check_lists(c, &nfree_list, why);
 	if (!err)
 		err = check_cache(c, why);
+	if (!err)
+		err = check_records(c, &nrec, why);
 	if (err)
 		return err;
 	for (s = 0; s < c->seg_slots; s++) {
 		const struct hm_seg *g = &c->seg[s];
-		uint32_t id, prev = 0, off = 0;
+		uint32_t off, next, id;
+		bool prev_free = false;
 		uint64_t busy = 0;
 
 		if (!g->live)
@@ -143,29 +216,35 @@ int hm_core_check(const struct hm_core *c, const char **why)
 		CHECK(seg_find(c, g->base) == s, "segment map misses a segment start");
 		CHECK(seg_find(c, g->base + ((uintptr_t)g->ngran << GRAN_SHIFT) - 1) == s,
 		      "segment map misses a segment end");
-		for (id = g->first; id; prev = id, id = c->blk[id].next_phys) {
-			const struct hm_block *b = &c->blk[id];
-
-			CHECK(b->seg == s, "block in the wrong segment");
-			CHECK(b->prev_phys == prev, "address-order back link broken");
-			CHECK(b->off == off && b->size, "blocks not contiguous");
-			CHECK((uint64_t)off + b->size <= g->ngran, "block past segment end");
-			off += b->size;
-			if (b->state == ST_FREE) {
-				CHECK(!prev || c->blk[prev].state != ST_FREE, "adjacent free blocks");
+		err = check_bitmap(g, why);
+		if (err)
+			return err;
+		for (off = 0; off < g->ngran; off = next) {
+			next = bm_next(g, (uint64_t)off + 1);
+			CHECK(next > off && next <= g->ngran, "bitmap search out of order");
+			CHECK(bm_prev(g, next - 1) == off, "bitmap backward search disagrees");
+			id = rix_find(c, s, off);
+			CHECK(!id || nl_test(g, off), "free block marked live");
+			if (id) {
+				CHECK(c->rec[id].size == next - off, "record size disagrees with bitmap");
+			}
+			if (id) {
+				CHECK(!prev_free, "adjacent free blocks");
+				CHECK(!tag_find(c, s, off), "free block with a tag");
 				nfree++;
+				prev_free = true;
+				continue;
+			}
+			prev_free = false;
+			busy += next - off;
+			ntagged += !!tag_find(c, s, off);
+			if (nl_test(g, off)) {
+				ncached++;
 			} else {
-				CHECK(b->state == ST_USED || b->state == ST_CACHED, "pool block in a segment");
-				CHECK(ix_find(c, blk_addr(c, b)) == id, "live block missing from index");
-				busy += b->size;
-				nindexed++;
-				if (b->state == ST_USED) {
-					nlive++;
-					used += b->size;
-				}
+				nlive++;
+				used += next - off;
 			}
 		}
-		CHECK(off == g->ngran, "blocks do not cover the segment");
 		CHECK(busy == g->busy, "segment busy count mismatch");
 		total += g->ngran;
 	}
@@ -178,8 +257,10 @@ int hm_core_check(const struct hm_core *c, const char **why)
 	CHECK(unused_gran == c->unused_gran, "unused segment granules mismatch");
 	CHECK(nsegs == c->nsegs && total == c->total_gran, "segment totals mismatch");
 	CHECK(nfree == nfree_list && nfree == c->free_blocks, "free block count mismatch");
+	CHECK(ncached == c->cached_blocks && nfree == nrec, "record totals mismatch");
 	CHECK(nlive == c->live_blocks && used == c->used_gran, "live totals mismatch");
-	CHECK(nindexed == c->ix_count, "index holds stale entries");
+	CHECK(ntagged == c->tag_count, "tag table holds stale entries");
+	CHECK(!c->tag_count || (uint64_t)c->tag_count * 2 <= c->tag_size, "tag table overfull");
 	CHECK(c->peak_used_gran >= c->used_gran, "peak below current use");
 	return 0;
 }

@@ -319,6 +319,36 @@ TEST_F(core, incremental_walk)
 			EXPECT_EQ(0, hm_core_free(self->c, a[i]));
 }
 
+/*
+ * A batch that ends on the last block of a full segment: the next call
+ * starts in the next segment with no block reported there yet, and must
+ * walk it from its start.
+ */
+TEST_F(core, walk_resumes_at_a_segment_start)
+{
+	struct hm_core_cursor cur = { 0 };
+	struct walk_log w = { 0 };
+	uintptr_t a[4], b;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		a[i] = ALLOC(SEG_LEN / 4, 0);
+	ASSERT_LE(0, hm_core_add_segment(self->c, (uintptr_t)self->mem + 2 * SEG_LEN, 0,
+					 SEG_LEN, 8));
+	b = ALLOC(64, 0);
+	EXPECT_EQ(1, hm_core_walk(self->c, &cur, 4, count_block, &w));
+	EXPECT_EQ(4, w.used);
+	EXPECT_EQ(0, w.freed);
+	while (hm_core_walk(self->c, &cur, 4, count_block, &w))
+		;
+	EXPECT_EQ(5, w.used);
+	EXPECT_EQ(1, w.freed);		/* the second segment's tail */
+	EXPECT_EQ(6, w.n);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, hm_core_free(self->c, a[i]));
+	EXPECT_EQ(0, hm_core_free(self->c, b));
+}
+
 TEST_F(core, rejects_bad_segments)
 {
 	EXPECT_EQ(-EINVAL, hm_core_add_segment(self->c, (uintptr_t)self->mem + 2 * SEG_LEN + 8, 0,

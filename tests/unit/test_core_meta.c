@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Allocator core: size of the out-of-band metadata.  meta_bytes must stay
- * an honest, bounded count per block, follow the live block count down as
- * well as up, and the checks (double free, foreign pointers) must survive
- * every resize of the address index.
+ * an honest, bounded count: a fixed part, two bits of bitmap per granule
+ * of segment, and a bounded cost per free or cached block
+ * (live blocks have no record).  It must follow the free block count down
+ * as well as up, and the checks (double free, foreign pointers) must
+ * survive every resize of the record pool and its index.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,12 +17,19 @@
 
 #define SEG_LEN		(4u << 20)
 #define NBLK		50000u
-/*
- * Per block: a 32-byte record in an array grown in 1/16 steps, and 4-byte
- * index slots at a load of at least 1/4 (the index doubles at 1/2).
- */
-#define PER_BLOCK	52u
+/* The core, its segment table and segment map. */
 #define FIXED		(16u * 1024)
+/* Two bits per granule (block start, not live), and the first's summary levels. */
+#define BITMAP		(SEG_LEN / 16 / 8 * 2 + SEG_LEN / 16 / 8 / 63 + 64)
+/*
+ * Per free or cached block: a 20-byte record in a pool kept between 1/4
+ * and fully used (80), and 4-byte index slots at a load of at least 1/8
+ * (32), with some rounding.  Both have a floor of 64 entries; on top, the 8 entries kept
+ * spare for free() and the records freed since the last resize (which
+ * happens on the allocation path only) are charged to REC_FLOOR.
+ */
+#define PER_REC		120u
+#define REC_FLOOR	(64u * (20 + 4 * 8) + 1024)
 
 FIXTURE(meta) {
 	struct hm_core *c;
@@ -50,91 +59,172 @@ FIXTURE_TEARDOWN(meta)
 	munmap(self->mem, SEG_LEN);
 }
 
-static uint64_t meta(struct hm_core *c, uint32_t *blocks)
+/* meta_bytes, and the blocks that carry a record (free and cached). */
+static uint64_t meta(struct hm_core *c, uint32_t *recs, uint32_t *live)
 {
 	struct hm_core_stats st;
 
 	hm_core_stats(c, &st);
-	*blocks = st.live_blocks + st.free_blocks + st.cached_blocks;
+	*recs = st.free_blocks + st.cached_blocks;
+	*live = st.live_blocks;
 	return st.meta_bytes;
 }
 
-/* At every block count on the way up, meta_bytes stays within a per-block bound. */
-TEST_F(meta, bounded_per_block_while_growing)
+static uint64_t bound(uint32_t recs)
 {
-	uint32_t i, blocks;
-	uint64_t m;
-
-	for (i = 0; i < NBLK; i++) {
-		ASSERT_EQ(0, hm_core_alloc(self->c, 16 + (i % 5) * 16, 0, &self->a[i]));
-		m = meta(self->c, &blocks);
-		ASSERT_LE(m, FIXED + (uint64_t)PER_BLOCK * blocks)
-			TH_LOG("%u blocks: %llu meta bytes", blocks, (unsigned long long)m);
-	}
+	return FIXED + BITMAP + REC_FLOOR + (uint64_t)PER_REC * recs;
 }
 
-/* Every other block freed (no coalescing): blocks double, the bound still holds. */
+/*
+ * On the way up, live blocks add nothing: 50000 of them cost < 2 bytes
+ * each (the bitmaps of the whole 4 MiB segment, 64 KiB, and the rest).
+ */
+TEST_F(meta, live_blocks_cost_no_record)
+{
+	uint32_t i, recs, live;
+	uint64_t m, first;
+
+	ASSERT_EQ(0, hm_core_alloc(self->c, 16, 0, &self->a[0]));
+	first = meta(self->c, &recs, &live);
+	for (i = 1; i < NBLK; i++) {
+		ASSERT_EQ(0, hm_core_alloc(self->c, 16 + (i % 5) * 16, 0, &self->a[i]));
+		m = meta(self->c, &recs, &live);
+		ASSERT_LE(m, bound(recs)) TH_LOG("%u records: %llu meta bytes", recs,
+						   (unsigned long long)m);
+	}
+	EXPECT_EQ(NBLK, live);
+	EXPECT_EQ(first, m);
+	EXPECT_GT(2 * NBLK, m) TH_LOG("%llu meta bytes", (unsigned long long)m);
+}
+
+/* Every other block freed (no coalescing): one record per hole, the bound holds. */
 TEST_F(meta, bounded_with_free_holes)
 {
-	uint32_t i, blocks;
+	uint32_t i, recs, live;
 	uint64_t m;
 
 	for (i = 0; i < NBLK; i++)
 		ASSERT_EQ(0, hm_core_alloc(self->c, 32, 0, &self->a[i]));
-	for (i = 0; i < NBLK; i += 2)
+	for (i = 0; i < NBLK; i += 2) {
 		ASSERT_EQ(0, hm_core_free(self->c, self->a[i]));
-	m = meta(self->c, &blocks);
-	EXPECT_LE(NBLK, blocks);
-	EXPECT_LE(m, FIXED + (uint64_t)PER_BLOCK * blocks);
+		m = meta(self->c, &recs, &live);
+		ASSERT_LE(m, bound(recs));
+	}
+	EXPECT_LE(NBLK / 2, recs);
+	EXPECT_EQ(NBLK / 2, live);
 }
 
 /*
- * Churn down from NBLK live blocks to a few: the address index shrinks with
- * the live count (on the allocation path), so meta_bytes falls by at least
- * the index's share; double free and foreign pointers are still caught
- * after every resize.
+ * Churn down from NBLK live blocks to a few, with or without the cache:
+ * the free block count rises then falls, and the record pool and its index
+ * follow it down (on the allocation path); double free and foreign
+ * pointers are still caught after every resize.
  */
-TEST_F(meta, index_shrinks_and_checks_survive)
+static void churn_down(struct __test_metadata *_metadata, struct hm_core *c, uint8_t *mem,
+		       uintptr_t *a)
 {
-	uint32_t i, blocks, live = NBLK;
-	uint64_t peak, low;
+	uint32_t i, recs, live = NBLK, nlive;
+	uint64_t peak = 0, low, m;
 	const char *why = "";
 
 	for (i = 0; i < NBLK; i++)
-		ASSERT_EQ(0, hm_core_alloc(self->c, 16, 0, &self->a[i]));
-	peak = meta(self->c, &blocks);
+		ASSERT_EQ(0, hm_core_alloc(c, 16, 0, &a[i]));
 	srand(1);
 	while (live > 100) {
-		/* Free two, allocate one: the index resizes many times on the way down. */
+		/* Free two, allocate one: the pool resizes many times on the way down. */
 		for (i = 0; i < 2; i++) {
 			uint32_t v = (uint32_t)rand() % live;
-			uintptr_t gone = self->a[v];
+			uintptr_t gone = a[v];
 
-			ASSERT_EQ(0, hm_core_free(self->c, gone));
-			self->a[v] = self->a[--live];
-			ASSERT_EQ(-EINVAL, hm_core_free(self->c, gone));
+			ASSERT_EQ(0, hm_core_free(c, gone));
+			a[v] = a[--live];
+			ASSERT_EQ(-EINVAL, hm_core_free(c, gone));
 		}
-		ASSERT_EQ(0, hm_core_alloc(self->c, 16, 0, &self->a[live++]));
+		ASSERT_EQ(0, hm_core_alloc(c, 16, 0, &a[live++]));
+		m = meta(c, &recs, &nlive);
+		ASSERT_LE(m, bound(recs)) TH_LOG("%u records, %u live", recs, nlive);
+		if (m > peak)
+			peak = m;
 		if (live % 4096 == 0)
-			ASSERT_EQ(0, hm_core_check(self->c, &why)) TH_LOG("%s", why);
+			ASSERT_EQ(0, hm_core_check(c, &why)) TH_LOG("%s", why);
 	}
-	low = meta(self->c, &blocks);
-	/* At <= 1/2 load the index held >= 2 * NBLK four-byte slots at the peak. */
-	EXPECT_LE(low + (uint64_t)NBLK * 4 * 2 - 4096, peak)
-		TH_LOG("peak %llu, after churn %llu", (unsigned long long)peak,
-		       (unsigned long long)low);
+	low = meta(c, &recs, &nlive);
+	EXPECT_LE(low * 2, peak) TH_LOG("peak %llu, after churn %llu", (unsigned long long)peak,
+					(unsigned long long)low);
 	for (i = 0; i < live; i++) {
 		size_t sz;
 
-		ASSERT_EQ(0, hm_core_block_size(self->c, self->a[i], &sz));
+		ASSERT_EQ(0, hm_core_block_size(c, a[i], &sz));
 		EXPECT_EQ(16, sz);
-		EXPECT_EQ(-EINVAL, hm_core_free(self->c, self->a[i] + 16 * 0 + 8));
+		EXPECT_EQ(-EINVAL, hm_core_free(c, a[i] + 8));
 	}
-	EXPECT_EQ(-EFAULT, hm_core_free(self->c, (uintptr_t)self->mem + SEG_LEN + 4096));
+	EXPECT_EQ(-EFAULT, hm_core_free(c, (uintptr_t)mem + SEG_LEN + 4096));
 	for (i = 0; i < live; i++)
-		ASSERT_EQ(0, hm_core_free(self->c, self->a[i]));
+		ASSERT_EQ(0, hm_core_free(c, a[i]));
 	for (i = 0; i < live; i++)
-		ASSERT_EQ(-EINVAL, hm_core_free(self->c, self->a[i]));
+		ASSERT_EQ(-EINVAL, hm_core_free(c, a[i]));
+}
+
+TEST_F(meta, pool_shrinks_and_checks_survive)
+{
+	churn_down(_metadata, self->c, self->mem, self->a);
+}
+
+TEST_F(meta, pool_shrinks_with_cached_blocks)
+{
+	hm_core_set_cache_limit(self->c, SIZE_MAX);
+	churn_down(_metadata, self->c, self->mem, self->a);
+}
+
+/*
+ * Cached blocks whose records sit at the top of the pool when it shrinks:
+ * the records move, and the cache stacks, the index and double-free
+ * detection follow them.
+ */
+TEST_F(meta, pool_shrink_moves_cached_records)
+{
+	enum { PAIRS = 400, HOLES = 300, CACHED = 48, BIG = 9 * 1024 };
+	uintptr_t *small = self->a, *big = self->a + PAIRS, x;
+	uint32_t i, recs, live;
+	uint64_t before, after;
+	const char *why = "";
+	struct hm_core_stats st;
+
+	for (i = 0; i < PAIRS; i++) {
+		ASSERT_EQ(0, hm_core_alloc(self->c, 16, 0, &small[i]));
+		ASSERT_EQ(0, hm_core_alloc(self->c, BIG, 0, &big[i]));
+	}
+	/* Free holes first (low records), then cached blocks (the pool's top). */
+	for (i = 0; i < HOLES; i++)
+		ASSERT_EQ(0, hm_core_free(self->c, small[i]));
+	hm_core_set_cache_limit(self->c, SIZE_MAX);
+	for (i = HOLES; i < HOLES + CACHED; i++)
+		ASSERT_EQ(0, hm_core_free(self->c, small[i]));
+	hm_core_stats(self->c, &st);
+	ASSERT_EQ(CACHED, st.cached_blocks);
+	/* The holes merge into their big neighbours: most records go back. */
+	for (i = 0; i < HOLES; i++)
+		ASSERT_EQ(0, hm_core_free(self->c, big[i]));
+	before = meta(self->c, &recs, &live);
+	ASSERT_EQ(0, hm_core_alloc(self->c, BIG, 0, &x));	/* the pool shrinks here */
+	after = meta(self->c, &recs, &live);
+	EXPECT_LT(after + 2048, before);
+	ASSERT_EQ(0, hm_core_check(self->c, &why)) TH_LOG("%s", why);
+	hm_core_stats(self->c, &st);
+	ASSERT_EQ(CACHED, st.cached_blocks);
+	for (i = HOLES; i < HOLES + CACHED; i++)
+		ASSERT_EQ(-EINVAL, hm_core_free(self->c, small[i]));
+	/* Every cached block comes back out of the cache, once. */
+	for (i = 0; i < CACHED; i++) {
+		uintptr_t y;
+
+		ASSERT_EQ(0, hm_core_alloc(self->c, 16, 0, &y));
+		EXPECT_GE(y, small[HOLES]);
+		EXPECT_LE(y, small[HOLES + CACHED - 1]);
+	}
+	hm_core_stats(self->c, &st);
+	EXPECT_EQ(0, st.cached_blocks);
+	ASSERT_EQ(0, hm_core_check(self->c, &why)) TH_LOG("%s", why);
 }
 
 struct tag_count { unsigned int used_tagged, free_tagged, nfree; };
