@@ -405,7 +405,7 @@ TEST(heap_caps_add_region_face)
 	EXPECT_EQ(ESP_ERR_INVALID_ARG,
 		  heap_caps_add_region_with_caps(exec, (intptr_t)mem, (intptr_t)mem + 128 * KiB));
 	EXPECT_EQ(ESP_ERR_INVALID_SIZE,
-		  heap_caps_add_region((intptr_t)mem, (intptr_t)mem + 16 * KiB));
+		  heap_caps_add_region((intptr_t)mem + 1, (intptr_t)mem + 17));
 	/* a plain heap: heap_caps_malloc(RTCRAM | 8BIT) finds it */
 	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)mem,
 							 (intptr_t)mem + 128 * KiB));
@@ -424,6 +424,61 @@ TEST(heap_caps_add_region_face)
 	ASSERT_NE(NULL, q);
 	heap_caps_free(q);
 	heap_caps_free(p);
+}
+
+/* Heaps of a few hundred bytes, at any alignment, as ESP-IDF allows. */
+TEST(heap_caps_add_region_small)
+{
+	static const uint32_t rtc[3] = { MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT, 0, 0 };
+	static _Alignas(64) unsigned char small[3][512];
+	unsigned char *p[8], *q;
+	multi_heap_info_t info;
+	unsigned int i, n = 0;
+
+	/* no standard regions (no device here): only the small heaps serve */
+	/* 16 aligned bytes are enough; an odd start is aligned up */
+	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)small[0] + 3,
+							 (intptr_t)small[0] + 512));
+	heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
+	EXPECT_EQ(512 - 16, info.total_free_bytes + info.total_allocated_bytes);
+	/* it serves until full, every block inside it */
+	while (n < 8 && (p[n] = heap_caps_malloc(100, MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT))) {
+		EXPECT_TRUE(p[n] >= small[0] + 16 && p[n] + 100 <= small[0] + 512);
+		EXPECT_EQ(0, (uintptr_t)p[n] % 16);
+		memset(p[n], 0x5a, 100);
+		n++;
+	}
+	EXPECT_EQ(4, n);	/* 496 bytes: four blocks of 112 */
+	EXPECT_TRUE(heap_caps_check_integrity_all(true));
+	for (i = 0; i < n; i++)
+		heap_caps_free(p[i]);
+	heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
+	EXPECT_EQ(0, info.total_allocated_bytes);
+	EXPECT_EQ(512 - 16, info.total_free_bytes);
+	EXPECT_GE(512 - 16, info.largest_free_block);
+	EXPECT_LE((512 - 16) * 15 / 16, info.largest_free_block);
+	/* two more small heaps side by side in one 64 KiB chunk: each block found */
+	ASSERT_EQ(ESP_OK, heap_caps_add_region((intptr_t)small[1], (intptr_t)small[1] + 512));
+	ASSERT_EQ(ESP_OK, heap_caps_add_region((intptr_t)small[2], (intptr_t)small[2] + 256));
+	EXPECT_EQ(ESP_FAIL, heap_caps_add_region((intptr_t)small[1] + 256,
+						 (intptr_t)small[2] + 128));	/* overlaps both */
+	q = heap_caps_malloc(300, MALLOC_CAP_RTCRAM);
+	ASSERT_NE(NULL, q);
+	EXPECT_TRUE(q >= small[0] && q < small[0] + 512);
+	EXPECT_EQ(304, heap_caps_get_allocated_size(q));
+	p[0] = heap_caps_malloc(200, MALLOC_CAP_8BIT);	/* the smallest heap that holds it */
+	ASSERT_NE(NULL, p[0]);
+	EXPECT_TRUE(p[0] >= small[2] && p[0] + 200 <= small[2] + 256);
+	p[1] = heap_caps_malloc(400, MALLOC_CAP_8BIT);
+	ASSERT_NE(NULL, p[1]);
+	EXPECT_TRUE(p[1] >= small[1] && p[1] + 400 <= small[1] + 512);
+	EXPECT_EQ(NULL, heap_caps_malloc(400, MALLOC_CAP_8BIT));
+	heap_caps_free(p[1]);
+	heap_caps_free(p[0]);
+	heap_caps_free(q);
+	heap_caps_get_info(&info, 0);
+	EXPECT_EQ(0, info.total_allocated_bytes);
+	EXPECT_EQ(496 + 512 + 256, info.total_free_bytes);
 }
 
 TEST_HARNESS_MAIN
