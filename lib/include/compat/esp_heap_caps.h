@@ -6,8 +6,8 @@
  *
  * Provided: malloc/calloc/realloc/free and their aligned and _prefer
  * forms, the failed-allocation callback, the integrity checks, block
- * sizes, the statistics and the walk.  heap_caps_add_region and the
- * local-minimum monitor are not provided yet.
+ * sizes, the statistics and the walk (heap_caps_add_region: in
+ * esp_heap_caps_init.h).  The local-minimum monitor is not provided yet.
  * Documentation/porting.rst lists the MALLOC_CAP_* mapping and every
  * difference from ESP-IDF.
  *
