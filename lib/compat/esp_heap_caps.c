@@ -19,6 +19,7 @@
 
 #include "compat/esp_heap_caps.h"
 #include "compat/esp_heap_caps_init.h"
+#include "caps/caps_internal.h"
 #include "hapmem_caps.h"
 
 #define REFUSED (MALLOC_CAP_EXEC | MALLOC_CAP_IRAM_8BIT | MALLOC_CAP_INVALID)
@@ -323,6 +324,17 @@ size_t heap_caps_get_largest_free_block(uint32_t caps)
 
 	esp_stats(caps, &st);
 	return st.largest_free;
+}
+
+esp_err_t heap_caps_monitor_local_minimum_free_size_start(void)
+{
+	pthread_once(&esp_once, esp_init);
+	return hm_caps_window_start() ? ESP_FAIL : ESP_OK;
+}
+
+esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void)
+{
+	return hm_caps_window_stop() ? ESP_FAIL : ESP_OK;
 }
 
 void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)

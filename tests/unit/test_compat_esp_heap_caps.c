@@ -481,4 +481,42 @@ TEST(heap_caps_add_region_small)
 	EXPECT_EQ(496 + 512 + 256, info.total_free_bytes);
 }
 
+/* The local-minimum monitor: a window on the minimum free size, restartable. */
+TEST(monitor_local_minimum_free_size)
+{
+	static const uint32_t rtc[3] = { MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT, 0, 0 };
+	static _Alignas(16) unsigned char mem[496];
+	const uint32_t caps = MALLOC_CAP_RTCRAM;
+	multi_heap_info_t info;
+	void *p;
+
+	/* one fixed heap (no device here, no standard regions): exact figures */
+	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)mem,
+							 (intptr_t)mem + sizeof(mem)));
+	EXPECT_EQ(ESP_FAIL, heap_caps_monitor_local_minimum_free_size_stop());
+	p = heap_caps_malloc(300, caps);	/* 304 used at the peak */
+	ASSERT_NE(NULL, p);
+	heap_caps_free(p);
+	EXPECT_EQ(496 - 304, heap_caps_get_minimum_free_size(caps));
+	ASSERT_EQ(ESP_OK, heap_caps_monitor_local_minimum_free_size_start());
+	EXPECT_EQ(496, heap_caps_get_minimum_free_size(caps));	/* from now on */
+	heap_caps_free(heap_caps_malloc(100, caps));
+	EXPECT_EQ(496 - 112, heap_caps_get_minimum_free_size(caps));
+	p = heap_caps_malloc(20, caps);
+	p = heap_caps_realloc(p, 150, caps);	/* a resize counts too */
+	ASSERT_NE(NULL, p);
+	heap_caps_get_info(&info, caps);
+	EXPECT_EQ(496 - 160, info.minimum_free_bytes);
+	heap_caps_free(p);
+	/* started again: the window restarts */
+	ASSERT_EQ(ESP_OK, heap_caps_monitor_local_minimum_free_size_start());
+	EXPECT_EQ(496, heap_caps_get_minimum_free_size(caps));
+	heap_caps_free(heap_caps_malloc(200, caps));
+	EXPECT_EQ(496 - 208, heap_caps_get_minimum_free_size(caps));
+	/* stopped: since the heap's creation again, the windows included */
+	ASSERT_EQ(ESP_OK, heap_caps_monitor_local_minimum_free_size_stop());
+	EXPECT_EQ(496 - 304, heap_caps_get_minimum_free_size(caps));
+	EXPECT_EQ(ESP_FAIL, heap_caps_monitor_local_minimum_free_size_stop());
+}
+
 TEST_HARNESS_MAIN
