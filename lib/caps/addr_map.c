@@ -50,10 +50,42 @@ static struct caps_seg *nested_find(uintptr_t addr)
 
 static struct caps_seg *chunk_find(uintptr_t addr);
 
+struct span {
+	uintptr_t lo, hi;
+	bool inside;
+};
+
+static void in_block(const struct hm_block_info *b, void *arg)
+{
+	struct span *sp = arg;
+
+	if (b->state == HM_BLOCK_USED && b->addr <= sp->lo && sp->hi - b->addr <= b->size)
+		sp->inside = true;
+}
+
+/*
+ * Under amap_lock (write): does [lo, hi) lie inside a live block of
+ * @outer's region?  A walk of that region's blocks (adding a region is
+ * rare); the region lock nests inside amap_lock, as for frees.
+ */
+static bool in_live_block(struct caps_seg *outer, uintptr_t lo, uintptr_t hi)
+{
+	struct caps_region *r = outer->region;
+	struct hm_core_cursor cur = { 0 };
+	struct span sp = { lo, hi, false };
+
+	pthread_mutex_lock(&r->lock);
+	while (!sp.inside && hm_core_walk(r->core, &cur, 1024, in_block, &sp) == 1)
+		;
+	pthread_mutex_unlock(&r->lock);
+	return sp.inside;
+}
+
 /*
  * Under amap_lock (write): enter @s in the nested list if it lies wholly
  * inside a known segment.  1 done, 0 not nested, -EEXIST (it crosses a
- * nested segment's edge) or -ENOSPC.
+ * nested segment's edge, or lies in memory of another region that is not
+ * one of its live blocks) or -ENOSPC.
  */
 static int nested_add(struct caps_seg *s)
 {
@@ -65,6 +97,8 @@ static int nested_add(struct caps_seg *s)
 		outer = chunk_find(s->base);
 	if (!outer || !seg_has(outer, end - 1) || end - outer->base > outer->desc.len)
 		return 0;
+	if (!in_live_block(outer, s->base, end))
+		return -EEXIST;	/* that memory is the other region's to hand out */
 	for (i = 0; i < n_nested; i++) {
 		struct caps_seg *o = nested[i];
 		uintptr_t oend = o->base + o->desc.len;

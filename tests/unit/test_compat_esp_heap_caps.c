@@ -466,6 +466,15 @@ TEST(heap_caps_add_region_small)
 	ASSERT_NE(NULL, q);
 	EXPECT_TRUE(q >= small[0] && q < small[0] + 512);
 	EXPECT_EQ(304, heap_caps_get_allocated_size(q));
+	/* memory of a heap is its own to hand out: a heap may lie in a live
+	 * block of it (q), not in its free memory */
+	EXPECT_EQ(ESP_FAIL, heap_caps_add_region((intptr_t)small[0] + 400,
+						 (intptr_t)small[0] + 480));
+	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)q + 64,
+							 (intptr_t)q + 128));
+	p[2] = heap_caps_malloc(64, MALLOC_CAP_RTCRAM);	/* the smallest heap first */
+	EXPECT_EQ(q + 64, p[2]);
+	heap_caps_free(p[2]);
 	p[0] = heap_caps_malloc(200, MALLOC_CAP_8BIT);	/* the smallest heap that holds it */
 	ASSERT_NE(NULL, p[0]);
 	EXPECT_TRUE(p[0] >= small[2] && p[0] + 200 <= small[2] + 256);
@@ -478,7 +487,7 @@ TEST(heap_caps_add_region_small)
 	heap_caps_free(q);
 	heap_caps_get_info(&info, 0);
 	EXPECT_EQ(0, info.total_allocated_bytes);
-	EXPECT_EQ(496 + 512 + 256, info.total_free_bytes);
+	EXPECT_EQ(496 + 512 + 256 + 64, info.total_free_bytes);	/* q's heap counts too */
 }
 
 /* The local-minimum monitor: a window on the minimum free size, restartable. */

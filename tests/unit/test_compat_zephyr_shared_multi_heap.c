@@ -60,6 +60,13 @@ TEST(pool_init_and_bad_regions)
 	tiny.addr = (uintptr_t)cmem[0];
 	tiny.size = 64;
 	EXPECT_EQ(-EEXIST, shared_multi_heap_add(&tiny, NULL));
+	/* inside a region's free memory: that memory is the region's */
+	tiny.addr = (uintptr_t)cmem[1];
+	tiny.size = 1024;
+	ASSERT_EQ(0, shared_multi_heap_add(&tiny, NULL));
+	tiny.addr = (uintptr_t)cmem[1] + 512;
+	tiny.size = 256;
+	EXPECT_EQ(-EEXIST, shared_multi_heap_add(&tiny, NULL));
 }
 
 TEST(allocations_by_attribute)
