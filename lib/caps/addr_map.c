@@ -3,11 +3,10 @@
  * Address -> segment map of the capability heaps: what makes caps_free()
  * O(1) whatever region the block came from.
  *
- * The address space is cut into 64 KiB chunks.  Every caps segment is at
- * least one chunk long, so a chunk meets at most two segments: one that
- * covers its first byte ("lo") and one that starts inside it ("hi").  A
- * chained hash keyed by chunk number holds both.  Lookups take the read
- * side of a rwlock; adding and removing segments (rare) the write side.
+ * The segments are entered in the core's address index (core/seg_index.h:
+ * O(1) for segments of any size, small user regions included) under ids
+ * of this file's table.  Lookups take the read side of a rwlock; adding
+ * and removing segments (rare) the write side.
  *
  * A segment that lies wholly inside another (a user region made of a
  * block of another region, as ESP-IDF allows) is kept apart, in a short
@@ -21,21 +20,14 @@
 #include <stdlib.h>
 
 #include "caps/caps_internal.h"
-
-#define CHUNK_SHIFT	16
-#define CHUNK		((uintptr_t)1 << CHUNK_SHIFT)
-
-struct node {
-	struct node *next;
-	uintptr_t chunk;
-	struct caps_seg *lo, *hi;
-};
+#include "core/seg_index.h"
 
 #define NESTED_MAX	16
 
 static pthread_rwlock_t amap_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct node **buckets;
-static size_t nbuckets, nnodes;
+static struct hm_seg_index amap_ix;
+static struct caps_seg **by_id;		/* index ids -> segments */
+static unsigned int nids, ids_cap;
 static struct caps_seg *nested[NESTED_MAX];
 static unsigned int n_nested;
 
@@ -58,10 +50,42 @@ static struct caps_seg *nested_find(uintptr_t addr)
 
 static struct caps_seg *chunk_find(uintptr_t addr);
 
+struct span {
+	uintptr_t lo, hi;
+	bool inside;
+};
+
+static void in_block(const struct hm_block_info *b, void *arg)
+{
+	struct span *sp = arg;
+
+	if (b->state == HM_BLOCK_USED && b->addr <= sp->lo && sp->hi - b->addr <= b->size)
+		sp->inside = true;
+}
+
+/*
+ * Under amap_lock (write): does [lo, hi) lie inside a live block of
+ * @outer's region?  A walk of that region's blocks (adding a region is
+ * rare); the region lock nests inside amap_lock, as for frees.
+ */
+static bool in_live_block(struct caps_seg *outer, uintptr_t lo, uintptr_t hi)
+{
+	struct caps_region *r = outer->region;
+	struct hm_core_cursor cur = { 0 };
+	struct span sp = { lo, hi, false };
+
+	pthread_mutex_lock(&r->lock);
+	while (!sp.inside && hm_core_walk(r->core, &cur, 1024, in_block, &sp) == 1)
+		;
+	pthread_mutex_unlock(&r->lock);
+	return sp.inside;
+}
+
 /*
  * Under amap_lock (write): enter @s in the nested list if it lies wholly
  * inside a known segment.  1 done, 0 not nested, -EEXIST (it crosses a
- * nested segment's edge) or -ENOSPC.
+ * nested segment's edge, or lies in memory of another region that is not
+ * one of its live blocks) or -ENOSPC.
  */
 static int nested_add(struct caps_seg *s)
 {
@@ -73,6 +97,8 @@ static int nested_add(struct caps_seg *s)
 		outer = chunk_find(s->base);
 	if (!outer || !seg_has(outer, end - 1) || end - outer->base > outer->desc.len)
 		return 0;
+	if (!in_live_block(outer, s->base, end))
+		return -EEXIST;	/* that memory is the other region's to hand out */
 	for (i = 0; i < n_nested; i++) {
 		struct caps_seg *o = nested[i];
 		uintptr_t oend = o->base + o->desc.len;
@@ -100,146 +126,64 @@ static bool nested_remove(struct caps_seg *s)
 	return false;
 }
 
-static size_t hash(uintptr_t chunk)
+/* Under amap_lock (write): a free id for the index, growing the table. */
+static int new_id(void)
 {
-	uint64_t h = (uint64_t)chunk * 0x9e3779b97f4a7c15ull;
+	unsigned int i;
 
-	return (size_t)(h >> 32) & (nbuckets - 1);
-}
+	for (i = 0; i < nids; i++)
+		if (!by_id[i])
+			return (int)i;
+	if (nids == HM_SEG_NONE)
+		return -ENOSPC;
+	if (nids == ids_cap) {
+		unsigned int ncap = ids_cap ? ids_cap * 2 : 64;
+		struct caps_seg **n;
 
-static struct node *lookup(uintptr_t chunk)
-{
-	struct node *n;
-
-	if (!nbuckets)
-		return NULL;
-	for (n = buckets[hash(chunk)]; n; n = n->next)
-		if (n->chunk == chunk)
-			return n;
-	return NULL;
-}
-
-static int resize(size_t want)
-{
-	struct node **nb, **old = buckets;
-	size_t i, oldn = nbuckets;
-
-	nb = calloc(want, sizeof(*nb));
-	if (!nb)
-		return -ENOMEM;
-	buckets = nb;
-	nbuckets = want;
-	for (i = 0; i < oldn; i++) {
-		struct node *n = old[i], *next;
-
-		for (; n; n = next) {
-			size_t h = hash(n->chunk);
-
-			next = n->next;
-			n->next = buckets[h];
-			buckets[h] = n;
-		}
+		if (ncap > HM_SEG_NONE)
+			ncap = HM_SEG_NONE;
+		n = realloc(by_id, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		by_id = n;
+		ids_cap = ncap;
 	}
-	free(old);
-	return 0;
-}
-
-static void drop(uintptr_t chunk, const struct caps_seg *s)
-{
-	struct node **pp, *n;
-
-	if (!nbuckets)
-		return;
-	for (pp = &buckets[hash(chunk)]; (n = *pp); pp = &n->next) {
-		if (n->chunk != chunk)
-			continue;
-		if (n->lo == s)
-			n->lo = NULL;
-		if (n->hi == s)
-			n->hi = NULL;
-		if (!n->lo && !n->hi) {
-			*pp = n->next;
-			free(n);
-			nnodes--;
-		}
-		return;
-	}
-}
-
-static void remove_locked(const struct caps_seg *s, uintptr_t upto)
-{
-	uintptr_t c;
-
-	for (c = s->base >> CHUNK_SHIFT; c <= upto; c++)
-		drop(c, s);
+	by_id[nids] = NULL;
+	return (int)nids++;
 }
 
 int hm_caps_amap_add(struct caps_seg *s)
 {
-	uintptr_t first = s->base >> CHUNK_SHIFT, c, last;
-	size_t chunks;
-	int err = 0;
+	int err, id;
 
 	if (!s->desc.len || s->base > UINTPTR_MAX - s->desc.len)
 		return -EINVAL;
-	last = (s->base + s->desc.len - 1) >> CHUNK_SHIFT;
-	chunks = last - first + 1;
 	pthread_rwlock_wrlock(&amap_lock);
 	err = nested_add(s);
 	if (err) {
 		pthread_rwlock_unlock(&amap_lock);
 		return err < 0 ? err : 0;
 	}
-	if (s->desc.len < CHUNK) {
-		pthread_rwlock_unlock(&amap_lock);
-		return -EINVAL;	/* only a nested segment may be under a chunk */
-	}
-	if (nnodes + chunks > nbuckets) {
-		size_t want = nbuckets ? nbuckets : 64;
-
-		while (want < (nnodes + chunks) * 2)
-			want *= 2;
-		err = resize(want);
-	}
-	for (c = first; !err && c <= last; c++) {
-		struct node *n = lookup(c);
-
-		if (!n) {
-			n = calloc(1, sizeof(*n));
-			if (!n) {
-				err = -ENOMEM;
-				break;
-			}
-			n->chunk = c;
-			n->next = buckets[hash(c)];
-			buckets[hash(c)] = n;
-			nnodes++;
-		}
-		if (c == first && (s->base & (CHUNK - 1))) {
-			if (n->hi) {
-				err = -EEXIST;
-				break;
-			}
-			n->hi = s;
-		} else {
-			if (n->lo) {
-				err = -EEXIST;
-				break;
-			}
-			n->lo = s;
-		}
-	}
-	if (err && c > first)
-		remove_locked(s, c - 1);	/* undo the chunks already entered */
+	id = new_id();
+	err = id < 0 ? id : hm_seg_index_add(&amap_ix, s->base, s->desc.len, (unsigned int)id);
+	if (!err)
+		by_id[id] = s;
 	pthread_rwlock_unlock(&amap_lock);
 	return err;
 }
 
 void hm_caps_amap_remove(struct caps_seg *s)
 {
+	unsigned int id;
+
 	pthread_rwlock_wrlock(&amap_lock);
-	if (!nested_remove(s))
-		remove_locked(s, (s->base + s->desc.len - 1) >> CHUNK_SHIFT);
+	if (!nested_remove(s)) {
+		id = hm_seg_index_find(&amap_ix, s->base);
+		if (id != HM_SEG_NONE && by_id[id] == s) {
+			hm_seg_index_remove(&amap_ix, s->base, s->desc.len, id);
+			by_id[id] = NULL;
+		}
+	}
 	pthread_rwlock_unlock(&amap_lock);
 }
 
@@ -256,15 +200,9 @@ struct caps_seg *hm_caps_amap_find(uintptr_t addr)
 
 static struct caps_seg *chunk_find(uintptr_t addr)
 {
-	struct node *n = lookup(addr >> CHUNK_SHIFT);
+	unsigned int id = hm_seg_index_find(&amap_ix, addr);
 
-	if (!n)
-		return NULL;
-	if (n->hi && addr >= n->hi->base)
-		return n->hi;
-	if (n->lo && addr >= n->lo->base && addr - n->lo->base < n->lo->desc.len)
-		return n->lo;
-	return NULL;
+	return id == HM_SEG_NONE ? NULL : by_id[id];
 }
 
 void hm_caps_amap_rdlock(void)
@@ -298,19 +236,10 @@ void hm_caps_amap_fork_parent(void)
 /* Child: an empty map (the regions are emptied too), then the unlock. */
 void hm_caps_amap_fork_child(void)
 {
-	size_t i;
-
-	for (i = 0; i < nbuckets; i++) {
-		struct node *n = buckets[i], *next;
-
-		for (; n; n = next) {
-			next = n->next;
-			free(n);
-		}
-	}
-	free(buckets);
-	buckets = NULL;
-	nbuckets = nnodes = 0;
+	hm_seg_index_fini(&amap_ix);
+	free(by_id);
+	by_id = NULL;
+	nids = ids_cap = 0;
 	n_nested = 0;
 	pthread_rwlock_unlock(&amap_lock);
 }

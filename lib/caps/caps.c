@@ -342,6 +342,8 @@ void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 			err = -ENOMEM;
 		else if (!err)
 			err = hm_core_resize(r->core, (uintptr_t)ptr, size);
+		if (!err)
+			hm_caps_win_note(r);
 		if (!err && r->verify_free) {
 			hm_core_block_size(r->core, (uintptr_t)ptr, &newblk);
 			if (newblk < oldblk)	/* the tail went back: keep it poisoned */

@@ -82,6 +82,7 @@ struct caps_region {
 	bool fd_shared;
 
 	atomic_size_t min_wait;		/* smallest request waiting on it; SIZE_MAX none */
+	size_t win_peak;		/* most bytes used since hm_caps_window_start() */
 };
 
 /* ---- address map (addr_map.c) ---- */
@@ -128,6 +129,27 @@ int hm_caps_alloc_cands(const struct caps_cands *c, size_t size, size_t align,
 			const char *file, int line, const char *func, void **out,
 			struct caps_region **where);
 void hm_caps_failed(size_t size, uint32_t caps, const char *func, int err);
+
+/* ---- the minimum-free window (stats.c), for ESP-IDF's local monitor ---- */
+extern atomic_bool hm_caps_win_on;
+/*
+ * While on, caps_stats()'s minimum_free counts from the window's start
+ * (total - the most used since then), not from the region's creation.
+ * start: 0 (again while on: the window restarts); stop: 0 or -EINVAL
+ * (not on); after stop the figures count from the creation again.
+ */
+int hm_caps_window_start(void);
+int hm_caps_window_stop(void);
+/* Region lock held, after an allocation or a resize in @r. */
+static inline void hm_caps_win_note(struct caps_region *r)
+{
+	if (atomic_load_explicit(&hm_caps_win_on, memory_order_relaxed)) {
+		size_t used = (size_t)hm_core_used_bytes(r->core);
+
+		if (used > r->win_peak)
+			r->win_peak = used;
+	}
+}
 
 /* ---- listeners (listener.c) ---- */
 void hm_caps_emit(enum caps_event_type t, const struct caps_region *r, void *ptr,

@@ -187,6 +187,8 @@ int hm_caps_region_alloc(struct caps_region *r, size_t size, size_t align, uintp
 		size_t len;
 
 		err = hm_core_alloc(r->core, size, align, out);
+		if (!err)
+			hm_caps_win_note(r);
 		if (err != -ENOMEM || r->fixed || !r->ops)
 			break;
 		if (r->growing) {

@@ -20,6 +20,45 @@ static size_t allocatable(const struct caps_region *r, enum caps_debug_level lvl
 	return lf > head + tail ? lf - head - tail : 0;
 }
 
+atomic_bool hm_caps_win_on;
+
+int hm_caps_window_start(void)
+{
+	unsigned int s;
+
+	/* on first, so no allocation after a region's reset goes unnoted */
+	atomic_store(&hm_caps_win_on, true);
+	hm_caps_reg_rdlock();
+	for (s = 0; s < HAPMEM_CAPS_MAX_REGIONS; s++) {
+		struct caps_region *r = hm_caps_region_at(s);
+
+		if (!r)
+			continue;
+		pthread_mutex_lock(&r->lock);
+		r->win_peak = (size_t)hm_core_used_bytes(r->core);
+		pthread_mutex_unlock(&r->lock);
+	}
+	hm_caps_reg_unlock();
+	return 0;
+}
+
+int hm_caps_window_stop(void)
+{
+	bool on = true;
+
+	return atomic_compare_exchange_strong(&hm_caps_win_on, &on, false) ? 0 : -EINVAL;
+}
+
+/* Region lock held: total minus the most used (since the window's start, if on). */
+static size_t min_free(const struct caps_region *r, const struct hm_core_stats *st)
+{
+	uint64_t peak = st->peak_used_bytes;
+
+	if (atomic_load(&hm_caps_win_on))
+		peak = r->win_peak > st->used_bytes ? r->win_peak : st->used_bytes;
+	return st->total_bytes > peak ? (size_t)(st->total_bytes - peak) : 0;
+}
+
 /* Under the registry lock: the regions that can serve @caps (0: all). */
 static void pick_regions(uint32_t caps, bool pick[HAPMEM_CAPS_MAX_REGIONS])
 {
@@ -50,20 +89,21 @@ int caps_stats(uint32_t caps, struct caps_stats *out)
 	for (s = 0; s < HAPMEM_CAPS_MAX_REGIONS; s++) {
 		struct caps_region *r = pick[s] ? hm_caps_region_at(s) : NULL;
 		struct hm_core_stats st;
-		size_t lf;
+		size_t lf, mf;
 
 		if (!r)
 			continue;
 		pthread_mutex_lock(&r->lock);
 		hm_core_stats(r->core, &st);
 		lf = hm_core_largest_free(r->core);
+		mf = min_free(r, &st);
 		pthread_mutex_unlock(&r->lock);
 		lf = allocatable(r, lvl, lf);
 		out->regions++;
 		out->total_bytes += st.total_bytes;
 		out->free_bytes += st.free_bytes;
 		out->allocated_bytes += st.used_bytes;
-		out->minimum_free += st.total_bytes - st.peak_used_bytes;
+		out->minimum_free += mf;
 		out->allocated_blocks += st.live_blocks;
 		out->free_blocks += st.free_blocks;
 		if (lf > out->largest_free)

@@ -19,10 +19,14 @@
 
 #include "compat/esp_heap_caps.h"
 #include "compat/esp_heap_caps_init.h"
+#include "caps/caps_internal.h"
 #include "hapmem_caps.h"
 
 #define REFUSED (MALLOC_CAP_EXEC | MALLOC_CAP_IRAM_8BIT | MALLOC_CAP_INVALID)
 #define HM_NO_CAPS UINT32_MAX	/* esp_caps(): not satisfiable here */
+/* heap_caps_add_region(): what the caps layer's user regions need */
+#define HM_ESP_ALIGN	16u	/* the allocation granule */
+#define HM_ESP_MIN_HEAP	HM_ESP_ALIGN	/* one granule */
 
 static _Atomic(esp_alloc_failed_hook_t) failed_cb;
 static pthread_once_t esp_once = PTHREAD_ONCE_INIT;
@@ -322,6 +326,17 @@ size_t heap_caps_get_largest_free_block(uint32_t caps)
 	return st.largest_free;
 }
 
+esp_err_t heap_caps_monitor_local_minimum_free_size_start(void)
+{
+	pthread_once(&esp_once, esp_init);
+	return hm_caps_window_start() ? ESP_FAIL : ESP_OK;
+}
+
+esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void)
+{
+	return hm_caps_window_stop() ? ESP_FAIL : ESP_OK;
+}
+
 void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
 {
 	struct caps_stats st;
@@ -391,6 +406,7 @@ esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, 
 	static atomic_uint seq;
 	uint32_t hc[HAPMEM_CAPS_PRIORITIES];
 	char name[HAPMEM_CAPS_NAME_MAX];
+	uintptr_t base, top;
 	uint64_t dev = 0;
 	unsigned int i;
 	int ret;
@@ -406,19 +422,24 @@ esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, 
 		    (caps[i] && !hc[i]))
 			hc[i] |= HAPMEM_CAP_DEFAULT;
 	}
+	/* the heap keeps the granule-aligned part, as ESP-IDF aligns its own */
+	base = ((uintptr_t)start + HM_ESP_ALIGN - 1) & ~(uintptr_t)(HM_ESP_ALIGN - 1);
+	top = (uintptr_t)end & ~(uintptr_t)(HM_ESP_ALIGN - 1);
+	if (top <= base || top - base < HM_ESP_MIN_HEAP)
+		return ESP_ERR_INVALID_SIZE;
 	pthread_once(&esp_once, esp_init);
 	/* inside a block of another heap: the device sees it there too */
-	if (caps_dev_addr((void *)start, &dev))
+	if (caps_dev_addr((void *)base, &dev))
 		dev = 0;
 	snprintf(name, sizeof(name), "esp-%u", atomic_fetch_add(&seq, 1));
-	ret = caps_region_add_mem(name, (void *)start, dev, (size_t)(end - start), 0, hc);
+	ret = caps_region_add_mem(name, (void *)base, dev, top - base, 0, hc);
 	if (ret > 0)
 		return ESP_OK;
 	if (ret == -EEXIST)
 		return ESP_FAIL;
 	if (ret == -ENOMEM || ret == -ENOSPC)
 		return ESP_ERR_NO_MEM;
-	return (size_t)(end - start) < 64 * 1024 ? ESP_ERR_INVALID_SIZE : ESP_ERR_INVALID_ARG;
+	return ESP_ERR_INVALID_ARG;
 }
 
 esp_err_t heap_caps_add_region(intptr_t start, intptr_t end)

@@ -19,8 +19,8 @@
 
 /* Allocation unit: every block is a multiple of this, and aligned to it. */
 #define HM_CORE_GRANULE		16u
-/* Segments are at least this long (keeps the segment map O(1), see seg_index.h). */
-#define HM_CORE_MIN_SEGMENT	(64u * 1024)
+/* Segments are at least one granule long (seg_index.h maps any size in O(1)). */
+#define HM_CORE_MIN_SEGMENT	HM_CORE_GRANULE
 /* Largest block: sizes are kept in 32-bit granule counts. */
 #define HM_CORE_MAX_BLOCK	((size_t)UINT32_MAX * HM_CORE_GRANULE)
 

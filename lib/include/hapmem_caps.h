@@ -158,7 +158,10 @@ int caps_region_add_fd(const char *name, int fd, uint64_t offset, size_t len,
  * caps_region_add_mem() - the same over memory the caller already has:
  * @cpu (NULL for CPU-less memory) and device address @dev.  The caller
  * keeps ownership of the memory and must not release it before
- * caps_region_remove().
+ * caps_region_remove().  Any size from 16 bytes (@cpu 16-byte aligned).
+ * The memory may lie inside a live block of another region (a heap made
+ * of a block, as ESP-IDF allows); overlapping another region otherwise is
+ * -EEXIST.
  */
 int caps_region_add_mem(const char *name, void *cpu, uint64_t dev, size_t len,
 			uint32_t attr, const uint32_t caps[HAPMEM_CAPS_PRIORITIES]);

@@ -406,7 +406,7 @@ TEST(user_regions_by_attribute)
 	id2 = caps_region_add_mem("attr9", m2, 0x2000000, len, 9, NULL);
 	ASSERT_GT(id2, 0);
 	EXPECT_EQ(-EEXIST, caps_region_add_mem("attr9", m2, 0, len, 9, NULL));
-	EXPECT_EQ(-EINVAL, caps_region_add_mem("tiny", m2, 0, 4096, 9, NULL));
+	EXPECT_EQ(-EINVAL, caps_region_add_mem("empty", m2, 0, 0, 9, NULL));
 	p = caps_attr_alloc(7, 1000, 0);
 	ASSERT_NE(NULL, p);
 	EXPECT_STREQ("attr7-a", caps_region_name(p));

@@ -405,7 +405,7 @@ TEST(heap_caps_add_region_face)
 	EXPECT_EQ(ESP_ERR_INVALID_ARG,
 		  heap_caps_add_region_with_caps(exec, (intptr_t)mem, (intptr_t)mem + 128 * KiB));
 	EXPECT_EQ(ESP_ERR_INVALID_SIZE,
-		  heap_caps_add_region((intptr_t)mem, (intptr_t)mem + 16 * KiB));
+		  heap_caps_add_region((intptr_t)mem + 1, (intptr_t)mem + 17));
 	/* a plain heap: heap_caps_malloc(RTCRAM | 8BIT) finds it */
 	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)mem,
 							 (intptr_t)mem + 128 * KiB));
@@ -424,6 +424,108 @@ TEST(heap_caps_add_region_face)
 	ASSERT_NE(NULL, q);
 	heap_caps_free(q);
 	heap_caps_free(p);
+}
+
+/* Heaps of a few hundred bytes, at any alignment, as ESP-IDF allows. */
+TEST(heap_caps_add_region_small)
+{
+	static const uint32_t rtc[3] = { MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT, 0, 0 };
+	static _Alignas(64) unsigned char small[3][512];
+	unsigned char *p[8], *q;
+	multi_heap_info_t info;
+	unsigned int i, n = 0;
+
+	/* no standard regions (no device here): only the small heaps serve */
+	/* 16 aligned bytes are enough; an odd start is aligned up */
+	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)small[0] + 3,
+							 (intptr_t)small[0] + 512));
+	heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
+	EXPECT_EQ(512 - 16, info.total_free_bytes + info.total_allocated_bytes);
+	/* it serves until full, every block inside it */
+	while (n < 8 && (p[n] = heap_caps_malloc(100, MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT))) {
+		EXPECT_TRUE(p[n] >= small[0] + 16 && p[n] + 100 <= small[0] + 512);
+		EXPECT_EQ(0, (uintptr_t)p[n] % 16);
+		memset(p[n], 0x5a, 100);
+		n++;
+	}
+	EXPECT_EQ(4, n);	/* 496 bytes: four blocks of 112 */
+	EXPECT_TRUE(heap_caps_check_integrity_all(true));
+	for (i = 0; i < n; i++)
+		heap_caps_free(p[i]);
+	heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
+	EXPECT_EQ(0, info.total_allocated_bytes);
+	EXPECT_EQ(512 - 16, info.total_free_bytes);
+	EXPECT_GE(512 - 16, info.largest_free_block);
+	EXPECT_LE((512 - 16) * 15 / 16, info.largest_free_block);
+	/* two more small heaps side by side in one 64 KiB chunk: each block found */
+	ASSERT_EQ(ESP_OK, heap_caps_add_region((intptr_t)small[1], (intptr_t)small[1] + 512));
+	ASSERT_EQ(ESP_OK, heap_caps_add_region((intptr_t)small[2], (intptr_t)small[2] + 256));
+	EXPECT_EQ(ESP_FAIL, heap_caps_add_region((intptr_t)small[1] + 256,
+						 (intptr_t)small[2] + 128));	/* overlaps both */
+	q = heap_caps_malloc(300, MALLOC_CAP_RTCRAM);
+	ASSERT_NE(NULL, q);
+	EXPECT_TRUE(q >= small[0] && q < small[0] + 512);
+	EXPECT_EQ(304, heap_caps_get_allocated_size(q));
+	/* memory of a heap is its own to hand out: a heap may lie in a live
+	 * block of it (q), not in its free memory */
+	EXPECT_EQ(ESP_FAIL, heap_caps_add_region((intptr_t)small[0] + 400,
+						 (intptr_t)small[0] + 480));
+	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)q + 64,
+							 (intptr_t)q + 128));
+	p[2] = heap_caps_malloc(64, MALLOC_CAP_RTCRAM);	/* the smallest heap first */
+	EXPECT_EQ(q + 64, p[2]);
+	heap_caps_free(p[2]);
+	p[0] = heap_caps_malloc(200, MALLOC_CAP_8BIT);	/* the smallest heap that holds it */
+	ASSERT_NE(NULL, p[0]);
+	EXPECT_TRUE(p[0] >= small[2] && p[0] + 200 <= small[2] + 256);
+	p[1] = heap_caps_malloc(400, MALLOC_CAP_8BIT);
+	ASSERT_NE(NULL, p[1]);
+	EXPECT_TRUE(p[1] >= small[1] && p[1] + 400 <= small[1] + 512);
+	EXPECT_EQ(NULL, heap_caps_malloc(400, MALLOC_CAP_8BIT));
+	heap_caps_free(p[1]);
+	heap_caps_free(p[0]);
+	heap_caps_free(q);
+	heap_caps_get_info(&info, 0);
+	EXPECT_EQ(0, info.total_allocated_bytes);
+	EXPECT_EQ(496 + 512 + 256 + 64, info.total_free_bytes);	/* q's heap counts too */
+}
+
+/* The local-minimum monitor: a window on the minimum free size, restartable. */
+TEST(monitor_local_minimum_free_size)
+{
+	static const uint32_t rtc[3] = { MALLOC_CAP_RTCRAM | MALLOC_CAP_8BIT, 0, 0 };
+	static _Alignas(16) unsigned char mem[496];
+	const uint32_t caps = MALLOC_CAP_RTCRAM;
+	multi_heap_info_t info;
+	void *p;
+
+	/* one fixed heap (no device here, no standard regions): exact figures */
+	ASSERT_EQ(ESP_OK, heap_caps_add_region_with_caps(rtc, (intptr_t)mem,
+							 (intptr_t)mem + sizeof(mem)));
+	EXPECT_EQ(ESP_FAIL, heap_caps_monitor_local_minimum_free_size_stop());
+	p = heap_caps_malloc(300, caps);	/* 304 used at the peak */
+	ASSERT_NE(NULL, p);
+	heap_caps_free(p);
+	EXPECT_EQ(496 - 304, heap_caps_get_minimum_free_size(caps));
+	ASSERT_EQ(ESP_OK, heap_caps_monitor_local_minimum_free_size_start());
+	EXPECT_EQ(496, heap_caps_get_minimum_free_size(caps));	/* from now on */
+	heap_caps_free(heap_caps_malloc(100, caps));
+	EXPECT_EQ(496 - 112, heap_caps_get_minimum_free_size(caps));
+	p = heap_caps_malloc(20, caps);
+	p = heap_caps_realloc(p, 150, caps);	/* a resize counts too */
+	ASSERT_NE(NULL, p);
+	heap_caps_get_info(&info, caps);
+	EXPECT_EQ(496 - 160, info.minimum_free_bytes);
+	heap_caps_free(p);
+	/* started again: the window restarts */
+	ASSERT_EQ(ESP_OK, heap_caps_monitor_local_minimum_free_size_start());
+	EXPECT_EQ(496, heap_caps_get_minimum_free_size(caps));
+	heap_caps_free(heap_caps_malloc(200, caps));
+	EXPECT_EQ(496 - 208, heap_caps_get_minimum_free_size(caps));
+	/* stopped: since the heap's creation again, the windows included */
+	ASSERT_EQ(ESP_OK, heap_caps_monitor_local_minimum_free_size_stop());
+	EXPECT_EQ(496 - 304, heap_caps_get_minimum_free_size(caps));
+	EXPECT_EQ(ESP_FAIL, heap_caps_monitor_local_minimum_free_size_stop());
 }
 
 TEST_HARNESS_MAIN

@@ -6,8 +6,8 @@
  *
  * Provided: malloc/calloc/realloc/free and their aligned and _prefer
  * forms, the failed-allocation callback, the integrity checks, block
- * sizes, the statistics and the walk.  heap_caps_add_region and the
- * local-minimum monitor are not provided yet.
+ * sizes, the statistics and the walk (heap_caps_add_region: in
+ * esp_heap_caps_init.h) and the local-minimum monitor.
  * Documentation/porting.rst lists the MALLOC_CAP_* mapping and every
  * difference from ESP-IDF.
  *
@@ -26,6 +26,9 @@
 typedef int esp_err_t;
 #define ESP_OK			0
 #define ESP_ERR_INVALID_ARG	0x102
+#endif
+#ifndef ESP_FAIL
+#define ESP_FAIL		-1
 #endif
 
 /* ESP-IDF's bits; the mapping onto hapmem's capabilities is in porting.rst */
@@ -116,6 +119,15 @@ size_t heap_caps_get_free_size(uint32_t caps);
 size_t heap_caps_get_minimum_free_size(uint32_t caps);
 size_t heap_caps_get_largest_free_block(uint32_t caps);
 void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps);
+
+/*
+ * From _start on (again: restarts), heap_caps_get_minimum_free_size and
+ * heap_caps_get_info's minimum count from the start of the window; _stop
+ * goes back to the figures since each region's creation (which include
+ * the window).  _stop without _start: ESP_FAIL.
+ */
+esp_err_t heap_caps_monitor_local_minimum_free_size_start(void);
+esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void);
 void heap_caps_print_heap_info(uint32_t caps);
 
 /* Every block of the regions that serve @caps (all regions: _all). */

@@ -29,9 +29,10 @@ HAPMEM_BEGIN_DECLS
  * Memory [start, end) becomes a heap: with @caps (three MALLOC_CAP_* sets
  * by priority), or MALLOC_CAP_DEFAULT | MALLOC_CAP_8BIT | MALLOC_CAP_32BIT
  * for heap_caps_add_region.  The memory may be a block that heap_caps_malloc
- * gave.  ESP_OK; ESP_ERR_INVALID_ARG (NULL, empty, caps hapmem cannot
- * give); ESP_ERR_INVALID_SIZE (under 64 KiB); ESP_FAIL (overlaps another
- * heap without lying inside one of its blocks); ESP_ERR_NO_MEM.
+ * gave.  Any size: the heap is the 16-byte aligned part of [start, end).
+ * ESP_OK; ESP_ERR_INVALID_ARG (NULL, empty, caps hapmem cannot give);
+ * ESP_ERR_INVALID_SIZE (no aligned 16 bytes in it); ESP_FAIL (overlaps
+ * another heap without lying inside one of its blocks); ESP_ERR_NO_MEM.
  */
 esp_err_t heap_caps_add_region(intptr_t start, intptr_t end);
 esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, intptr_t end);
