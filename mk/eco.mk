@@ -140,7 +140,8 @@ INST_HDRS := $(sort $(wildcard $(TOP)/lib/include/*.h))
 INST_HDRDIR = $(DESTDIR)$(INCLUDEDIR)/hapmem
 # The porting faces' headers keep their upstream paths under compat/.
 INST_COMPAT_HDRS := $(patsubst $(TOP)/lib/include/compat/%,%,$(sort \
-	$(wildcard $(TOP)/lib/include/compat/*.h $(TOP)/lib/include/compat/*/*.h)))
+	$(wildcard $(TOP)/lib/include/compat/*.h $(TOP)/lib/include/compat/*/*.h \
+		$(TOP)/lib/include/compat/*/*/*.h)))
 INST_PCS := $(LIB_NAME) $(LIB_NAME)-compat
 
 .PHONY: install uninstall install-module install-lib install-udev \
