@@ -164,35 +164,35 @@ TEST_F(abi, info_invalid)
 {
 	struct hapmem_info info = { .remote = HAPMEM_INFO_SELF, .flags = 1 };
 
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
 	info.flags = 0;
 	info.__reserved = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
 	info.__reserved = 0;
 	info.remote = self->info.num_remotes;
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
 	info.remote = 0;
-	EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
+	EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_INFO, &info));
 }
 
 TEST_F(abi, alloc_invalid)
 {
 	struct hapmem_alloc a = { .len = HM_PAGE, .flags = 2 };
 
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
 	a.flags = 0;
 	a.__reserved = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
 	a.__reserved = 0;
 	a.len = 0;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
 	a.len = ~0ULL;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
 	a.len = self->info.max_session_bytes + 1;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
 	/* An odd length is rounded up to whole pages. */
 	a.len = 1;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_ALLOC, &a));
 	EXPECT_EQ(HM_PAGE, lseek(a.fd, 0, SEEK_END));
 	close(a.fd);
 }
@@ -203,7 +203,7 @@ static int request(int fd, void (*tweak)(struct hapmem_request_map *))
 	int ret;
 
 	tweak(&rm);
-	ret = hm_ioctl(fd, HAPMEM_IOC_REQUEST_MAP, &rm);
+	ret = hm_test_ioctl(fd, HAPMEM_IOC_REQUEST_MAP, &rm);
 	if (!ret)
 		hm_unmap(fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp, rm.len);
 	return ret;
@@ -269,7 +269,7 @@ TEST_F(abi, unmap_invalid)
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, 2 * HM_PAGE, &rm));
 	u.vadsp = rm.vadsp;
 	u.len = 2 * HM_PAGE;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REQUEST_UNMAP, &u));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REQUEST_UNMAP, &u));
 	u.flags = 0;
 	EXPECT_EQ(-EINVAL, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp, 0));
 	EXPECT_EQ(-EINVAL, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp, ~0ULL));
@@ -293,12 +293,12 @@ TEST_F(abi, share_map_invalid)
 	struct hapmem_share_map m = { .fd = self->buf, .len = HM_PAGE, .flags = 1U << 7 };
 	uint64_t va;
 
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &m));
 	m.flags = HAPMEM_MAP_VA32 | HAPMEM_MAP_VA_HIGH;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &m));
 	m.flags = 0;
 	m.__reserved = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_SHARE_MAP, &m));
 	EXPECT_EQ(-EBADF, hm_share(self->fd, 999, 0, HM_PAGE, 0, NULL));
 	EXPECT_EQ(-EBADF, hm_share(self->fd, -1, 0, HM_PAGE, 0, NULL));
 	EXPECT_EQ(-ENODEV, hm_share(self->fd, self->notbuf, 0, HM_PAGE, 0, NULL));
@@ -331,39 +331,39 @@ TEST_F(abi, dma_handle_invalid)
 	struct hapmem_dma_handle_unmap u = { .fd = self->buf, .len = HM_PAGE };
 
 	m.flags = HAPMEM_MAP_FIXED;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	m.flags = 0;
 	m.__reserved = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	m.__reserved = 0;
 	m.__reserved2 = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	m.__reserved2 = 0;
 	m.len = 0;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	m.len = HM_PAGE;
 	m.offset = 12;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	m.offset = HM_SZ_1M;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	m.offset = 0;
 	m.fd = self->notbuf;
-	EXPECT_EQ(-ENODEV, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-ENODEV, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	m.fd = 1000;
-	EXPECT_EQ(-EBADF, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	EXPECT_EQ(-EBADF, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 
 	u.flags = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
 	u.flags = 0;
 	u.__reserved = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
 	u.__reserved = 0;
 	u.len = 0;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
 	u.len = HM_PAGE;
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
 	u.fd = self->notbuf;
-	EXPECT_EQ(-ENODEV, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
+	EXPECT_EQ(-ENODEV, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
 }
 
 /*
@@ -379,12 +379,12 @@ TEST_F(abi, recycled_fd_never_hits_stale_map)
 	a = hm_alloc(self->fd, HM_PAGE, 0);
 	ASSERT_LE(0, a);
 	m.fd = a;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &m));
 	close(a);
 	b = hm_alloc(self->fd, HM_PAGE, 0);
 	ASSERT_EQ(a, b);
 	u.fd = b;
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &u));
 	close(b);
 	/* The map still holds the first buffer; closing the session frees it. */
 }
@@ -398,27 +398,27 @@ TEST_F(abi, remote_access_invalid)
 	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, HM_PAGE, &rm));
 	a.vadsp = rm.vadsp;
 	a.flags = 1U << 5;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	a.flags = 0;
 	a.__reserved = 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	a.__reserved = 0;
 	a.len = 0;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	a.len = HAPMEM_ACCESS_MAX_LEN + 1;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	a.len = 16;
 	a.vadsp = ~0ULL - 4;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	/* Outside the session's maps: just past the end, and straddling it. */
 	a.vadsp = rm.vadsp + HM_PAGE;
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	a.vadsp = rm.vadsp + HM_PAGE - 8;
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	if (self->info.remote_flags & HAPMEM_REMOTE_DMA_ENGINE) {
 		a.vadsp = rm.vadsp;
 		a.uptr = 16;
-		EXPECT_EQ(-EFAULT, hm_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
+		EXPECT_EQ(-EFAULT, hm_test_ioctl(self->fd, HAPMEM_IOC_REMOTE_ACCESS, &a));
 	}
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp, HM_PAGE));
 }
@@ -430,42 +430,42 @@ TEST_F(abi, reserve_va_invalid)
 
 	if (!(self->info.remote_flags & HAPMEM_REMOTE_FIXED_VA)) {
 		r.flags = 0;
-		EXPECT_EQ(-EOPNOTSUPP, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+		EXPECT_EQ(-EOPNOTSUPP, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 		SKIP(return, "no IOMMU: no reservations");
 	}
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	r.flags = HAPMEM_MAP_VA32 | HAPMEM_MAP_VA_HIGH;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	r.flags = 0;
 	r.len = 0;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	r.len = 5000;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	r.len = HM_SZ_1M;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 
 	u.flags = 1;
 	u.vadsp = r.vadsp;
 	u.len = r.len;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 	u.flags = 0;
 	u.len = 0;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 	u.len = HM_PAGE;
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 	u.len = r.len;
 	u.vadsp = r.vadsp + HM_PAGE;
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 	u.vadsp = r.vadsp;
-	EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 }
 
 TEST_F(abi, nop_invalid)
 {
 	struct hapmem_nop n = { .flags = 1 };
 
-	EXPECT_EQ(-EINVAL, hm_ioctl(self->fd, HAPMEM_IOC_NOP, &n));
+	EXPECT_EQ(-EINVAL, hm_test_ioctl(self->fd, HAPMEM_IOC_NOP, &n));
 }
 
 /* A 32-bit request that cannot fit below 4 GiB gets ENOSPC. */
@@ -487,11 +487,11 @@ TEST_F(abi, va32_exhausted_enospc)
 	ASSERT_EQ(0, hm_write_param("max_user_va32_bytes", 1ULL << 33));
 	/* Take the largest 32-bit range left, halving until one fits. */
 	for (r.len = window & ~(HM_SZ_2M - 1); r.len >= HM_SZ_2M; r.len /= 2)
-		if (!hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r))
+		if (!hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r))
 			break;
 	ASSERT_LE(HM_SZ_2M, r.len);
 	/* Keep reserving until the 32-bit window is full at 2 MiB grain. */
-	while (!(ret = hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &more)))
+	while (!(ret = hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &more)))
 		;
 	ASSERT_EQ(-ENOSPC, ret);
 	EXPECT_EQ(-ENOSPC, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0,
@@ -558,56 +558,56 @@ TEST_F(abi, reserve_va_quota)
 	if (!(self->info.remote_flags & HAPMEM_REMOTE_FIXED_VA))
 		SKIP(return, "no IOMMU: no reservations");
 	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 8 * HM_PAGE));
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	r.len = 4 * HM_PAGE;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	va[0] = r.vadsp;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	va[1] = r.vadsp;
 	r.len = HM_PAGE;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	fd2 = hm_open();
 	ASSERT_LE(0, fd2);
-	EXPECT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	EXPECT_EQ(0, hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
 	/* all sessions together: 16 pages reserved, a bound of 17 */
 	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 30));
 	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 17 * HM_PAGE));
 	r2.len = 2 * HM_PAGE;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
 	r2.len = HM_PAGE;
-	EXPECT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
-	EXPECT_EQ(-EDQUOT, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	EXPECT_EQ(0, hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
 	/* closing a session gives its share back */
 	close(fd2);
 	r2.len = 8 * HM_PAGE;
 	fd2 = hm_open();
 	ASSERT_LE(0, fd2);
-	EXPECT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
+	EXPECT_EQ(0, hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r2));
 	close(fd2);
 	ASSERT_EQ(0, hm_write_param("max_global_reserved_bytes", 2ULL << 30));
 	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 8 * HM_PAGE));
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	u.vadsp = va[1];
 	u.len = 4 * HM_PAGE;
-	EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	u.vadsp = r.vadsp;
 	u.len = HM_PAGE;
-	EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+	EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 	ASSERT_EQ(0, hm_write_param("max_session_reserved_bytes", 1ULL << 30));
 
 	/* va[0] is one reservation: a limit of 2 admits one more */
 	ASSERT_EQ(0, hm_write_param("max_session_maps", 2));
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	va[1] = r.vadsp;
-	EXPECT_EQ(-EDQUOT, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-EDQUOT, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	ASSERT_EQ(0, hm_write_param("max_session_maps", 65536));
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_RESERVE_VA, &r));
 	va[2] = r.vadsp;
 	for (i = 0; i < 3; i++) {
 		u.vadsp = va[i];
 		u.len = i ? HM_PAGE : 4 * HM_PAGE;
-		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
+		EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_UNRESERVE_VA, &u));
 	}
 }
 

@@ -176,7 +176,7 @@ TEST_F(map, dma_handle_map_refcounted_both_directions)
 	dm.fd = buf;
 	dm.offset = len;
 	dm.len = len;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
 	EXPECT_EQ(1, dm.refs);
 	both_directions(_metadata, self->fd, cpu + len, dm.vadsp, len, 4);
 
@@ -185,17 +185,17 @@ TEST_F(map, dma_handle_map_refcounted_both_directions)
 	again.fd = buf2;
 	again.offset = len;
 	again.len = len;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &again));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &again));
 	EXPECT_EQ(2, again.refs);
 	EXPECT_EQ(dm.vadsp, again.vadsp);
 	du.fd = buf2;
 	du.len = len;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 	EXPECT_EQ(1, du.refs);
 	du.fd = buf;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 	EXPECT_EQ(0, du.refs);
-	EXPECT_EQ(-ENOENT, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+	EXPECT_EQ(-ENOENT, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 	/* Gone for the device too. */
 	EXPECT_EQ(-ENOENT, hm_remote_read(self->fd, dm.vadsp, cpu, 16));
 	munmap(cpu, 2 * len);

@@ -179,7 +179,7 @@ TEST_F(rflags, remote_heap_attach_only_own_remote)
 	}
 	memset(&other, 0, sizeof(other));
 	other.remote = self->info.remote_index ? 0 : 1;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_INFO, &other));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_INFO, &other));
 	snprintf(path, sizeof(path), "/dev/hapmem-%s", other.name);
 	fd2 = hm_open_dev(path);
 	ASSERT_LE(0, fd2);
@@ -263,12 +263,12 @@ TEST_F(rflags, hlos_fd_mapped_on_first_need)
 	hm_fill(cpu, HM_XFER, 50);
 	dm.fd = rm.fd;
 	dm.len = HM_SZ_1M;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dm));
 	ASSERT_EQ(0, hm_remote_read(self->fd, dm.vadsp, buf, HM_XFER));
 	EXPECT_EQ(0, hm_check(buf, HM_XFER, 50));
 	du.fd = rm.fd;
 	du.len = HM_SZ_1M;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 	munmap(cpu, HM_SZ_1M);
 	close(rm.fd);
 }

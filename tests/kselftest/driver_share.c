@@ -84,7 +84,7 @@ static int open_other_remote(int fd, struct hapmem_info *self_info)
 	char path[64];
 
 	other.remote = self_info->remote_index ? 0 : 1;
-	if (hm_ioctl(fd, HAPMEM_IOC_INFO, &other))
+	if (hm_test_ioctl(fd, HAPMEM_IOC_INFO, &other))
 		return -1;
 	snprintf(path, sizeof(path), "/dev/hapmem-%s", other.name);
 	return hm_open_dev(path);

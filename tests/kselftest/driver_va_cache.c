@@ -204,7 +204,7 @@ TEST_F(vacache, isolated_between_sessions_and_remotes)
 	HM_REQUIRE_COUNTERS();
 	memset(&other, 0, sizeof(other));
 	other.remote = self->info.remote_index ? 0 : 1;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_INFO, &other));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_INFO, &other));
 	if (!(other.remote_flags & HAPMEM_REMOTE_IOMMU))
 		SKIP(return, "remote %s has no IOMMU", other.name);
 	snprintf(path, sizeof(path), "/dev/hapmem-%s", other.name);
@@ -234,7 +234,7 @@ static int fill_window32(struct __test_metadata *_metadata, int fd,
 	while (len >= HM_PAGE && n < max) {
 		struct hapmem_reserve_va r = { .flags = HAPMEM_MAP_VA32,
 					       .len = len };
-		int ret = hm_ioctl(fd, HAPMEM_IOC_RESERVE_VA, &r);
+		int ret = hm_test_ioctl(fd, HAPMEM_IOC_RESERVE_VA, &r);
 
 		if (ret == -ENOSPC) {
 			len >>= 1;
@@ -303,9 +303,9 @@ TEST_F(vacache, window_full_empties_every_cache)
 					    HM_XFER));
 		EXPECT_EQ(0U, hm_check(buf, HM_XFER, 81));
 	}
-	ASSERT_EQ(0, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r));
+	ASSERT_EQ(0, hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r));
 	EXPECT_EQ(c, r.vadsp);
-	EXPECT_EQ(-ENOSPC, hm_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r));
+	EXPECT_EQ(-ENOSPC, hm_test_ioctl(fd2, HAPMEM_IOC_RESERVE_VA, &r));
 	EXPECT_EQ(-ENOSPC, hm_request(self->fd, HAPMEM_MAP_VA32, 0, 0, 0,
 				      HM_PAGE, &rm));
 	/* closing the second session gives back its map and reservations */
