@@ -51,6 +51,13 @@ struct caps_rec_table {
 	size_t mask, count;
 };
 
+/* Where a region's segments come from. */
+enum caps_region_kind {
+	CAPS_REGION_GROWABLE,	/* a backend grows and shrinks it */
+	CAPS_REGION_USER_MEM,	/* the caller's memory (caps_region_add_mem) */
+	CAPS_REGION_USER_FD,	/* the caller's dma-buf (caps_region_add_fd) */
+};
+
 struct caps_region {
 	char name[HAPMEM_CAPS_NAME_MAX];
 	uint32_t id;			/* unique, > 0 */
@@ -77,7 +84,7 @@ struct caps_region {
 	struct caps_rec_table recs;
 
 	/* user regions (caps_region_add_fd / _mem) */
-	int user_kind;			/* 0 growable, 1 mem, 2 fd */
+	enum caps_region_kind kind;
 	uint64_t fd_vadsp;
 	bool fd_shared;
 

@@ -284,7 +284,7 @@ bool hm_caps_region_fork_reset(struct caps_region *r)
 		st.segments--;
 		s = (struct caps_seg *)owner;
 		/* a user-mem region's memory is the caller's: left as it is */
-		if (r->ops && r->user_kind != 1) {
+		if (r->ops && r->kind != CAPS_REGION_USER_MEM) {
 			/* the driver backend only unmaps a parent's segment here */
 			r->ops->release(r->ctx, &s->desc);
 			/* no thread can map the range between release and this */
@@ -296,9 +296,9 @@ bool hm_caps_region_fork_reset(struct caps_region *r)
 		free(s);
 	}
 	hm_core_destroy(r->core);
-	r->core = r->user_kind ? NULL : hm_core_create();
+	r->core = r->kind != CAPS_REGION_GROWABLE ? NULL : hm_core_create();
 	if (!r->core) {
-		if (r->user_kind == 0)
+		if (r->kind == CAPS_REGION_GROWABLE)
 			fprintf(stderr, "hapmem caps: fork: out of memory, region %s dropped in the child\n",
 				r->name);
 		if (r->ctx_free)

@@ -396,7 +396,7 @@ static int add_user(const char *name, const struct hm_segment_desc *d, uint32_t 
 	r->attr = attr;
 	r->has_attr = true;
 	r->capacity = d->len;
-	r->user_kind = ops == &user_fd_ops ? 2 : 1;
+	r->kind = ops == &user_fd_ops ? CAPS_REGION_USER_FD : CAPS_REGION_USER_MEM;
 	ret = hm_caps_region_add_seg(r, d);
 	if (!ret)
 		ret = hm_caps_register(r);

@@ -64,7 +64,8 @@ int caps_dump_json(FILE *out)
 		else
 			fprintf(out, "      \"attr\": null,\n");
 		fprintf(out, "      \"kind\": \"%s\",\n      \"cpu_less\": %s,\n",
-			r->user_kind == 2 ? "user-fd" : r->user_kind == 1 ? "user-mem" : "growable",
+			r->kind == CAPS_REGION_USER_FD ? "user-fd" :
+			r->kind == CAPS_REGION_USER_MEM ? "user-mem" : "growable",
 			r->cpu_less ? "true" : "false");
 		if (r->capacity == SIZE_MAX)
 			fprintf(out, "      \"capacity\": null,\n");
