@@ -91,36 +91,43 @@ void hm_caps_wake(struct caps_region *r, size_t largest_free)
 	pthread_mutex_unlock(&wlock);
 }
 
-void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
+/* The absolute CLOCK_MONOTONIC time @timeout_ms from now (< 0: unused). */
+static void deadline_after(long timeout_ms, struct timespec *deadline)
 {
-	struct waiter w = { .need = 0 };
-	unsigned long seen = 0;	/* w.kicks at the last attempt */
-	const struct caps_cands *c;
-	struct timespec deadline;
-	size_t biggest = 0;
-	unsigned int i;
-	void *p = NULL;
-	int err = hm_caps_validate(caps);
-
-	if (err)
-		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	if (timeout_ms >= 0) {
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	if (timeout_ms < 0)
+		return;
+	deadline->tv_sec += timeout_ms / 1000;
+	deadline->tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
 	}
+}
+
+static void waiter_init(struct waiter *w)
+{
 	pthread_condattr_t ca;
 
+	memset(w, 0, sizeof(*w));
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w.cv, &ca);
+	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
+}
 
-	/* register before the first attempt */
+/*
+ * Register @w as needing @size bytes (guards included) from the regions
+ * that may serve @caps, before the first attempt: -ENOTSUP when none may,
+ * -E2BIG when none ever could.
+ */
+static int waiter_register(struct waiter *w, size_t size, uint32_t caps)
+{
+	const struct caps_cands *c;
+	size_t biggest = 0;
+	unsigned int i;
+	int err = 0;
+
 	hm_caps_reg_rdlock();
 	c = hm_caps_cands(caps);
 	for (i = 0; i < c->n; i++) {
@@ -130,77 +137,107 @@ void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
 		hm_caps_dbg_layout(r, hm_caps_dbg_level(), size, 0, &head, &tail);
 		if (r->capacity > biggest)
 			biggest = r->capacity;
-		w.regions |= 1ull << r->slot;
-		if (size <= SIZE_MAX - head - tail - HM_CORE_GRANULE && size + head + tail > w.need)
-			w.need = size + head + tail;
+		w->regions |= 1ull << r->slot;
+		if (size <= SIZE_MAX - head - tail - HM_CORE_GRANULE && size + head + tail > w->need)
+			w->need = size + head + tail;
 	}
 	if (!c->n)
 		err = -ENOTSUP;
-	else if (size > biggest || !w.need)
+	else if (size > biggest || !w->need)
 		err = -E2BIG;
 	if (!err) {
-		w.need = (w.need + HM_CORE_GRANULE - 1) & ~(size_t)(HM_CORE_GRANULE - 1);
+		w->need = (w->need + HM_CORE_GRANULE - 1) & ~(size_t)(HM_CORE_GRANULE - 1);
 		pthread_mutex_lock(&wlock);
-		w.next = waiters;
-		waiters = &w;
+		w->next = waiters;
+		waiters = w;
 		for (i = 0; i < c->n; i++) {
 			struct caps_region *r = hm_caps_region_at(c->slot[i]);
 
-			if ((size_t)atomic_load(&r->min_wait) > w.need)
-				atomic_store(&r->min_wait, w.need);
+			if ((size_t)atomic_load(&r->min_wait) > w->need)
+				atomic_store(&r->min_wait, w->need);
 		}
 		pthread_mutex_unlock(&wlock);
 	}
 	hm_caps_reg_unlock();
+	return err;
+}
+
+static void waiter_unregister(struct waiter *w)
+{
+	struct waiter **pp;
+
+	hm_caps_reg_rdlock();
+	pthread_mutex_lock(&wlock);
+	for (pp = &waiters; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	recompute_locked(w->regions);
+	pthread_mutex_unlock(&wlock);
+	hm_caps_reg_unlock();
+}
+
+/*
+ * After a failed attempt: sleep until a free kicks @w (one that landed
+ * since the attempt counts: no sleep then) or the deadline passes.
+ * -ENOMEM: kicked, try again; -ETIMEDOUT: give up.
+ */
+static int wait_for_kick(struct waiter *w, unsigned long *seen, long timeout_ms,
+			 const struct timespec *deadline)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&wlock);
+	if (w->kicks == *seen) {
+		/* Counted with wlock held until the sleep: asleep for all. */
+		wstats.waits++;
+		pthread_cond_broadcast(&wslept);
+	}
+	while (w->kicks == *seen && err != -ETIMEDOUT) {
+		w->asleep = true;
+		if (timeout_ms < 0)
+			pthread_cond_wait(&w->cv, &wlock);
+		else if (pthread_cond_timedwait(&w->cv, &wlock, deadline) == ETIMEDOUT)
+			err = -ETIMEDOUT;
+	}
+	w->asleep = false;
+	if (w->kicks == *seen) {
+		wstats.timeouts++;
+	} else {
+		*seen = w->kicks;
+		err = -ENOMEM;
+	}
+	pthread_mutex_unlock(&wlock);
+	return err;
+}
+
+void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
+{
+	unsigned long seen = 0;	/* w.kicks at the last attempt */
+	struct timespec deadline;
+	struct waiter w;
+	void *p = NULL;
+	int err = hm_caps_validate(caps);
+
+	if (err)
+		goto out;
+	deadline_after(timeout_ms, &deadline);
+	waiter_init(&w);
+	err = waiter_register(&w, size, caps);
 	if (err)
 		goto destroy;
-
 	for (;;) {
 		hm_caps_reg_rdlock();
 		err = hm_caps_alloc_cands(hm_caps_cands(caps), size, 0, NULL, 0, NULL, &p, NULL);
 		hm_caps_reg_unlock();
 		if (err != -ENOMEM)
 			break;
-		pthread_mutex_lock(&wlock);
-		if (w.kicks == seen) {
-			/* Counted with wlock held until the sleep: asleep for all. */
-			wstats.waits++;
-			pthread_cond_broadcast(&wslept);
-		}
-		while (w.kicks == seen && err != -ETIMEDOUT) {
-			w.asleep = true;
-			if (timeout_ms < 0)
-				pthread_cond_wait(&w.cv, &wlock);
-			else if (pthread_cond_timedwait(&w.cv, &wlock, &deadline) == ETIMEDOUT)
-				err = -ETIMEDOUT;
-		}
-		w.asleep = false;
-		if (w.kicks == seen) {
-			wstats.timeouts++;
-		} else {
-			seen = w.kicks;
-			err = -ENOMEM;	/* kicked: try again */
-		}
-		pthread_mutex_unlock(&wlock);
+		err = wait_for_kick(&w, &seen, timeout_ms, &deadline);
 		if (err == -ETIMEDOUT)
 			break;
 	}
-
-	/* unregister */
-	hm_caps_reg_rdlock();
-	pthread_mutex_lock(&wlock);
-	{
-		struct waiter **pp;
-
-		for (pp = &waiters; *pp; pp = &(*pp)->next)
-			if (*pp == &w) {
-				*pp = w.next;
-				break;
-			}
-	}
-	recompute_locked(w.regions);
-	pthread_mutex_unlock(&wlock);
-	hm_caps_reg_unlock();
+	waiter_unregister(&w);
 destroy:
 	pthread_cond_destroy(&w.cv);
 out:
