@@ -288,14 +288,89 @@ int caps_free(void *ptr)
 
 /* ---- realloc -------------------------------------------------------------- */
 
+/* Whether @r is among the regions that may serve @caps (0: any). */
+static bool region_serves(const struct caps_region *r, uint32_t caps)
+{
+	const struct caps_cands *c;
+	unsigned int i;
+
+	if (!caps)
+		return true;
+	c = hm_caps_cands(caps);
+	for (i = 0; i < c->n; i++)
+		if (c->slot[i] == r->slot)
+			return true;
+	return false;
+}
+
+/*
+ * r->lock held: resize the block at @ptr in place, its old size in *@old;
+ * -ENOMEM when it must move instead (guarded blocks always do).
+ */
+static int resize_in_place_locked(struct caps_region *r, void *ptr, size_t size,
+				  bool must_move, size_t *old)
+{
+	size_t oldblk = 0, newblk = 0;
+	int err;
+
+	if (r->recs.count && hm_caps_rec_find(r, (uintptr_t)ptr)) {
+		*old = hm_caps_rec_find(r, (uintptr_t)ptr)->size;
+		return -ENOMEM;
+	}
+	err = hm_core_block_size(r->core, (uintptr_t)ptr, &oldblk);
+	*old = oldblk;
+	if (!err && must_move)
+		err = -ENOMEM;
+	else if (!err)
+		err = hm_core_resize(r->core, (uintptr_t)ptr, size);
+	if (err)
+		return err;
+	hm_caps_win_note(r);
+	if (r->verify_free) {
+		hm_core_block_size(r->core, (uintptr_t)ptr, &newblk);
+		if (newblk < oldblk)	/* the tail went back: keep it poisoned */
+			memset((char *)ptr + newblk, CAPS_POISON_FREE, oldblk - newblk);
+		else if (newblk > oldblk)
+			memset((char *)ptr + oldblk, CAPS_POISON_ALLOC, newblk - oldblk);
+	}
+	return 0;
+}
+
+/* What a move needs to know of the block's region, read under the locks. */
+struct realloc_src {
+	uint32_t keep;		/* the region's capabilities */
+	uint32_t attr;
+	bool has_attr;
+	bool cpu_less;
+	size_t old;		/* the block's size */
+};
+
+/*
+ * Move the block to a new one with @caps, or with its region's
+ * capabilities (or attribute) when @caps is 0; the old block is freed
+ * only once the copy is made.
+ */
+static void *realloc_move(void *ptr, size_t size, uint32_t caps, const struct realloc_src *src)
+{
+	void *n = NULL;
+
+	if (caps || src->keep)
+		n = caps_malloc(size, caps ? caps : src->keep);
+	else if (src->has_attr)
+		n = caps_attr_alloc(src->attr, size, 0);
+	if (!n)
+		return NULL;	/* the failure hook ran already; ptr is intact */
+	memcpy(n, ptr, src->old < size ? src->old : size);
+	caps_free(ptr);
+	return n;
+}
+
 void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 {
+	struct realloc_src src = { 0 };
 	struct caps_region *r;
 	struct caps_seg *seg;
-	size_t old = 0, oldblk = 0, newblk = 0;
-	uint32_t keep = 0, attr = 0;
-	bool has_attr = false, cpu_less = false, must_move = false;
-	void *n = NULL;
+	bool must_move;
 	int err;
 
 	if (!ptr)
@@ -317,69 +392,28 @@ void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 		goto unlock;
 	}
 	r = seg->region;
-	if (caps) {
-		/* asked-for capabilities its region lacks: the block moves */
-		const struct caps_cands *c = hm_caps_cands(caps);
-		unsigned int i;
-
-		must_move = true;
-		for (i = 0; i < c->n; i++)
-			if (c->slot[i] == r->slot)
-				must_move = false;
-	}
-	keep = r->all_caps;
-	attr = r->attr;
-	has_attr = r->has_attr;
-	cpu_less = r->cpu_less;
+	/* asked-for capabilities its region lacks: the block moves */
+	must_move = !region_serves(r, caps);
+	src.keep = r->all_caps;
+	src.attr = r->attr;
+	src.has_attr = r->has_attr;
+	src.cpu_less = r->cpu_less;
 	pthread_mutex_lock(&r->lock);
-	if (r->recs.count && hm_caps_rec_find(r, (uintptr_t)ptr)) {
-		old = hm_caps_rec_find(r, (uintptr_t)ptr)->size;
-		err = -ENOMEM;	/* guarded blocks always move */
-	} else {
-		err = hm_core_block_size(r->core, (uintptr_t)ptr, &oldblk);
-		old = oldblk;
-		if (!err && must_move)
-			err = -ENOMEM;
-		else if (!err)
-			err = hm_core_resize(r->core, (uintptr_t)ptr, size);
-		if (!err)
-			hm_caps_win_note(r);
-		if (!err && r->verify_free) {
-			hm_core_block_size(r->core, (uintptr_t)ptr, &newblk);
-			if (newblk < oldblk)	/* the tail went back: keep it poisoned */
-				memset((char *)ptr + newblk, CAPS_POISON_FREE, oldblk - newblk);
-			else if (newblk > oldblk)
-				memset((char *)ptr + oldblk, CAPS_POISON_ALLOC, newblk - oldblk);
-		}
-	}
+	err = resize_in_place_locked(r, ptr, size, must_move, &src.old);
 	pthread_mutex_unlock(&r->lock);
 	if (!err) {
 		hm_caps_amap_unlock();
 		hm_caps_reg_unlock();
-		hm_caps_emit(CAPS_EV_RESIZE, r, ptr, size, old, 0);
+		hm_caps_emit(CAPS_EV_RESIZE, r, ptr, size, src.old, 0);
 		return ptr;
 	}
 unlock:
 	hm_caps_amap_unlock();
 	hm_caps_reg_unlock();
-	if (err != -ENOMEM)
-		goto fail;
-	if (cpu_less) {
+	if (err == -ENOMEM && src.cpu_less)
 		err = -EPERM;	/* the CPU cannot copy protected memory */
-		goto fail;
-	}
-	/* move, keeping the capabilities (or the attribute) of the block */
-	if (caps || keep) {
-		n = caps_malloc(size, caps ? caps : keep);
-	} else if (has_attr) {
-		n = caps_attr_alloc(attr, size, 0);
-	}
-	if (!n)
-		return NULL;	/* the failure hook ran already; ptr is intact */
-	memcpy(n, ptr, old < size ? old : size);
-	caps_free(ptr);
-	return n;
-fail:
+	if (err == -ENOMEM)
+		return realloc_move(ptr, size, caps, &src);
 	if (err == -EFAULT || err == -EINVAL)
 		hm_caps_report("hapmem caps: caps_realloc of %p: not a live block", ptr);
 	hm_caps_failed(size, caps, __func__, err);
