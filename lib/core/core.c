@@ -541,12 +541,13 @@ static void used_add(struct hm_core *c, uint32_t n)
 		c->peak_used_gran = c->used_gran;
 }
 
+/* The cache's bound: none while there are orphans (see core_impl.h). */
 static void update_cache_cap(struct hm_core *c)
 {
 	uint64_t share = c->total_gran / CACHE_HEAP_SHARE;
 	uint64_t limit = c->cache_limit >> GRAN_SHIFT;
 
-	c->cache_cap_gran = share < limit ? share : limit;
+	c->cache_cap_gran = c->orphans ? 0 : share < limit ? share : limit;
 }
 
 /* ---- block life cycle --------------------------------------------------- */
@@ -561,11 +562,15 @@ static uintptr_t make_live(struct hm_core *c, uint16_t s, uint32_t off, uint32_t
 	return seg_addr(c, s, off);
 }
 
-/* The orphan count of segment @s changes by @d. */
+/* The orphan count of segment @s changes by @d; the cache closes while there are any. */
 static void orphans_add(struct hm_core *c, uint16_t s, int d)
 {
+	bool had = c->orphans;
+
 	c->orphans += (uint32_t)d;
 	c->seg[s].orphans += (uint32_t)d;
+	if (had != !!c->orphans)
+		update_cache_cap(c);
 }
 
 /*
@@ -615,7 +620,8 @@ static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uin
 	} else {
 		nl_set(g, off);
 	}
-	orphans_add(c, s, -(int)ro - (int)lo);
+	if (ro || lo)
+		orphans_add(c, s, -(int)ro - (int)lo);
 	if (l) {
 		/* The left neighbour's record takes it all. */
 		list_remove(c, l);
@@ -646,14 +652,16 @@ static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uin
 
 /* ---- front-end cache ---------------------------------------------------- */
 
-/* Park the live block (@s, @off, @n) in the cache; 0 if it does not go there. */
+/*
+ * Park the live block (@s, @off, @n) in the cache (room for a record is
+ * there, see free_room()); 0 if it does not go there.
+ */
 static int cache_put(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n)
 {
 	unsigned int bk;
 	uint32_t id;
 
-	if (n > CACHE_MAX_GRAN || c->cached_gran + n > c->cache_cap_gran || c->orphans ||
-	    !room_for(c, 1))
+	if (n > CACHE_MAX_GRAN || c->cached_gran + n > c->cache_cap_gran)
 		return 0;
 	bk = bucket_of(n);
 	if (c->cache_count[bk] >= CACHE_DEPTH)
@@ -786,7 +794,7 @@ static uint32_t carve(struct hm_core *c, uint32_t id, uint32_t lead, uint32_t n)
  * never more than one round of every segment); one record and index slot
  * stay spare for the allocation.  Returns how many were adopted.
  */
-static uint32_t adopt(struct hm_core *c, uint64_t budget)
+static __attribute__((noinline, cold)) uint32_t adopt(struct hm_core *c, uint64_t budget)
 {
 	uint64_t words = (c->total_gran >> 6) + 2 * (uint64_t)c->seg_slots + 2;
 	uint32_t done = 0;
@@ -830,7 +838,7 @@ static uint32_t adopt(struct hm_core *c, uint64_t budget)
 }
 
 /* Adopt every orphan the metadata can be grown for: before an allocation fails. */
-static uint32_t adopt_all(struct hm_core *c)
+static __attribute__((noinline, cold)) uint32_t adopt_all(struct hm_core *c)
 {
 	if (!rec_reserve(c, c->orphans + 1))
 		rix_reserve(c, c->cached_blocks + c->orphans + 1);
@@ -865,12 +873,14 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 	 */
 	if (c->tag && tag_reserve(c))
 		return -ENOMEM;
-	if (!rec_reserve(c, REC_SPARE))
-		rix_reserve(c, c->cached_blocks + REC_SPARE);
-	if (c->orphans)
-		adopt(c, ADOPT_BUDGET);
-	if (!room_for(c, 1))
+	if ((rec_reserve(c, REC_SPARE) || rix_reserve(c, c->cached_blocks + REC_SPARE)) &&
+	    !room_for(c, 1))
 		return -ENOMEM;
+	if (__builtin_expect(c->orphans != 0, 0)) {
+		adopt(c, ADOPT_BUDGET);
+		if (!room_for(c, 1))
+			return -ENOMEM;
+	}
 	for (;;) {
 		if (align <= HM_CORE_GRANULE) {
 			id = take_free(c, n);
@@ -935,6 +945,22 @@ static inline int find_live(const struct hm_core *c, uintptr_t addr, uint16_t *s
 	return 0;
 }
 
+/*
+ * free() of the live block (@s, @off) without room for a record: the
+ * cache's records come back, and failing that release() leaves an orphan.
+ */
+static __attribute__((noinline, cold)) int free_nomem(struct hm_core *c, uint16_t s, uint32_t off)
+{
+	uint32_t n = blk_size(&c->seg[s], off);
+
+	c->used_gran -= n;
+	c->live_blocks--;
+	if (c->cached_blocks)
+		hm_core_flush_cache(c);
+	release(c, s, off, n, 0);
+	return 0;
+}
+
 int hm_core_free(struct hm_core *c, uintptr_t addr)
 {
 	uint32_t off, n;
@@ -943,9 +969,8 @@ int hm_core_free(struct hm_core *c, uintptr_t addr)
 
 	if (err)
 		return err;
-	/* Out of memory for metadata: the cache's records come back (a slow path). */
-	if (free_room(c) && c->cached_blocks)
-		hm_core_flush_cache(c);
+	if (__builtin_expect(free_room(c) != 0, 0))
+		return free_nomem(c, s, off);
 	n = blk_size(&c->seg[s], off);
 	c->used_gran -= n;
 	c->live_blocks--;

@@ -116,6 +116,7 @@ struct hm_core {
 	uint32_t rec_cap;
 	uint32_t rec_pool;		/* first unused record */
 	uint32_t rec_spare;
+	uint32_t orphans;		/* free blocks without a record: see above */
 
 	/* (segment, offset) -> free record id. */
 	uint32_t *rix;
@@ -132,6 +133,7 @@ struct hm_core {
 	uint32_t seg_slots;
 	uint32_t nsegs;
 	uint16_t unused_head;
+	uint16_t adopt_seg;		/* where the scan for orphans resumes... */
 	uint32_t nunused;
 	uint64_t unused_gran;		/* granules of the segments on that list */
 	struct hm_seg_index segix;
@@ -144,9 +146,6 @@ struct hm_core {
 	uint32_t live_blocks;
 	uint32_t free_blocks;
 	uint32_t cached_blocks;
-	uint32_t orphans;		/* free blocks without a record: see above */
-	uint32_t adopt_seg;		/* where the scan for orphans resumes */
-	uint32_t adopt_word;
 
 	uint32_t tag;
 
@@ -154,6 +153,7 @@ struct hm_core {
 	uintptr_t hint_base;
 	uintptr_t hint_len;		/* 0 when none */
 	uint16_t hint;
+	uint32_t adopt_word;		/* ...and the word of adopt_seg's not-live bitmap */
 };
 
 #define BM_NONE		UINT32_MAX

@@ -270,7 +270,7 @@ int hm_core_check(const struct hm_core *c, const char **why)
 	CHECK(unused_gran == c->unused_gran, "unused segment granules mismatch");
 	CHECK(nsegs == c->nsegs && total == c->total_gran, "segment totals mismatch");
 	CHECK(norphans == c->orphans, "orphan count mismatch");
-	CHECK(!c->orphans || !c->cached_blocks, "cached blocks beside orphans");
+	CHECK(!c->orphans || (!c->cached_blocks && !c->cache_cap_gran), "cache open beside orphans");
 	CHECK(nfree == nfree_list && nfree == c->free_blocks, "free block count mismatch");
 	CHECK(ncached == c->cached_blocks && nfree == nrec, "record totals mismatch");
 	CHECK(nlive == c->live_blocks && used == c->used_gran, "live totals mismatch");
