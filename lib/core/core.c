@@ -9,8 +9,10 @@
  * blocks from a hash of records.  Live blocks cost no record, so
  * a free() whose block has no free neighbour needs one: the record pool
  * and its hash keep spare room grown on the allocation path, and free()
- * grows them itself only when that room is used up (amortised O(1)); if
- * even that fails, free() returns -ENOMEM and the block stays live.
+ * grows them itself only when that room is used up (amortised O(1)).  If
+ * even that fails, free() still succeeds: the cache gives its records
+ * back, and failing that the block becomes an orphan (core_impl.h), free
+ * but not allocatable until the allocation path gives it a record.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +23,17 @@
 #define NO_SEG16	((uint16_t)HM_SEG_NONE)
 /* Spare records and hash room kept by the allocation path for free(). */
 #define REC_SPARE	8u
+/* Scan budget for orphans per allocation: bitmap words plus lookups. */
+#define ADOPT_BUDGET	64u
+
+/*
+ * Every metadata allocation goes through these: a unit test that includes
+ * this file defines them first to make them fail.
+ */
+#ifndef meta_calloc
+#define meta_calloc(n, size)	calloc(n, size)
+#define meta_realloc(p, size)	realloc(p, size)
+#endif
 
 /* ---- block-start bitmap ------------------------------------------------- */
 
@@ -70,7 +83,7 @@ static int bm_alloc(struct hm_seg *g)
 	}
 	g->bm_top = (uint8_t)k;
 	g->bm_words = (uint32_t)(words + g->bm_nw[0]);
-	g->bm = calloc(g->bm_words, sizeof(*g->bm));
+	g->bm = meta_calloc(g->bm_words, sizeof(*g->bm));
 	if (!g->bm)
 		return -ENOMEM;
 	g->nl = g->bm + words;
@@ -94,7 +107,7 @@ static int rec_reserve(struct hm_core *c, uint32_t n)
 			return -ENOMEM;
 		cap += cap / 8 > 16 ? cap / 8 : 16;
 	}
-	nr = realloc(c->rec, (size_t)cap * sizeof(*nr));
+	nr = meta_realloc(c->rec, (size_t)cap * sizeof(*nr));
 	if (!nr)
 		return -ENOMEM;
 	/* Id 0 means "none", so a fresh pool starts handing out id 1. */
@@ -165,7 +178,7 @@ static int rix_reserve(struct hm_core *c, uint32_t n)
 			size *= 2;
 		}
 	}
-	c->rix = calloc(size, sizeof(*c->rix));
+	c->rix = meta_calloc(size, sizeof(*c->rix));
 	if (!c->rix) {
 		c->rix = old;
 		/* A failed shrink is harmless: the larger table stays. */
@@ -271,7 +284,7 @@ static void rec_shrink(struct hm_core *c)
 			c->rec_pool = i;
 			c->rec_spare++;
 		}
-	nr = realloc(c->rec, (size_t)cap * sizeof(*nr));
+	nr = meta_realloc(c->rec, (size_t)cap * sizeof(*nr));
 	if (nr)
 		c->rec = nr;
 	c->rec_cap = cap;
@@ -286,9 +299,16 @@ static __attribute__((noinline)) int free_room_grow(struct hm_core *c)
 	return rec_reserve(c, 1) || rix_reserve(c, c->cached_blocks + 1) ? -ENOMEM : 0;
 }
 
+/* Room for @n new free or cached records without allocating. */
+static inline bool room_for(const struct hm_core *c, uint32_t n)
+{
+	return c->rec_spare >= n &&
+	       (uint64_t)(c->rix_count + c->cached_blocks + n) * 2 <= c->rix_size;
+}
+
 static inline int free_room(struct hm_core *c)
 {
-	if (c->rec_spare && (uint64_t)(c->rix_count + c->cached_blocks + 1) * 2 <= c->rix_size)
+	if (room_for(c, 1))
 		return 0;
 	return free_room_grow(c);
 }
@@ -317,7 +337,7 @@ static int tag_reserve(struct hm_core *c)
 	if (old_size >= (1u << 31))
 		return -ENOMEM;
 	size = old_size ? old_size * 2 : 16;
-	c->tags = calloc(size, sizeof(*c->tags));
+	c->tags = meta_calloc(size, sizeof(*c->tags));
 	if (!c->tags) {
 		c->tags = old;
 		return -ENOMEM;
@@ -521,12 +541,13 @@ static void used_add(struct hm_core *c, uint32_t n)
 		c->peak_used_gran = c->used_gran;
 }
 
+/* The cache's bound: none while there are orphans (see core_impl.h). */
 static void update_cache_cap(struct hm_core *c)
 {
 	uint64_t share = c->total_gran / CACHE_HEAP_SHARE;
 	uint64_t limit = c->cache_limit >> GRAN_SHIFT;
 
-	c->cache_cap_gran = share < limit ? share : limit;
+	c->cache_cap_gran = c->orphans ? 0 : share < limit ? share : limit;
 }
 
 /* ---- block life cycle --------------------------------------------------- */
@@ -541,67 +562,100 @@ static uintptr_t make_live(struct hm_core *c, uint16_t s, uint32_t off, uint32_t
 	return seg_addr(c, s, off);
 }
 
+/* The orphan count of segment @s changes by @d; the cache closes while there are any. */
+static void orphans_add(struct hm_core *c, uint16_t s, int d)
+{
+	bool had = c->orphans;
+
+	c->orphans += (uint32_t)d;
+	c->seg[s].orphans += (uint32_t)d;
+	if (had != !!c->orphans)
+		update_cache_cap(c);
+}
+
 /*
  * The block [@off, @off + @n) of segment @s, live or cached, returns to the
- * free lists, merged with its free neighbours.  @id is its record (cached
- * block, out of the index) or 0 (live block); one spare record and index
- * slot are there either way (see free_room()).
+ * free lists, merged with its free neighbours (orphans included).  @id is
+ * its record (cached block, out of the index) or 0 (live block).  The
+ * merged block keeps a neighbour's record, else @id, else a spare one; with
+ * none of these it becomes (or stays) an orphan.
  */
 static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uint32_t id)
 {
 	struct hm_seg *g = &c->seg[s];
-	uint32_t r = 0, l = 0, end = off + n, p;
+	uint32_t r = 0, l = 0, end = off + n, start = off, keep;
+	bool ro = false, lo = false;
 
 	seg_busy_sub(c, s, n);
 	tag_drop(c, s, off);
-	if (end < g->ngran && nl_test(g, end))
-		r = rix_find(c, s, end);	/* 0 if cached */
-	if (off) {
-		p = bm_prev(g, off - 1);
-		if (nl_test(g, p))
-			l = rix_find(c, s, p);
+	/* A not-live start without a record: cached, or an orphan if there are any. */
+	if (end < g->ngran && nl_test(g, end)) {
+		r = rix_find(c, s, end);
+		ro = !r && c->orphans;
 	}
-	if (r) {
-		list_remove(c, r);
-		n += c->rec[r].size;
+	if (off) {
+		uint32_t p = bm_prev(g, off - 1);
+
+		if (nl_test(g, p)) {
+			l = rix_find(c, s, p);
+			lo = !l && c->orphans;
+			if (l || lo)
+				start = p;
+		}
+	}
+	if (r || ro) {
+		if (r) {
+			list_remove(c, r);
+			n += c->rec[r].size;
+		} else {
+			n += blk_size(g, end);
+		}
 		bm_clear(g, end);
 		nl_clear(g, end);
 	}
+	if (start != off) {
+		n += off - start;
+		bm_clear(g, off);
+		nl_clear(g, off);
+	} else {
+		nl_set(g, off);
+	}
+	if (ro || lo)
+		orphans_add(c, s, -(int)ro - (int)lo);
 	if (l) {
 		/* The left neighbour's record takes it all. */
 		list_remove(c, l);
-		c->rec[l].size += n;
-		bm_clear(g, off);
-		nl_clear(g, off);
-		if (r) {
-			rix_remove(c, r);
-			rec_put(c, r);
-		}
-		if (id)
-			rec_put(c, id);
-		list_insert(c, l);
+		keep = l;
+	} else if (r) {
+		/* The right neighbour's record moves to the block's start. */
+		rix_move(c, r, start);
+		keep = r;
+		r = 0;
+	} else if (id || room_for(c, 1)) {
+		keep = id ? id : rec_get(c);
+		id = 0;
+		c->rec[keep] = (struct hm_rec){ .off = start, .seg = s };
+		rix_put(c, keep);
+	} else {
+		orphans_add(c, s, 1);
 		return;
 	}
-	nl_set(g, off);
 	if (r) {
-		/* The right neighbour's record moves to the block's start. */
-		if (id)
-			rec_put(c, id);
-		id = r;
-		rix_move(c, id, off);
-	} else {
-		if (!id)
-			id = rec_get(c);
-		c->rec[id] = (struct hm_rec){ .off = off, .seg = s };
-		rix_put(c, id);
+		rix_remove(c, r);
+		rec_put(c, r);
 	}
-	c->rec[id].size = n;
-	list_insert(c, id);
+	if (id)
+		rec_put(c, id);
+	c->rec[keep].size = n;
+	list_insert(c, keep);
 }
 
 /* ---- front-end cache ---------------------------------------------------- */
 
-/* Park the live block (@s, @off, @n) in the cache; 0 if it does not go there. */
+/*
+ * Park the live block (@s, @off, @n) in the cache (room for a record is
+ * there, see free_room()); 0 if it does not go there.
+ */
 static int cache_put(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n)
 {
 	unsigned int bk;
@@ -734,6 +788,63 @@ static uint32_t carve(struct hm_core *c, uint32_t id, uint32_t lead, uint32_t n)
 	return off;
 }
 
+/*
+ * Give records to orphans, scanning the not-live bitmaps on from where the
+ * last scan stopped, for at most @budget bitmap words and lookups (and
+ * never more than one round of every segment); one record and index slot
+ * stay spare for the allocation.  Returns how many were adopted.
+ */
+static __attribute__((noinline, cold)) uint32_t adopt(struct hm_core *c, uint64_t budget)
+{
+	uint64_t words = (c->total_gran >> 6) + 2 * (uint64_t)c->seg_slots + 2;
+	uint32_t done = 0;
+
+	while (c->orphans && budget && words && room_for(c, 2)) {
+		struct hm_seg *g;
+		uint64_t w;
+
+		budget--;
+		words--;
+		if (c->adopt_seg >= c->seg_slots) {
+			c->adopt_seg = 0;
+			c->adopt_word = 0;
+		}
+		g = &c->seg[c->adopt_seg];
+		if (!g->live || !g->orphans || c->adopt_word >= g->bm_nw[0]) {
+			c->adopt_seg++;
+			c->adopt_word = 0;
+			continue;
+		}
+		/* With orphans there are no cached blocks: a start without a record is one. */
+		for (w = g->nl[c->adopt_word]; w && budget && room_for(c, 2); w &= w - 1) {
+			uint32_t off = c->adopt_word << 6 | (uint32_t)__builtin_ctzll(w), id;
+
+			budget--;
+			if (rix_find(c, c->adopt_seg, off))
+				continue;
+			id = rec_get(c);
+			c->rec[id] = (struct hm_rec){
+				.off = off, .size = blk_size(g, off), .seg = (uint16_t)c->adopt_seg,
+			};
+			rix_put(c, id);
+			list_insert(c, id);
+			orphans_add(c, (uint16_t)c->adopt_seg, -1);
+			done++;
+		}
+		if (!w)
+			c->adopt_word++;
+	}
+	return done;
+}
+
+/* Adopt every orphan the metadata can be grown for: before an allocation fails. */
+static __attribute__((noinline, cold)) uint32_t adopt_all(struct hm_core *c)
+{
+	if (!rec_reserve(c, c->orphans + 1))
+		rix_reserve(c, c->cached_blocks + c->orphans + 1);
+	return adopt(c, UINT64_MAX);
+}
+
 int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 {
 	uint32_t n, id, lead = 0;
@@ -756,10 +867,20 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 		*out = addr;
 		return 0;
 	}
-	/* One new record at worst (a gap on both sides), and spare room for free(). */
-	if (rec_reserve(c, REC_SPARE) || rix_reserve(c, c->cached_blocks + REC_SPARE) ||
-	    (c->tag && tag_reserve(c)))
+	/*
+	 * Spare room for free(), and for orphans; short of that, the one new
+	 * record a split may need (a gap on both sides) is enough.
+	 */
+	if (c->tag && tag_reserve(c))
 		return -ENOMEM;
+	if ((rec_reserve(c, REC_SPARE) || rix_reserve(c, c->cached_blocks + REC_SPARE)) &&
+	    !room_for(c, 1))
+		return -ENOMEM;
+	if (__builtin_expect(c->orphans != 0, 0)) {
+		adopt(c, ADOPT_BUDGET);
+		if (!room_for(c, 1))
+			return -ENOMEM;
+	}
 	for (;;) {
 		if (align <= HM_CORE_GRANULE) {
 			id = take_free(c, n);
@@ -775,11 +896,16 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 		}
 		if (id)
 			break;
-		if (retried || !c->cached_blocks)
+		/*
+		 * Cached blocks may coalesce into a fit, orphans may be one: slow
+		 * paths, taken only when full.
+		 */
+		if (!retried && c->cached_blocks) {
+			hm_core_flush_cache(c);
+			retried = 1;
+		} else if (!c->orphans || !adopt_all(c)) {
 			return -ENOMEM;
-		/* Cached blocks may coalesce into a fit: a slow path, taken only when full. */
-		hm_core_flush_cache(c);
-		retried = 1;
+		}
 	}
 	s = c->rec[id].seg;
 	if (s != c->hint || !c->hint_len) {
@@ -819,6 +945,22 @@ static inline int find_live(const struct hm_core *c, uintptr_t addr, uint16_t *s
 	return 0;
 }
 
+/*
+ * free() of the live block (@s, @off) without room for a record: the
+ * cache's records come back, and failing that release() leaves an orphan.
+ */
+static __attribute__((noinline, cold)) int free_nomem(struct hm_core *c, uint16_t s, uint32_t off)
+{
+	uint32_t n = blk_size(&c->seg[s], off);
+
+	c->used_gran -= n;
+	c->live_blocks--;
+	if (c->cached_blocks)
+		hm_core_flush_cache(c);
+	release(c, s, off, n, 0);
+	return 0;
+}
+
 int hm_core_free(struct hm_core *c, uintptr_t addr)
 {
 	uint32_t off, n;
@@ -827,8 +969,8 @@ int hm_core_free(struct hm_core *c, uintptr_t addr)
 
 	if (err)
 		return err;
-	if (free_room(c))
-		return -ENOMEM;
+	if (__builtin_expect(free_room(c) != 0, 0))
+		return free_nomem(c, s, off);
 	n = blk_size(&c->seg[s], off);
 	c->used_gran -= n;
 	c->live_blocks--;
@@ -872,6 +1014,13 @@ int hm_core_resize(struct hm_core *c, uintptr_t addr, size_t size)
 				return 0;
 			r = rec_get(c);
 			c->rec[r] = (struct hm_rec){ .off = off + n, .size = k, .seg = s };
+			if (end < g->ngran && nl_test(g, end) && c->orphans) {
+				/* The tail takes in the orphan after it. */
+				c->rec[r].size += blk_size(g, end);
+				bm_clear(g, end);
+				nl_clear(g, end);
+				orphans_add(c, s, -1);
+			}
 			bm_set(g, off + n);
 			nl_set(g, off + n);
 			rix_put(c, r);
@@ -971,7 +1120,7 @@ int hm_core_add_segment(struct hm_core *c, uintptr_t base, uint64_t dev,
 	if (s == c->seg_slots) {
 		if (s >= HM_SEG_NONE)
 			return -ENOSPC;
-		g = realloc(c->seg, (size_t)(s + 1) * sizeof(*g));
+		g = meta_realloc(c->seg, (size_t)(s + 1) * sizeof(*g));
 		if (!g)
 			return -ENOMEM;
 		c->seg = g;
@@ -1019,11 +1168,15 @@ int hm_core_remove_segment(struct hm_core *c, unsigned int seg, uintptr_t *owner
 	g = &c->seg[seg];
 	if (g->busy)
 		return -EBUSY;
-	/* No live or cached block: the segment is a single free block. */
+	/* No live or cached block: the segment is a single free block, or an orphan. */
 	id = rix_find(c, seg, 0);
-	list_remove(c, id);
-	rix_remove(c, id);
-	rec_put(c, id);
+	if (id) {
+		list_remove(c, id);
+		rix_remove(c, id);
+		rec_put(c, id);
+	} else {
+		orphans_add(c, (uint16_t)seg, -1);
+	}
 	free(g->bm);
 	g->bm = g->nl = NULL;
 	if (seg == c->hint)
@@ -1118,7 +1271,7 @@ void hm_core_stats(const struct hm_core *c, struct hm_core_stats *s)
 		.peak_used_bytes = c->peak_used_gran << GRAN_SHIFT,
 		.largest_free = hm_core_largest_free(c),
 		.live_blocks = c->live_blocks,
-		.free_blocks = c->free_blocks,
+		.free_blocks = c->free_blocks + c->orphans,
 		.cached_blocks = c->cached_blocks,
 		.segments = c->nsegs,
 		.segments_free = c->nunused,
@@ -1133,7 +1286,7 @@ void hm_core_stats(const struct hm_core *c, struct hm_core_stats *s)
 
 struct hm_core *hm_core_create(void)
 {
-	struct hm_core *c = calloc(1, sizeof(*c));
+	struct hm_core *c = meta_calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;

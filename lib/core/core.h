@@ -86,8 +86,11 @@ int hm_core_segment(const struct hm_core *c, unsigned int seg, uintptr_t *base,
 /* @align: 0 or a power of two. -ENOMEM when no segment can hold it. */
 int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out);
 /*
- * -EFAULT: not inside any segment; -EINVAL: not a live block (double free);
- * -ENOMEM: the metadata had to grow and could not (the block stays live).
+ * -EFAULT: not inside any segment; -EINVAL: not a live block (double free).
+ * Never fails for a live block: when the metadata cannot grow, the block
+ * is free at once (stats, double-free checks) and allocatable again once
+ * it can (merged into a free neighbour, or given a record by a later
+ * hm_core_alloc()).
  */
 int hm_core_free(struct hm_core *c, uintptr_t addr);
 /* Resize a live block in place (shrink, or grow into a free right neighbour);

@@ -19,6 +19,15 @@
  *    of two, second level = 16 linear steps, sizes in granules, lists
  *    doubly linked through prev/next.  Cached records are only stacked
  *    through next, per size class (the hash keeps room for all of them).
+ *  - An "orphan" is a free block that could get no record (the pool could
+ *    not grow when it was freed): its start has both bits set like any free
+ *    block, but no record, so it is on no list and not allocatable yet.
+ *    Free blocks, orphans included, never touch each other: a block freed
+ *    next to an orphan absorbs it (or grows it).  Orphans exist only while
+ *    the cache is empty, so a not-live start without a record is a cached
+ *    block when there are no orphans and an orphan otherwise.  They are
+ *    given records (adopted) on the allocation path, a bounded scan per
+ *    call, and a whole scan before an allocation fails.
  *  - Tags (hm_core_set_tag()) are kept only for blocks allocated with a
  *    non-zero tag, in a small hash keyed by (segment, offset).
  *  - Segments come from an O(1) chunk map (seg_index.h).
@@ -78,6 +87,7 @@ struct hm_seg {
 	uint32_t bm_words;	/* words in all levels and the not-live bitmap */
 	uint32_t ngran;
 	uint32_t gen;		/* bumped whenever the slot is (re)used */
+	uint32_t orphans;	/* free blocks without a record */
 	uint16_t unused_prev;	/* list of live segments with busy == 0 */
 	uint16_t unused_next;
 	uint8_t bm_top;		/* highest level (a single word) */
@@ -106,6 +116,7 @@ struct hm_core {
 	uint32_t rec_cap;
 	uint32_t rec_pool;		/* first unused record */
 	uint32_t rec_spare;
+	uint32_t orphans;		/* free blocks without a record: see above */
 
 	/* (segment, offset) -> free record id. */
 	uint32_t *rix;
@@ -122,6 +133,7 @@ struct hm_core {
 	uint32_t seg_slots;
 	uint32_t nsegs;
 	uint16_t unused_head;
+	uint16_t adopt_seg;		/* where the scan for orphans resumes... */
 	uint32_t nunused;
 	uint64_t unused_gran;		/* granules of the segments on that list */
 	struct hm_seg_index segix;
@@ -141,6 +153,7 @@ struct hm_core {
 	uintptr_t hint_base;
 	uintptr_t hint_len;		/* 0 when none */
 	uint16_t hint;
+	uint32_t adopt_word;		/* ...and the word of adopt_seg's not-live bitmap */
 };
 
 #define BM_NONE		UINT32_MAX

@@ -7,12 +7,15 @@
 
 #include "core_impl.h"
 
-/* A block's public state and tag: live, or else free (indexed) or cached. */
+/*
+ * A block's public state and tag: live, or else free (indexed, or an
+ * orphan: there are no cached blocks while there are orphans) or cached.
+ */
 static void block_state(const struct hm_core *c, unsigned int seg, uint32_t off,
 			struct hm_block_info *info)
 {
 	info->state = !nl_test(&c->seg[seg], off) ? HM_BLOCK_USED :
-		      rix_find(c, seg, off) ? HM_BLOCK_FREE : HM_BLOCK_CACHED;
+		      c->orphans || rix_find(c, seg, off) ? HM_BLOCK_FREE : HM_BLOCK_CACHED;
 	/* Free blocks carry no tag. */
 	info->tag = info->state == HM_BLOCK_FREE ? 0 : tag_find(c, seg, off);
 }
@@ -192,7 +195,7 @@ int hm_core_check(const struct hm_core *c, const char **why)
 {
 	uint64_t total = 0, used = 0;
 	uint32_t nfree_list, nrec, nfree = 0, ncached = 0, nlive = 0, ntagged = 0;
-	uint32_t nunused = 0, nsegs = 0, s;
+	uint32_t nunused = 0, nsegs = 0, norphans = 0, s;
 	uint64_t unused_gran = 0;
 	uint16_t u;
 	int err;
@@ -206,7 +209,7 @@ int hm_core_check(const struct hm_core *c, const char **why)
 		return err;
 	for (s = 0; s < c->seg_slots; s++) {
 		const struct hm_seg *g = &c->seg[s];
-		uint32_t off, next, id;
+		uint32_t off, next, id, orphans = 0;
 		bool prev_free = false;
 		uint64_t busy = 0;
 
@@ -235,6 +238,14 @@ int hm_core_check(const struct hm_core *c, const char **why)
 				prev_free = true;
 				continue;
 			}
+			if (nl_test(g, off) && c->orphans) {
+				/* A free block without a record. */
+				CHECK(!prev_free, "orphan next to a free block");
+				CHECK(!tag_find(c, s, off), "orphan with a tag");
+				orphans++;
+				prev_free = true;
+				continue;
+			}
 			prev_free = false;
 			busy += next - off;
 			ntagged += !!tag_find(c, s, off);
@@ -246,6 +257,8 @@ int hm_core_check(const struct hm_core *c, const char **why)
 			}
 		}
 		CHECK(busy == g->busy, "segment busy count mismatch");
+		CHECK(orphans == g->orphans, "segment orphan count mismatch");
+		norphans += orphans;
 		total += g->ngran;
 	}
 	for (u = c->unused_head; u != (uint16_t)HM_SEG_NONE; u = c->seg[u].unused_next) {
@@ -256,6 +269,8 @@ int hm_core_check(const struct hm_core *c, const char **why)
 	CHECK(nunused == c->nunused, "unused segment count mismatch");
 	CHECK(unused_gran == c->unused_gran, "unused segment granules mismatch");
 	CHECK(nsegs == c->nsegs && total == c->total_gran, "segment totals mismatch");
+	CHECK(norphans == c->orphans, "orphan count mismatch");
+	CHECK(!c->orphans || (!c->cached_blocks && !c->cache_cap_gran), "cache open beside orphans");
 	CHECK(nfree == nfree_list && nfree == c->free_blocks, "free block count mismatch");
 	CHECK(ncached == c->cached_blocks && nfree == nrec, "record totals mismatch");
 	CHECK(nlive == c->live_blocks && used == c->used_gran, "live totals mismatch");
