@@ -849,6 +849,66 @@ TEST_F(bind, unbind_during_ioctls)
 	close(fd);
 }
 
+static int mod_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	/* As tests/vm/init loads it. */
+	ret = syscall(SYS_finit_module, fd, "allow_remote_access=1", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int mod_unload(void)
+{
+	return syscall(SYS_delete_module, "hapmem", O_NONBLOCK) ? -errno : 0;
+}
+
+/*
+ * The module unloaded with the foreign device bound: an open translate
+ * file pins it (its fops' owner), then the unload revokes the remote and
+ * leaves the device unbound, and at the next load driver_override binds
+ * the device again as the same remote.
+ */
+TEST_F(bind, module_unload_with_device_bound)
+{
+	const char *ko = getenv("HAPMEM_KO");
+	struct hapmem_info in;
+	char path[128];
+	int x, fd;
+
+	NEED_BOUND();
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "no module file ($HAPMEM_KO unset or unreadable)");
+	snprintf(path, sizeof(path), DBG "/%s/translate", self->info.name);
+	x = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, x);
+	close(self->fd);
+	self->fd = -1;
+	close(self->obs);
+	self->obs = -1;
+	EXPECT_EQ(-EWOULDBLOCK, mod_unload());
+	close(x);
+	ASSERT_EQ(0, mod_unload());
+	EXPECT_FALSE(rv_pci_bound(self->bdf));
+	EXPECT_NE(0, access(DBG, F_OK));
+	EXPECT_NE(0, access(self->node, F_OK));
+
+	ASSERT_EQ(0, mod_load(ko));
+	self->obs = hm_open();
+	ASSERT_LE(0, self->obs);
+	fd = rv_open_bdf(self->obs, self->bdf, BIND_SECS);
+	ASSERT_LE(0, fd) TH_LOG("not bound again at load: %s", strerror(-fd));
+	ASSERT_EQ(0, hm_info(fd, &in));
+	EXPECT_STREQ(self->info.name, in.name);
+	EXPECT_EQ(0, hm_session_works(fd, 5));
+	close(fd);
+	ASSERT_EQ(0, access(path, F_OK));
+}
+
 /* new_id binds the device too (without driver_override), remove_id undoes it. */
 TEST_F(bind, new_id_binds)
 {
