@@ -123,8 +123,8 @@ static ssize_t hapmem_translate_write(struct file *file,
 {
 	struct seq_file *m = file->private_data;
 	struct hapmem_remote *r = m->private;
+	u64 va, top = r->va64_end ? r->va64_end : r->va32_end;
 	char buf[64], *p, *tok;
-	u64 va;
 	u32 n = 1;
 	int ret;
 
@@ -145,8 +145,15 @@ static ssize_t hapmem_translate_write(struct file *file,
 		if (!n || n > HAPMEM_XLATE_MAX_PAGES)
 			return -EINVAL;
 	}
+	/*
+	 * Inside the remote's windows: past its domain's aperture a page
+	 * table walk may alias a lower address, and past 2^64 va wraps.
+	 */
+	va &= PAGE_MASK;
+	if (va >= top || n > (top - va) >> PAGE_SHIFT)
+		return -EINVAL;
 	mutex_lock(&r->xlate_lock);
-	r->xlate_va = va & PAGE_MASK;
+	r->xlate_va = va;
 	r->xlate_pages = n;
 	mutex_unlock(&r->xlate_lock);
 	return len;

@@ -422,6 +422,11 @@ static int hapmem_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id
 	struct hapmem_remote *r;
 	int ret;
 
+	/* Refused before it is enabled: nothing of it is touched. */
+	if (!edu && !device_iommu_mapped(&pdev->dev)) {
+		dev_err(&pdev->dev, "no IOMMU translates for this device: a device other than edu needs one to be a remote\n");
+		return -ENODEV;
+	}
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
@@ -436,7 +441,6 @@ static int hapmem_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		if (ret)
 			goto err_free;
 	}
-	pci_set_master(pdev);
 
 	ret = hapmem_remote_setup_iommu(r);
 	if (ret && !edu) {
@@ -444,20 +448,18 @@ static int hapmem_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id
 			ret);
 		goto err_free;
 	}
-	if (!r->domain && !edu) {
-		dev_err(&pdev->dev, "no IOMMU translates for this device: a device other than edu needs one to be a remote\n");
-		ret = -ENODEV;
-		goto err_free;
-	}
 	if (ret) {
 		dev_warn(&pdev->dev, "no IOMMU domain of its own (%d): using DMA-API addresses\n",
 			 ret);
 		ret = 0;
 	}
+	/* Only now, in the domain it keeps: its DMA reaches nothing else. */
+	pci_set_master(pdev);
 	if (r->domain) {
+		/* It may have blocked some ranges before it failed. */
 		ret = hapmem_remote_block_resv_regions(r);
 		if (ret)
-			goto err_iommu;
+			goto err_va;
 	} else {
 		hapmem_remote_direct_windows(r);
 		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <linux/memfd.h>
@@ -647,6 +648,265 @@ TEST_F(bind, unbind_revokes_and_rebind_works)
 	ASSERT_EQ(0, translate(name, rm.vadsp, 1, phys));
 	EXPECT_NE(0, phys[0]);
 	EXPECT_EQ(0, hm_unmap(self->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp, HM_PAGE));
+}
+
+/* One write to an open translate file: 0 or -errno. */
+static int xlate_write(int fd, const char *s)
+{
+	ssize_t n = write(fd, s, strlen(s));
+
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* The lines one read of an open translate file reports, or -errno. */
+static int xlate_lines(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+	int lines = 0;
+
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	return lines;
+}
+
+/*
+ * translate takes "VADSP [PAGES]" inside the remote's windows only: a
+ * range past their end (where a page-table walk may alias a lower
+ * address) or past 2^64 is refused, as are 0 or too many pages, and a
+ * refused write leaves the previous request in place.
+ */
+TEST_F(bind, translate_rejects_bad_ranges)
+{
+	uint64_t top = self->info.va64_end ? self->info.va64_end :
+		       self->info.va32_end;
+	static char buf[1 << 17];
+	char path[128], cmd[96];
+	int fd;
+
+	NEED_BOUND();
+	snprintf(path, sizeof(path), DBG "/%s/translate", self->info.name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+
+	ASSERT_EQ(0, xlate_write(fd, "0x1000 1024"));
+	EXPECT_EQ(1024, xlate_lines(fd, buf, sizeof(buf)));
+	snprintf(cmd, sizeof(cmd), "%#llx 1", (unsigned long long)top - HM_PAGE);
+	EXPECT_EQ(0, xlate_write(fd, cmd)) TH_LOG("last page %s", cmd);
+
+	EXPECT_EQ(-EINVAL, xlate_write(fd, "0xfffffffffffff000 2"));
+	EXPECT_EQ(-EINVAL, xlate_write(fd, "0xffffffffffffffff"));
+	EXPECT_EQ(-EINVAL, xlate_write(fd, "0x8000000000001000 1"));
+	snprintf(cmd, sizeof(cmd), "%#llx 1", (unsigned long long)top);
+	EXPECT_EQ(-EINVAL, xlate_write(fd, cmd)) TH_LOG("past the end %s", cmd);
+	snprintf(cmd, sizeof(cmd), "%#llx 2", (unsigned long long)top - HM_PAGE);
+	EXPECT_EQ(-EINVAL, xlate_write(fd, cmd)) TH_LOG("across the end %s", cmd);
+	snprintf(cmd, sizeof(cmd), "%#llx 1",
+		 (unsigned long long)(top + self->info.va32_start));
+	EXPECT_EQ(-EINVAL, xlate_write(fd, cmd)) TH_LOG("alias %s", cmd);
+	EXPECT_EQ(-EINVAL, xlate_write(fd, "0x1000 0"));
+	EXPECT_EQ(-EINVAL, xlate_write(fd, "0x1000 1025"));
+	EXPECT_EQ(-ERANGE, xlate_write(fd, "0x1000 99999999999"));
+	EXPECT_EQ(-EINVAL, xlate_write(fd, "zz"));
+	memset(cmd, '1', sizeof(cmd) - 1);
+	cmd[sizeof(cmd) - 1] = 0;
+	EXPECT_EQ(-EINVAL, xlate_write(fd, cmd));
+
+	/* The last accepted request still stands: one line, the last page. */
+	ASSERT_EQ(1, xlate_lines(fd, buf, sizeof(buf)));
+	EXPECT_EQ(top - HM_PAGE, strtoull(buf, NULL, 16));
+	close(fd);
+}
+
+struct xlate_reader {
+	int fd;
+	int err;		/* the error that ended the reads */
+	unsigned long reads;	/* complete reads before it */
+};
+
+static void *xlate_reader_run(void *arg)
+{
+	struct xlate_reader *x = arg;
+	static char buf[1 << 17];
+	int n;
+
+	while ((n = xlate_lines(x->fd, buf, sizeof(buf))) == 1024)
+		x->reads++;
+	x->err = n < 0 ? n : -EPROTO;
+	return NULL;
+}
+
+/*
+ * A translate file kept open across the unbind: a reader busy in it while
+ * the device goes, and the file used after that, fail with EIO and never
+ * reach the freed remote or its domain (KASAN on the debug kernel).
+ */
+TEST_F(bind, translate_open_across_unbind)
+{
+	struct xlate_reader x = { .fd = -1 };
+	struct hapmem_request_map rm;
+	char path[128], buf[128];
+	pthread_t th;
+	int fd2;
+
+	NEED_BOUND();
+	ASSERT_EQ(0, hm_request(self->fd, 0, 0, 0, 0, NPAGES * HM_PAGE, &rm));
+	snprintf(path, sizeof(path), DBG "/%s/translate", self->info.name);
+	x.fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, x.fd) TH_LOG("%s: %s", path, strerror(errno));
+	fd2 = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd2);
+	snprintf(buf, sizeof(buf), "%#llx 1024", (unsigned long long)rm.vadsp);
+	ASSERT_EQ(0, xlate_write(x.fd, buf));
+	ASSERT_EQ(0, pthread_create(&th, NULL, xlate_reader_run, &x));
+	usleep(300 * 1000);
+	ASSERT_EQ(0, rv_unbind(self->bdf));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(-EIO, x.err);
+	EXPECT_LT(0, x.reads);
+	EXPECT_EQ(-EIO, xlate_lines(x.fd, buf, sizeof(buf)));
+	EXPECT_EQ(-EIO, xlate_write(fd2, "0x1000 1"));
+	EXPECT_EQ(-EIO, xlate_lines(fd2, buf, sizeof(buf)));
+	EXPECT_NE(0, access(path, F_OK));
+	close(x.fd);
+	close(fd2);
+}
+
+struct mapper {
+	int fd;
+	int err;		/* the error that stopped it */
+	unsigned long maps;	/* maps made and unmapped before it */
+};
+
+static void *mapper_run(void *arg)
+{
+	struct mapper *m = arg;
+	struct hapmem_request_map rm;
+	int ret;
+
+	for (;;) {
+		ret = hm_request(m->fd, 0, 0, 0, 0, 64 * HM_PAGE, &rm);
+		if (ret)
+			break;
+		ret = hm_unmap(m->fd, HAPMEM_IOC_REQUEST_UNMAP, rm.vadsp,
+			       64 * HM_PAGE);
+		/* The revoke may take the map first. */
+		if (ret)
+			break;
+		m->maps++;
+	}
+	m->err = ret;
+	return NULL;
+}
+
+/*
+ * Unbind while sessions of the device map and unmap in a loop: each call
+ * completes or answers ENODEV, no map outlives the remote, and the device
+ * bound again is the same remote name, working.
+ */
+TEST_F(bind, unbind_during_ioctls)
+{
+	struct mapper m[3];
+	pthread_t th[3];
+	struct hapmem_info before, in;
+	char name[16];
+	int fd;
+
+	NEED_BOUND();
+	ASSERT_EQ(0, hm_info(self->obs, &before));
+	snprintf(name, sizeof(name), "%s", self->info.name);
+	for (unsigned int i = 0; i < 3; i++) {
+		m[i] = (struct mapper){ .fd = i ? hm_open_dev(self->node) : self->fd };
+		ASSERT_LE(0, m[i].fd);
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, mapper_run, &m[i]));
+	}
+	usleep(500 * 1000);
+	ASSERT_EQ(0, rv_unbind(self->bdf));
+	for (unsigned int i = 0; i < 3; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		EXPECT_EQ(-ENODEV, m[i].err) TH_LOG("thread %u: %s after %lu maps",
+						    i, strerror(-m[i].err), m[i].maps);
+		EXPECT_LT(0, m[i].maps);
+		if (i)
+			close(m[i].fd);
+	}
+	ASSERT_EQ(0, hm_info(self->obs, &in));
+	EXPECT_EQ(before.global_maps, in.global_maps);
+	EXPECT_EQ(self->remotes, in.num_remotes);
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, rv_pci_write(self->bdf, RV_PCI "/drivers_probe", NULL));
+	fd = rv_open_bdf(self->obs, self->bdf, BIND_SECS);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, hm_info(fd, &in));
+	EXPECT_STREQ(name, in.name);
+	EXPECT_EQ(0, hm_session_works(fd, 3));
+	close(fd);
+}
+
+static int mod_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	/* As tests/vm/init loads it. */
+	ret = syscall(SYS_finit_module, fd, "allow_remote_access=1", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int mod_unload(void)
+{
+	return syscall(SYS_delete_module, "hapmem", O_NONBLOCK) ? -errno : 0;
+}
+
+/*
+ * The module unloaded with the foreign device bound: an open translate
+ * file pins it (its fops' owner), then the unload revokes the remote and
+ * leaves the device unbound, and at the next load driver_override binds
+ * the device again as the same remote.
+ */
+TEST_F(bind, module_unload_with_device_bound)
+{
+	const char *ko = getenv("HAPMEM_KO");
+	struct hapmem_info in;
+	char path[128];
+	int x, fd;
+
+	NEED_BOUND();
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "no module file ($HAPMEM_KO unset or unreadable)");
+	snprintf(path, sizeof(path), DBG "/%s/translate", self->info.name);
+	x = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, x);
+	close(self->fd);
+	self->fd = -1;
+	close(self->obs);
+	self->obs = -1;
+	EXPECT_EQ(-EWOULDBLOCK, mod_unload());
+	close(x);
+	ASSERT_EQ(0, mod_unload());
+	EXPECT_FALSE(rv_pci_bound(self->bdf));
+	EXPECT_NE(0, access(DBG, F_OK));
+	EXPECT_NE(0, access(self->node, F_OK));
+
+	ASSERT_EQ(0, mod_load(ko));
+	self->obs = hm_open();
+	ASSERT_LE(0, self->obs);
+	fd = rv_open_bdf(self->obs, self->bdf, BIND_SECS);
+	ASSERT_LE(0, fd) TH_LOG("not bound again at load: %s", strerror(-fd));
+	ASSERT_EQ(0, hm_info(fd, &in));
+	EXPECT_STREQ(self->info.name, in.name);
+	EXPECT_EQ(0, hm_session_works(fd, 5));
+	close(fd);
+	ASSERT_EQ(0, access(path, F_OK));
 }
 
 /* new_id binds the device too (without driver_override), remove_id undoes it. */
