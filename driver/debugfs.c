@@ -93,22 +93,30 @@ DEFINE_SHOW_ATTRIBUTE(hapmem_maps);
 /*
  * Reads the remote's IOMMU page table, as the hardware would.  The file is
  * removed before the domain is freed, and removal waits for a running
- * read.  A range being unmapped while it is read may show either state.
+ * read.  Every unmap of the remote's domain runs under its revoke lock
+ * held for reading (ioctls, session release) or writing (removal): with
+ * it held for writing here, no unmap frees a page-table page this walk is
+ * reading.  At most HAPMEM_XLATE_MAX_PAGES lookups hold it.
  */
 static int hapmem_translate_show(struct seq_file *m, void *unused)
 {
 	struct hapmem_remote *r = m->private;
 	u64 va;
 	u32 i, n;
+	int ret;
 
 	mutex_lock(&r->xlate_lock);
 	va = r->xlate_va;
 	n = r->xlate_pages;
 	mutex_unlock(&r->xlate_lock);
 
+	ret = down_write_killable(&r->revoke);
+	if (ret)
+		return ret;
 	for (i = 0; i < n; i++, va += PAGE_SIZE)
 		seq_printf(m, "%#llx %#llx\n", va,
 			   (u64)iommu_iova_to_phys(r->domain, va));
+	up_write(&r->revoke);
 	return 0;
 }
 

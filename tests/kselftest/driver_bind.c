@@ -514,7 +514,7 @@ TEST_F(bind, dma_handle_map_in_its_domain)
 	memset(&dh, 0, sizeof(dh));
 	dh.fd = rb.fd;
 	dh.len = NPAGES * HM_PAGE;
-	ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dh));
+	ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &dh));
 	EXPECT_EQ(1, dh.refs);
 	ASSERT_EQ(0, translate(self->info.name, dh.vadsp, NPAGES, phys));
 	for (unsigned int i = 0; i < NPAGES; i++) {
@@ -527,7 +527,7 @@ TEST_F(bind, dma_handle_map_in_its_domain)
 		again.vadsp = 0;
 		again.refs = 0;
 		memset(&again.chunks, 0, sizeof(again.chunks));
-		ASSERT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &again));
+		ASSERT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_MAP, &again));
 		EXPECT_EQ(dh.vadsp, again.vadsp);
 		EXPECT_EQ(2, again.refs);
 	}
@@ -535,7 +535,7 @@ TEST_F(bind, dma_handle_map_in_its_domain)
 		memset(&du, 0, sizeof(du));
 		du.fd = rb.fd;
 		du.len = NPAGES * HM_PAGE;
-		EXPECT_EQ(0, hm_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
+		EXPECT_EQ(0, hm_test_ioctl(self->fd, HAPMEM_IOC_DMA_HANDLE_UNMAP, &du));
 		EXPECT_EQ(left, du.refs);
 	}
 	ASSERT_EQ(0, translate(self->info.name, dh.vadsp, NPAGES, phys));

@@ -94,13 +94,6 @@ static inline int hm_open(void)
 		ioctl((fd), (req), (arg)) ? -errno : 0;			\
 	})
 
-/*
- * The driver_* tests' older name for hm_test_ioctl, until they are
- * renamed; never where the library's hm_ioctl is declared.
- */
-#ifndef HAPMEM_LIB_IOCTL_H
-#define hm_ioctl(fd, req, arg) hm_test_ioctl(fd, req, arg)
-#endif
 
 static inline int hm_info(int fd, struct hapmem_info *info)
 {
