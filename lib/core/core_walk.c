@@ -230,8 +230,6 @@ int hm_core_check(const struct hm_core *c, const char **why)
 			CHECK(!id || nl_test(g, off), "free block marked live");
 			if (id) {
 				CHECK(c->rec[id].size == next - off, "record size disagrees with bitmap");
-			}
-			if (id) {
 				CHECK(!prev_free, "adjacent free blocks");
 				CHECK(!tag_find(c, s, off), "free block with a tag");
 				nfree++;
