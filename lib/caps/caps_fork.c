@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * fork() and the capability heaps (lib/caps, with the debug state of
- * lib/debug).
+ * fork() and the capability heaps (lib/caps, with the state of their
+ * debug features).
  *
  * Like the HAP heap's segments (lib/heap/heap_fork.c), a region's
  * segments are the parent's: MAP_SHARED views of buffers of the parent's

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Internal: the capability multi-heap (lib/caps) and its debug layer
- * (lib/debug).
+ * Internal: the capability multi-heap (lib/caps), its debug features
+ * (lib/caps/debug_*.c) included.
  *
  * Lock order (outer first): registry rwlock -> address map rwlock ->
  * region lock -> waiters lock.  Listener and failure callbacks run with
@@ -170,7 +170,7 @@ struct caps_wait_stats {
 void hm_caps_wait_stats(struct caps_wait_stats *st);
 void hm_caps_wait_sleeps(unsigned long waits);
 
-/* ---- debug (lib/debug) ---- */
+/* ---- debug features (debug_*.c) ---- */
 enum caps_debug_level hm_caps_dbg_level(void);
 void hm_caps_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t hm_caps_canary(void);
