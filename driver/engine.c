@@ -45,15 +45,15 @@ int hapmem_engine_init(struct hapmem_remote *r)
 		return 0;
 
 	if (!r->domain) {
-		r->bounce_va = dma_alloc_coherent(r->dma_dev, PAGE_SIZE,
-						  &r->bounce_dva, GFP_KERNEL);
-		return r->bounce_va ? 0 : -ENOMEM;
+		r->bounce_vapps = dma_alloc_coherent(r->dma_dev, PAGE_SIZE,
+						     &r->bounce_vadsp, GFP_KERNEL);
+		return r->bounce_vapps ? 0 : -ENOMEM;
 	}
 
 	r->bounce = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!r->bounce)
 		return -ENOMEM;
-	r->bounce_va = page_address(r->bounce);
+	r->bounce_vapps = page_address(r->bounce);
 	r->bounce_blk.kind = HAPMEM_VA_BLOCKED;
 	ret = hapmem_va_alloc(r, &r->bounce_blk, PAGE_SIZE, HAPMEM_MAP_VA32,
 			      NULL);
@@ -65,7 +65,7 @@ int hapmem_engine_init(struct hapmem_remote *r)
 			       IOMMU_READ | IOMMU_WRITE);
 	if (ret)
 		goto err_va;
-	r->bounce_dva = r->bounce_blk.start;
+	r->bounce_vadsp = r->bounce_blk.start;
 	return 0;
 
 err_va:
@@ -81,8 +81,8 @@ void hapmem_engine_exit(struct hapmem_remote *r)
 	if (!r->mmio)
 		return;
 	if (!r->domain) {
-		dma_free_coherent(r->dma_dev, PAGE_SIZE, r->bounce_va,
-				  r->bounce_dva);
+		dma_free_coherent(r->dma_dev, PAGE_SIZE, r->bounce_vapps,
+				  r->bounce_vadsp);
 		return;
 	}
 	iommu_unmap(r->domain, r->bounce_blk.start, PAGE_SIZE);
@@ -176,8 +176,8 @@ int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
 		mutex_lock(&r->engine_lock);
 		*faults += hapmem_engine_untranslated(r, dva, n);
 		if (write) {
-			memcpy(r->bounce_va, kbuf, n);
-			ret = hapmem_engine_dma(r, r->bounce_dva, EDU_BUF_ADDR,
+			memcpy(r->bounce_vapps, kbuf, n);
+			ret = hapmem_engine_dma(r, r->bounce_vadsp, EDU_BUF_ADDR,
 						n, false);
 			if (!ret)
 				ret = hapmem_engine_dma(r, EDU_BUF_ADDR, dva, n,
@@ -186,8 +186,8 @@ int hapmem_engine_access(struct hapmem_remote *r, u64 vadsp, u64 len,
 			ret = hapmem_engine_dma(r, dva, EDU_BUF_ADDR, n, false);
 			if (!ret)
 				ret = hapmem_engine_dma(r, EDU_BUF_ADDR,
-							r->bounce_dva, n, true);
-			memcpy(kbuf, r->bounce_va, n);
+							r->bounce_vadsp, n, true);
+			memcpy(kbuf, r->bounce_vapps, n);
 		}
 		mutex_unlock(&r->engine_lock);
 		if (ret)

@@ -148,8 +148,8 @@ struct hapmem_va {
  * @mmio: BAR0 of an edu device (its DMA engine), or NULL: no engine
  * @engine_lock: serialises the DMA engine and @bounce
  * @bounce: a page the engine stages transfers through
- * @bounce_va: its CPU address
- * @bounce_dva: its device address
+ * @bounce_vapps: its CPU address
+ * @bounce_vadsp: its device address
  * @bounce_blk: its entry in @va
  * @import_lock: protects @imports
  * @imports: struct hapmem_import by dma-buf: the buffers attached for maps
@@ -181,8 +181,8 @@ struct hapmem_remote {
 	void __iomem *mmio;
 	struct mutex engine_lock; /* see @engine_lock above */
 	struct page *bounce;
-	void *bounce_va;
-	dma_addr_t bounce_dva;
+	void *bounce_vapps;
+	dma_addr_t bounce_vadsp;
 	struct hapmem_va bounce_blk;
 	struct mutex import_lock; /* see @import_lock above */
 	struct rb_root imports;
