@@ -7,7 +7,13 @@
  *  1. its declaration in a public header (lib/include/) has default
  *     visibility, and
  *  2. its name matches a pattern of the version script
- *     (apps_mem_*, HAP_*, hapmem_*, caps_*).
+ *     (apps_mem_*, HAP_*, hapmem_*, and the porting faces' upstream names).
+ *
+ * The capability heaps' functions keep their short source names
+ * (caps_malloc, ...) but are exported with the library's prefix
+ * (hapmem_caps_malloc, ...): each declaration carries
+ * HAPMEM_SYMBOL(name), an assembler label, so that a program using
+ * libhapmem can still define a caps_* of its own.
  *
  * Public headers get (1) by wrapping their declarations in
  * HAPMEM_BEGIN_DECLS / HAPMEM_END_DECLS (which also give C linkage to C++
@@ -22,12 +28,18 @@
 #ifndef HAPMEM_API_H
 #define HAPMEM_API_H
 
+#define HAPMEM_STR_(x) #x
+#define HAPMEM_STR(x) HAPMEM_STR_(x)
+
 #if defined(__GNUC__) || defined(__clang__)
 #define HAPMEM_API __attribute__((visibility("default")))
+#define HAPMEM_SYMBOL(name) \
+	__asm__(HAPMEM_STR(__USER_LABEL_PREFIX__) "hapmem_" #name)
 #define HAPMEM_VIS_PUSH _Pragma("GCC visibility push(default)")
 #define HAPMEM_VIS_POP _Pragma("GCC visibility pop")
 #else
 #define HAPMEM_API
+#define HAPMEM_SYMBOL(name)
 #define HAPMEM_VIS_PUSH
 #define HAPMEM_VIS_POP
 #endif

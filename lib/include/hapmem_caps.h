@@ -130,7 +130,8 @@ HAPMEM_BEGIN_DECLS
  * their first growth for an unprivileged caller, and the allocation moves
  * on to the next candidate.
  */
-int caps_init_default(void);
+int caps_init_default(void)
+	HAPMEM_SYMBOL(caps_init_default);
 
 /*
  * caps_region_add() - a growable region on the driver.  The memory kind
@@ -138,7 +139,8 @@ int caps_init_default(void);
  * CPU mapping), LLC (ADD_PAGES_LLC), UNCACHED or CACHED (ADD_PAGES), and
  * 32BIT places it below 4 GiB.  Returns a region id (> 0) or -errno.
  */
-int caps_region_add(const struct caps_region_cfg *cfg);
+int caps_region_add(const struct caps_region_cfg *cfg)
+	HAPMEM_SYMBOL(caps_region_add);
 
 /*
  * caps_region_add_fd() - a region over @len bytes at @offset of the
@@ -152,7 +154,8 @@ int caps_region_add(const struct caps_region_cfg *cfg);
  */
 int caps_region_add_fd(const char *name, int fd, uint64_t offset, size_t len,
 		       uint32_t attr, const uint32_t caps[HAPMEM_CAPS_PRIORITIES],
-		       uint32_t flags);
+		       uint32_t flags)
+	HAPMEM_SYMBOL(caps_region_add_fd);
 
 /*
  * caps_region_add_mem() - the same over memory the caller already has:
@@ -164,23 +167,30 @@ int caps_region_add_fd(const char *name, int fd, uint64_t offset, size_t len,
  * -EEXIST.
  */
 int caps_region_add_mem(const char *name, void *cpu, uint64_t dev, size_t len,
-			uint32_t attr, const uint32_t caps[HAPMEM_CAPS_PRIORITIES]);
+			uint32_t attr, const uint32_t caps[HAPMEM_CAPS_PRIORITIES])
+	HAPMEM_SYMBOL(caps_region_add_mem);
 
 /* caps_region_remove() - -EBUSY while it holds live blocks, -ENOENT. */
-int caps_region_remove(int region_id);
+int caps_region_remove(int region_id)
+	HAPMEM_SYMBOL(caps_region_remove);
 
 /* caps_region_name() - the name of the region holding @ptr, or NULL. */
-const char *caps_region_name(const void *ptr);
+const char *caps_region_name(const void *ptr)
+	HAPMEM_SYMBOL(caps_region_name);
 
 /* caps_region_caps() - union of the capabilities of @ptr's region, or 0. */
-uint32_t caps_region_caps(const void *ptr);
+uint32_t caps_region_caps(const void *ptr)
+	HAPMEM_SYMBOL(caps_region_caps);
 
 /* ---- allocation --------------------------------------------------------- */
 
-void *caps_malloc(size_t size, uint32_t caps);
-void *caps_calloc(size_t n, size_t size, uint32_t caps);
+void *caps_malloc(size_t size, uint32_t caps)
+	HAPMEM_SYMBOL(caps_malloc);
+void *caps_calloc(size_t n, size_t size, uint32_t caps)
+	HAPMEM_SYMBOL(caps_calloc);
 /* @align: any power of two. */
-void *caps_aligned_alloc(size_t align, size_t size, uint32_t caps);
+void *caps_aligned_alloc(size_t align, size_t size, uint32_t caps)
+	HAPMEM_SYMBOL(caps_aligned_alloc);
 /*
  * caps_realloc() - resize in place when possible, otherwise move to a
  * region with the same capabilities as the block's region (not
@@ -191,15 +201,19 @@ void *caps_aligned_alloc(size_t align, size_t size, uint32_t caps);
  * EPERM and the block stays as it was.  @ptr NULL: caps_malloc(size,
  * caps); size 0: frees and returns NULL.
  */
-void *caps_realloc(void *ptr, size_t size, uint32_t caps);
+void *caps_realloc(void *ptr, size_t size, uint32_t caps)
+	HAPMEM_SYMBOL(caps_realloc);
 /* caps_free() - 0, -EFAULT (not a block of any region) or -EINVAL (not live). */
-int caps_free(void *ptr);
+int caps_free(void *ptr)
+	HAPMEM_SYMBOL(caps_free);
 
 /* caps_malloc_prefer() - try @n capability sets (uint32_t) in order. */
-void *caps_malloc_prefer(size_t size, unsigned int n, ...);
+void *caps_malloc_prefer(size_t size, unsigned int n, ...)
+	HAPMEM_SYMBOL(caps_malloc_prefer);
 
 /* caps_attr_alloc() - from the user regions registered with @attr. */
-void *caps_attr_alloc(uint32_t attr, size_t size, size_t align);
+void *caps_attr_alloc(uint32_t attr, size_t size, size_t align)
+	HAPMEM_SYMBOL(caps_attr_alloc);
 
 /*
  * caps_malloc_timeout() - as caps_malloc(), but when the candidates are
@@ -207,23 +221,30 @@ void *caps_attr_alloc(uint32_t attr, size_t size, size_t align);
  * woken only by a free that leaves a candidate region's largest free block
  * able to hold the request.  Fails at once with ENOTSUP or E2BIG.
  */
-void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms);
+void *caps_malloc_timeout(size_t size, uint32_t caps, long timeout_ms)
+	HAPMEM_SYMBOL(caps_malloc_timeout);
 
 /* caps_dev_addr() - device address of any address inside a block. */
-int caps_dev_addr(const void *ptr, uint64_t *dev);
+int caps_dev_addr(const void *ptr, uint64_t *dev)
+	HAPMEM_SYMBOL(caps_dev_addr);
 /* caps_block_size() - usable bytes of the block @ptr starts, or 0. */
-size_t caps_block_size(const void *ptr);
+size_t caps_block_size(const void *ptr)
+	HAPMEM_SYMBOL(caps_block_size);
 
 /* ---- hooks --------------------------------------------------------------- */
 
 /* caps_set_alloc_failed_hook() - called on every failed allocation. */
-void caps_set_alloc_failed_hook(caps_alloc_failed_fn fn, void *arg);
+void caps_set_alloc_failed_hook(caps_alloc_failed_fn fn, void *arg)
+	HAPMEM_SYMBOL(caps_set_alloc_failed_hook);
 /* caps_set_abort_on_failure() - abort() after the hook on a failure. */
-void caps_set_abort_on_failure(bool on);
+void caps_set_abort_on_failure(bool on)
+	HAPMEM_SYMBOL(caps_set_abort_on_failure);
 
 /* caps_listener_add() - up to 8 listeners; returns a handle (>= 0) or -errno. */
-int caps_listener_add(caps_listener_fn fn, void *arg);
-int caps_listener_remove(int handle);
+int caps_listener_add(caps_listener_fn fn, void *arg)
+	HAPMEM_SYMBOL(caps_listener_add);
+int caps_listener_remove(int handle)
+	HAPMEM_SYMBOL(caps_listener_remove);
 
 /* ---- debugging ---------------------------------------------------------- */
 
@@ -234,25 +255,32 @@ int caps_listener_remove(int handle);
  * Write-after-free checks need the region's free memory poisoned from its
  * start: they cover regions created while the level was poison or above.
  */
-int caps_debug_set_level(enum caps_debug_level level);
-enum caps_debug_level caps_debug_level(void);
+int caps_debug_set_level(enum caps_debug_level level)
+	HAPMEM_SYMBOL(caps_debug_set_level);
+enum caps_debug_level caps_debug_level(void)
+	HAPMEM_SYMBOL(caps_debug_level);
 /* caps_debug_set_reporter() - where reports go; NULL: stderr. */
-void caps_debug_set_reporter(caps_report_fn fn, void *arg);
+void caps_debug_set_reporter(caps_report_fn fn, void *arg)
+	HAPMEM_SYMBOL(caps_debug_set_reporter);
 /* caps_debug_errors() - corruptions and bad frees reported so far. */
-unsigned long caps_debug_errors(void);
+unsigned long caps_debug_errors(void)
+	HAPMEM_SYMBOL(caps_debug_errors);
 /* caps_debug_leak_report_at_exit() - trace level: report live blocks at exit. */
-void caps_debug_leak_report_at_exit(bool on);
+void caps_debug_leak_report_at_exit(bool on)
+	HAPMEM_SYMBOL(caps_debug_leak_report_at_exit);
 
 /*
  * caps_debug_leak_report() - (trace level) every live block traced, with
  * its size, region, allocation site (when given through the _site
  * functions) and backtrace, to @out.  Returns the number of blocks.
  */
-long caps_debug_leak_report(FILE *out);
+long caps_debug_leak_report(FILE *out)
+	HAPMEM_SYMBOL(caps_debug_leak_report);
 
 /* Allocation with an explicit site, recorded at the trace level. */
 void *caps_malloc_site(size_t size, uint32_t caps, const char *file, int line,
-		       const char *func);
+		       const char *func)
+	HAPMEM_SYMBOL(caps_malloc_site);
 #define CAPS_MALLOC(size, caps) caps_malloc_site((size), (caps), __FILE__, __LINE__, __func__)
 
 /*
@@ -261,9 +289,11 @@ void *caps_malloc_site(size_t size, uint32_t caps, const char *file, int line,
  * poison of free blocks, guard bookkeeping.  Returns 1 while more remain,
  * 0 when the pass is complete; @cur->errors counts what it found.
  */
-int caps_check_step(struct caps_check_cursor *cur, unsigned int budget);
+int caps_check_step(struct caps_check_cursor *cur, unsigned int budget)
+	HAPMEM_SYMBOL(caps_check_step);
 /* caps_check_all() - a whole pass in steps of 256; the number of errors. */
-long caps_check_all(void);
+long caps_check_all(void)
+	HAPMEM_SYMBOL(caps_check_all);
 
 /*
  * caps_stats() - the regions that can serve @caps (0: every region),
@@ -283,7 +313,8 @@ struct caps_stats {
 	size_t free_blocks;
 	unsigned int regions;
 };
-int caps_stats(uint32_t caps, struct caps_stats *out);
+int caps_stats(uint32_t caps, struct caps_stats *out)
+	HAPMEM_SYMBOL(caps_stats);
 
 /*
  * caps_walk() - every block of the regions that can serve @caps (0: every
@@ -304,12 +335,15 @@ struct caps_walk_block {
 	bool used;
 };
 typedef bool (*caps_walk_fn)(const struct caps_walk_block *blk, void *arg);
-int caps_walk(uint32_t caps, caps_walk_fn fn, void *arg);
+int caps_walk(uint32_t caps, caps_walk_fn fn, void *arg)
+	HAPMEM_SYMBOL(caps_walk);
 
 /* caps_dump_json() - every region: totals, largest free block, fragmentation... */
-int caps_dump_json(FILE *out);
+int caps_dump_json(FILE *out)
+	HAPMEM_SYMBOL(caps_dump_json);
 /* caps_heap_map_svg() - a picture of every region: used, free and guard space. */
-int caps_heap_map_svg(FILE *out);
+int caps_heap_map_svg(FILE *out)
+	HAPMEM_SYMBOL(caps_heap_map_svg);
 
 HAPMEM_END_DECLS
 
