@@ -20,4 +20,12 @@ int hm_caps_remove_all(void);
 /* Id of the region called @name, or -ENOENT. */
 int hm_caps_region_id(const char *name);
 
+/* The regions caps_init_default() registers, in order. */
+struct hm_caps_std_region {
+	const char *name;
+	uint32_t caps[HAPMEM_CAPS_PRIORITIES];
+};
+extern const struct hm_caps_std_region hm_caps_std_regions[];
+extern const unsigned int hm_caps_std_regions_n;
+
 #endif /* HAPMEM_CAPS_REGISTRY_H */

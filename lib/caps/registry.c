@@ -510,10 +510,7 @@ int hm_caps_region_id(const char *name)
 	return id;
 }
 
-static const struct {
-	const char *name;
-	uint32_t caps[HAPMEM_CAPS_PRIORITIES];
-} std_regions[] = {
+const struct hm_caps_std_region hm_caps_std_regions[] = {
 	{ "cached", { HAPMEM_CAP_DEFAULT | HAPMEM_CAP_CACHED, 0, 0 } },
 	{ "cached32", { HAPMEM_CAP_32BIT, HAPMEM_CAP_CACHED | HAPMEM_CAP_DEFAULT, 0 } },
 	{ "uncached", { HAPMEM_CAP_UNCACHED, 0, 0 } },
@@ -522,6 +519,8 @@ static const struct {
 	{ "protected", { HAPMEM_CAP_PROTECTED, 0, 0 } },
 	{ "protected32", { HAPMEM_CAP_PROTECTED | HAPMEM_CAP_32BIT, 0, 0 } },
 };
+const unsigned int hm_caps_std_regions_n =
+	sizeof(hm_caps_std_regions) / sizeof(hm_caps_std_regions[0]);
 
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool default_done;
@@ -537,10 +536,10 @@ int caps_init_default(void)
 	ret = hm_session_fd();
 	if (ret < 0)
 		goto out;
-	for (i = 0; i < sizeof(std_regions) / sizeof(std_regions[0]); i++) {
-		struct caps_region_cfg cfg = { .name = std_regions[i].name };
+	for (i = 0; i < hm_caps_std_regions_n; i++) {
+		struct caps_region_cfg cfg = { .name = hm_caps_std_regions[i].name };
 
-		memcpy(cfg.caps, std_regions[i].caps, sizeof(cfg.caps));
+		memcpy(cfg.caps, hm_caps_std_regions[i].caps, sizeof(cfg.caps));
 		ret = caps_region_add(&cfg);
 		if (ret == -EEXIST)
 			ret = 0;	/* the user registered one of that name */

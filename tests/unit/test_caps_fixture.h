@@ -105,28 +105,15 @@ static inline int add_region(const char *name, uint32_t c0, uint32_t c1, uint32_
 	return id;
 }
 
-/* The standard set of caps_init_default(), on the fake backend. */
-static const struct {
-	const char *name;
-	uint32_t caps[3];
-} std_set[] = {
-	{ "cached", { HAPMEM_CAP_DEFAULT | HAPMEM_CAP_CACHED, 0, 0 } },
-	{ "cached32", { HAPMEM_CAP_32BIT, HAPMEM_CAP_CACHED | HAPMEM_CAP_DEFAULT, 0 } },
-	{ "uncached", { HAPMEM_CAP_UNCACHED, 0, 0 } },
-	{ "uncached32", { HAPMEM_CAP_UNCACHED | HAPMEM_CAP_32BIT, 0, 0 } },
-	{ "llc", { HAPMEM_CAP_LLC, 0, 0 } },
-	{ "protected", { HAPMEM_CAP_PROTECTED, 0, 0 } },
-	{ "protected32", { HAPMEM_CAP_PROTECTED | HAPMEM_CAP_32BIT, 0, 0 } },
-};
-#define STD_N (sizeof(std_set) / sizeof(std_set[0]))
-
+/* caps_init_default()'s regions (its own table), on the fake backend. */
 static inline int add_std_set(size_t max_bytes)
 {
 	unsigned int i;
 
-	for (i = 0; i < STD_N; i++) {
-		int id = add_region(std_set[i].name, std_set[i].caps[0], std_set[i].caps[1],
-				    std_set[i].caps[2], max_bytes, NULL);
+	for (i = 0; i < hm_caps_std_regions_n; i++) {
+		const struct hm_caps_std_region *r = &hm_caps_std_regions[i];
+		int id = add_region(r->name, r->caps[0], r->caps[1], r->caps[2], max_bytes, NULL);
+
 		if (id <= 0)
 			return id ? id : -EINVAL;
 	}

@@ -20,10 +20,10 @@ static int model_first(uint32_t caps)
 
 	caps = caps ? caps : HAPMEM_CAP_DEFAULT;
 	for (p = 0; p < 3; p++)
-		for (i = 0; i < STD_N; i++) {
-			uint32_t all = std_set[i].caps[0] | std_set[i].caps[1] | std_set[i].caps[2];
+		for (i = 0; i < hm_caps_std_regions_n; i++) {
+			uint32_t all = hm_caps_std_regions[i].caps[0] | hm_caps_std_regions[i].caps[1] | hm_caps_std_regions[i].caps[2];
 
-			if ((std_set[i].caps[p] & caps) && (all & caps) == caps)
+			if ((hm_caps_std_regions[i].caps[p] & caps) && (all & caps) == caps)
 				return (int)i;
 		}
 	return -1;
@@ -53,7 +53,7 @@ TEST(every_combination)
 		/* the region has every capability asked for, and is the model's first */
 		EXPECT_EQ(caps ? caps : HAPMEM_CAP_DEFAULT,
 			  caps_region_caps(p) & (caps ? caps : HAPMEM_CAP_DEFAULT));
-		EXPECT_STREQ(std_set[want].name, caps_region_name(p)) TH_LOG("caps 0x%x", caps);
+		EXPECT_STREQ(hm_caps_std_regions[want].name, caps_region_name(p)) TH_LOG("caps 0x%x", caps);
 		if (caps & HAPMEM_CAP_32BIT) {
 			uint64_t dev;
 
@@ -205,19 +205,19 @@ TEST(prefer_lists)
 
 TEST(free_any_region_and_bad_frees)
 {
-	void *p[STD_N];
+	void *p[HAPMEM_CAPS_MAX_REGIONS];
 	unsigned int i;
 	int x;
 
 	ASSERT_EQ(0, add_std_set(0));
-	for (i = 0; i < STD_N; i++) {
-		p[i] = caps_malloc(64, std_set[i].caps[0]);
+	for (i = 0; i < hm_caps_std_regions_n; i++) {
+		p[i] = caps_malloc(64, hm_caps_std_regions[i].caps[0]);
 		ASSERT_NE(NULL, p[i]);
-		EXPECT_STREQ(std_set[i].name, caps_region_name(p[i]));
+		EXPECT_STREQ(hm_caps_std_regions[i].name, caps_region_name(p[i]));
 	}
 	EXPECT_EQ(-EFAULT, caps_free(&x));		/* not in any region */
 	EXPECT_EQ(-EINVAL, caps_free((char *)p[0] + 16));	/* inside, not a block */
-	for (i = 0; i < STD_N; i++)
+	for (i = 0; i < hm_caps_std_regions_n; i++)
 		EXPECT_EQ(0, caps_free(p[i]));
 	EXPECT_EQ(-EINVAL, caps_free(p[0]));	/* double free */
 	EXPECT_EQ(0, caps_free(NULL));

@@ -81,7 +81,7 @@ TEST(sums_and_minimum)
 	EXPECT_EQ(0, caps_free(a));
 	/* 0: every region */
 	ASSERT_EQ(0, caps_stats(0, &all));
-	EXPECT_EQ(STD_N + 1, all.regions);
+	EXPECT_EQ(hm_caps_std_regions_n + 1, all.regions);
 	EXPECT_LE(st.total_bytes, all.total_bytes);
 	EXPECT_EQ(-EINVAL, caps_stats(HAPMEM_CAP_CACHED | HAPMEM_CAP_UNCACHED, &st));
 	EXPECT_EQ(-EINVAL, caps_stats(0, NULL));
