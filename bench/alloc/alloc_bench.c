@@ -438,6 +438,66 @@ static void ph_sample(void)
 		ph_seg_peak = seg;
 }
 
+/*
+ * MiB of the 4 KiB pages that hold at least one byte of a live block: the
+ * least RSS any allocator that does not move blocks can have with the
+ * blocks where this one put them.  Diagnostic (PH_PINNED=1): its own
+ * array would count in the RSS figures.
+ */
+static double ph_pinned_mib(void)
+{
+	uint64_t *pg, n = 0, u = 0, i;
+
+	pg = malloc(sizeof(*pg) * (ph_n * 2 + 16 + (ph_live >> 12)));
+	if (!pg)
+		return 0;
+	for (i = 0; i < ph_n; i++) {
+		uint64_t a = (uintptr_t)ph_blk[i] >> 12, b = ((uintptr_t)ph_blk[i] + ph_sz[i] - 1) >> 12;
+
+		while (a <= b)
+			pg[n++] = a++;
+	}
+	qsort(pg, n, sizeof(*pg), cmp_u64);
+	for (i = 0; i < n; i++)
+		u += !i || pg[i] != pg[i - 1];
+	free(pg);
+	return u * 4096.0 / 1048576.0;
+}
+
+/*
+ * After each phase: RSS and segment bytes over the bytes live, and the
+ * backend's grow/release calls so far (information: where a miss is).
+ */
+static uint64_t ph_base;
+static unsigned int ph_no;
+static double ph_t0;
+
+static void ph_report(void)
+{
+	uint64_t rss = proc_kb("VmRSS:");
+
+	ph_no++;
+	printf("phases_%s_p%u_ms: %.1f\n", A->name, ph_no, (now_ns() - ph_t0) / 1e6);
+	printf("phases_%s_p%u_live_mib: %.2f\n", A->name, ph_no, ph_live / 1048576.0);
+	if (getenv("PH_PINNED"))	/* its array would add to the RSS measured */
+		printf("phases_%s_p%u_pinned_mib: %.2f\n", A->name, ph_no, ph_pinned_mib());
+	printf("phases_%s_p%u_rss_mib: %.2f\n", A->name, ph_no,
+	       (rss > ph_base ? rss - ph_base : 0) / 1048576.0);
+#if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
+	/* The backend's counters: reading them does not touch the heap. */
+	if (hap_ctx) {
+		struct hm_backend_host_counters n;
+
+		hm_backend_host_counters(hap_ctx, &n);
+		printf("phases_%s_p%u_segment_mib: %.2f\n", A->name, ph_no, n.live_bytes / 1048576.0);
+		printf("phases_%s_p%u_grows: %llu\n", A->name, ph_no, (unsigned long long)n.grows);
+		printf("phases_%s_p%u_releases: %llu\n", A->name, ph_no, (unsigned long long)n.releases);
+		printf("phases_%s_p%u_discards: %llu\n", A->name, ph_no, (unsigned long long)n.discards);
+	}
+#endif
+	ph_t0 = now_ns();
+}
+
 /* Free a random @pct % of the live blocks. */
 static void ph_release(unsigned int pct)
 {
@@ -481,18 +541,29 @@ static void phases(void)
 	memset(ph_blk, 0, sizeof(ph_blk));
 	memset(ph_sz, 0, sizeof(ph_sz));
 	base = proc_kb("VmRSS:");
+	ph_base = base;
+	ph_no = 0;
+	ph_t0 = now_ns();
 	ph_grow(64 << 20, 4, 12);		/* 1 growth */
+	ph_report();
 	ph_churn(300000, 4, 12);		/* 2 churn */
+	ph_report();
 	ph_release(80);				/* 3 release 80 % */
+	ph_report();
 	ph_grow(64 << 20, 12, 16);		/* 4 regrowth, larger blocks */
+	ph_report();
 	for (i = 0; i < 200000; i++) {		/* 5 churn, both sizes, at 64 MiB */
 		while (ph_live > 64 << 20)
 			ph_free(rnd() % ph_n);
 		ph_alloc(rnd() % 2 ? log_size(4, 12) : log_size(12, 16));
 	}
+	ph_report();
 	ph_release(95);				/* 6 release 95 % */
+	ph_report();
 	ph_grow(32 << 20, 4, 8);		/* 7 small-object regrowth */
+	ph_report();
 	ph_release(100);			/* 8 free-all */
+	ph_report();
 	end_seg = heap_segment_bytes();
 	hwm = proc_kb("VmHWM:");
 	end = proc_kb("VmRSS:");
