@@ -29,10 +29,12 @@
 
 struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 {
-	struct hm_heap *h = calloc(1, sizeof(*h));
+	/* Cache-line aligned: see the layout of struct hm_heap. */
+	struct hm_heap *h = aligned_alloc(_Alignof(struct hm_heap), sizeof(*h));
 
 	if (!h)
 		return NULL;
+	memset(h, 0, sizeof(*h));
 	h->core = hm_core_create();
 	if (!h->core) {
 		free(h);
@@ -273,7 +275,8 @@ static void purge_locked(struct hm_heap *h, uint64_t used)
 
 /*
  * Lock held: purge when the heap holds more free bytes than an eighth of
- * its segments (and than the minimum growth) and, since the last purge,
+ * its segments, than the minimum growth and than the maximum growth step
+ * (32 MiB by default), and, since the last purge,
  * either the bytes in use fell by that much from their highest (a phase
  * of frees) or a quarter of the heap went back to the core (churn that
  * leaves freed pages resident while it touches others).  Checked before
@@ -296,8 +299,15 @@ static void purge_check_locked(struct hm_heap *h)
 		h->purge_used_peak = st.used_bytes;
 	free_b = st.total_bytes - st.used_bytes;
 	floor = st.total_bytes / 8 > h->grow_min ? st.total_bytes / 8 : h->grow_min;
-	if (free_b > floor && (h->purge_used_peak - st.used_bytes > floor ||
-			       h->freed_since_purge > st.total_bytes / 4))
+	/*
+	 * What is purged and used again is faulted back in: a heap holding
+	 * less free than its largest growth step keeps it, so that a small
+	 * heap whose slabs cycle through the core does not purge at all.
+	 */
+	if (free_b <= floor || free_b <= h->grow_max)
+		return;
+	if (h->purge_used_peak - st.used_bytes > floor ||
+	    h->freed_since_purge > st.total_bytes / 4)
 		purge_locked(h, st.used_bytes);
 }
 

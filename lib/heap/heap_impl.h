@@ -91,8 +91,14 @@ struct hm_heap {
 	 * allocation: front end enabled and no marker open.  The rest is
 	 * under @lock.
 	 */
-	atomic_bool fast;
+	/*
+	 * Read on every allocation and free by every thread: a line of its
+	 * own, apart from the counters that remote frees write (below), so
+	 * that those do not evict it from the owners' caches.
+	 */
+	_Alignas(64) atomic_bool fast;
 	_Atomic uint64_t fast_uid;	/* @uid when @fast, else HM_TC_NO_UID */
+	_Alignas(64) char fast_end;
 	bool front_on;
 	struct hm_tcache *tcaches;	/* registered thread caches */
 	struct hm_slab *slabs;		/* every slab of this heap */
@@ -102,7 +108,7 @@ struct hm_heap {
 	bool slab_starved;
 	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
 	/* Freed by other threads, not yet drained: (granules << 32) + blocks, lock-free. */
-	_Atomic uint64_t remote_acct;
+	_Alignas(64) _Atomic uint64_t remote_acct;
 	_Atomic unsigned int remote_inflight;	/* lock-free remote frees running (tcache.c) */
 };
 

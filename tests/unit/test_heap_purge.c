@@ -66,7 +66,8 @@ static long rss_kb(void)
 /*
  * Fill with small blocks, free 80 % at random, then allocate large ones:
  * the purge gives back the freed pages (RSS falls by most of what was
- * freed), and every survivor still reads its own pattern.
+ * freed), and every survivor still reads its own pattern.  Growth steps
+ * of at most 4 MiB: a heap purges only more free bytes than that.
  */
 TEST(purge_after_a_phase_of_frees)
 {
@@ -77,6 +78,7 @@ TEST(purge_after_a_phase_of_frees)
 	void *big[64];
 
 	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, hm_heap_set_grow_size(h, MiB, 4 * MiB));
 	for (i = 0; i < NBLK; i++) {
 		blk[i].n = small_size();
 		blk[i].v = (unsigned char)(i | 1);
@@ -117,14 +119,26 @@ TEST(purge_after_a_phase_of_frees)
 	hm_backend_host_ctx_free(ctx);
 }
 
-/* Churn at a steady size (free one, allocate one): no purge, no discard. */
-TEST(steady_churn_does_not_purge)
+/*
+ * Churn at a steady size (free one, allocate one): no purge, no discard,
+ * with the default growth steps and with steps of 4 MiB.
+ */
+FIXTURE(churn) { int unused; };
+FIXTURE_VARIANT(churn) { uint64_t grow_max; };
+FIXTURE_VARIANT_ADD(churn, default_steps) { .grow_max = 0 };
+FIXTURE_VARIANT_ADD(churn, steps_4m) { .grow_max = 4 * MiB };
+FIXTURE_SETUP(churn) { self->unused = 0; }
+FIXTURE_TEARDOWN(churn) { }
+
+TEST_F(churn, steady_churn_does_not_purge)
 {
 	void *ctx = hm_backend_host_ctx_new();
 	struct hm_heap *h = hm_heap_create_default(&hm_backend_host, ctx);
 	unsigned int i;
 
 	ASSERT_NE(NULL, h);
+	if (variant->grow_max)
+		ASSERT_EQ(0, hm_heap_set_grow_size(h, MiB, variant->grow_max));
 	for (i = 0; i < NBLK; i++) {
 		blk[i].n = small_size();
 		ASSERT_EQ(0, hm_heap_alloc(h, blk[i].n, 0, (void **)&blk[i].p));
@@ -157,6 +171,7 @@ TEST(purge_follows_the_default_policy)
 		void *big;
 
 		ASSERT_NE(NULL, h);
+		ASSERT_EQ(0, hm_heap_set_grow_size(h, MiB, 4 * MiB));
 		if (mode)
 			ASSERT_EQ(0, hm_heap_set_thresholds(h, 0, UINT32_MAX - 1));
 		for (i = 0; i < NBLK; i++)
