@@ -5,7 +5,9 @@
 #   make bench        build the allocator harness (one program per allocator
 #                     family) and the driver benchmark, run every allocator
 #                     workload on the host, then the driver benchmark in the
-#                     VM (tests/vm/run, distro kernel), print the tables,
+#                     VM (tests/vm/run --distro 6.12: Debian's 6.12 kernel,
+#                     which has the system dma-buf heap, the driver's peer),
+#                     print the tables,
 #                     write build/bench/results.txt and the PNG plots
 #   make bench-driver the driver half alone (merges into results.txt)
 #   make bench-ranges per figure, min/median/max over the kept runs
@@ -16,7 +18,7 @@
 # ranges come from kept runs, never from memory.
 #
 # Needs: gcc, valgrind, gnuplot-nox, libjemalloc-dev, libmimalloc-dev, and
-# what tests/vm/run needs (qemu-system-x86, the distro kernel).
+# what tests/vm/run needs (qemu-system-x86, the 6.12 distro kernel).
 
 BENCH_OUT   := $(BUILD)/bench
 BENCH_SRC   := $(TOP)/bench/alloc/alloc_bench.c

@@ -17,6 +17,12 @@
  * memset of the same hot buffer, mmap+memset+munmap of fresh memory
  * (first touch: page faults, the kernel's zeroing and then memset's) and
  * mmap(MAP_POPULATE)+munmap (the kernel's own alloc+zero, no IOMMU).
+ *
+ * Where the kernel has /dev/dma_heap/system (the 6.12 VM), the driver's
+ * real peer is measured too, alternated with request_map in the same run:
+ * a dma-heap buffer's alloc + close (zeroed pages, an sg table, a dma-buf
+ * file; no device mapping) against request_map + request_unmap (the same,
+ * plus the IOMMU map and its unmap).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,10 +34,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/dma-heap.h>
 #include <linux/hapmem.h>
 
 #include "HAP_mem.h"
@@ -166,9 +174,12 @@ static void unmap_or_die(uint64_t vadsp, uint64_t len)
 static void info(void)
 {
 	struct hapmem_info in = { .remote = HAPMEM_INFO_SELF };
+	struct utsname u;
 	char line[256];
 	FILE *f;
 
+	if (!uname(&u))
+		printf("# kernel %s\n", u.release);
 	if (ioc(HAPMEM_IOC_INFO, &in, sizeof(in)))
 		die("info");
 	printf("# remote %s, %u remote(s), flags 0x%x, pgsize_bitmap 0x%llx\n",
@@ -687,6 +698,101 @@ static void hap_heap(void)
 	HAP_free(p);
 }
 
+/* ---- the system dma-buf heap, the driver's peer ----------------------- */
+
+static int dmaheap = -1;
+
+static int dmaheap_alloc_close(uint64_t len)
+{
+	struct dma_heap_allocation_data a = {
+		.len = len, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+
+	if (ioctl(dmaheap, DMA_HEAP_IOCTL_ALLOC, &a))
+		return -errno;
+	close(a.fd);
+	return 0;
+}
+
+static int dmaheap_4k(void)
+{
+	return dmaheap_alloc_close(4 * KiB);
+}
+
+/*
+ * 4 KiB: batches of request_map + unmap and of dma-heap alloc + close,
+ * alternated, the ratio the median of the per-round ratios.  64 MiB: one
+ * of each alternated (which goes first alternates too), at least 15
+ * pairs, the throughput ratio the median of the per-pair ratios (dma-heap
+ * time over request_map time).
+ */
+static void dmaheap_peer(void)
+{
+	enum { ROUNDS = 21, BIG_MIN = 15, BIG_MAX = 64 };
+	double mb[ROUNDS], db[ROUNDS], r[ROUNDS];
+	double mt[BIG_MAX], mo[BIG_MAX], dt[BIG_MAX], rt[BIG_MAX], ro[BIG_MAX];
+	uint64_t big = 64 * MiB;
+	double start;
+	int i, n;
+
+	dmaheap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	if (dmaheap < 0) {
+		printf("# no /dev/dma_heap/system: dma-heap figures not measured\n");
+		return;
+	}
+	for (i = 0; i < 200; i++)	/* warm up */
+		if (dmaheap_4k() || map_unmap_4k())
+			die("dma-heap warm-up");
+	for (i = 0; i < ROUNDS; i++) {
+		mb[i] = batch_ns(map_unmap_4k, 200, 1);
+		db[i] = batch_ns(dmaheap_4k, 200, 1);
+		r[i] = mb[i] / db[i];
+	}
+	put("dmaheap_4k_alloc_close_ns", median(db, ROUNDS));
+	put("map_4k_roundtrip_alt_ns", median(mb, ROUNDS));
+	put("map_4k_roundtrip_over_dmaheap", median(r, ROUNDS));
+
+	start = now_ns();
+	for (n = 0; n < BIG_MAX && (n < BIG_MIN || now_ns() - start < 4 * budget_s * 1e9); n++) {
+		struct hapmem_request_map m;
+		double t0, t1, t2;
+		int ret = 0;
+
+		/* Which goes first alternates, so a drift in the host's load cancels. */
+		if (n & 1) {
+			t0 = now_ns();
+			ret = dmaheap_alloc_close(big);
+			dt[n] = now_ns() - t0;
+		}
+		t0 = now_ns();
+		if (req_map(big, &m))
+			die("request_map 64m");
+		t1 = now_ns();
+		unmap_or_die(m.vadsp, big);
+		t2 = now_ns();
+		mo[n] = t1 - t0;
+		mt[n] = t2 - t0;
+		if (!(n & 1)) {
+			t0 = now_ns();
+			ret = dmaheap_alloc_close(big);
+			dt[n] = now_ns() - t0;
+		}
+		if (ret) {
+			errno = -ret;
+			die("dma-heap 64m");
+		}
+		rt[n] = dt[n] / mt[n];
+		ro[n] = dt[n] / mo[n];
+	}
+	printf("# dma-heap 64m: %d pairs\n", n);
+	put("dmaheap_64m_alloc_close_mibps", mibps(big, median(dt, n)));
+	put("map_64m_roundtrip_alt_mibps", mibps(big, median(mt, n)));
+	put("map_64m_throughput_ratio_vs_dmaheap", median(rt, n));
+	put("map_64m_maponly_throughput_ratio_vs_dmaheap", median(ro, n));
+	close(dmaheap);
+	dmaheap = -1;
+}
+
 /* With DRVBENCH_TRACE=<tracefs>/tracing_on, trace only the measured loop. */
 static void trace_on(int on)
 {
@@ -704,7 +810,8 @@ static void trace_on(int on)
 /*
  * "ops OP N [LIVE]": only do N operations, for bench/driver/profile (which
  * traces them): nop, map4k (map + unmap), map64m, unmap4k (unmap + map
- * of one of LIVE 4 KiB maps).
+ * of one of LIVE 4 KiB maps), dmaheap4k and dmaheap64m (alloc + close of a
+ * system dma-heap buffer).
  */
 static int ops(int argc, char **argv)
 {
@@ -713,7 +820,7 @@ static int ops(int argc, char **argv)
 	int i;
 
 	if (argc < 3 || n <= 0 || nlive <= 0 || nlive > 100000) {
-		fprintf(stderr, "usage: driver_bench ops nop|map4k|map64m|unmap4k N [LIVE]\n");
+		fprintf(stderr, "usage: driver_bench ops nop|map4k|map64m|unmap4k|dmaheap4k|dmaheap64m N [LIVE]\n");
 		return 2;
 	}
 	if (strcmp(argv[2], "unmap4k"))
@@ -729,6 +836,15 @@ static int ops(int argc, char **argv)
 	} else if (!strcmp(argv[2], "map64m")) {
 		for (i = 0; i < n; i++)
 			unmap_or_die(map_or_die(64 * MiB, NULL), 64 * MiB);
+	} else if (!strcmp(argv[2], "dmaheap4k") || !strcmp(argv[2], "dmaheap64m")) {
+		uint64_t len = argv[2][7] == '4' ? 4 * KiB : 64 * MiB;
+
+		dmaheap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+		if (dmaheap < 0)
+			die("open /dev/dma_heap/system");
+		for (i = 0; i < n; i++)
+			if (dmaheap_alloc_close(len))
+				die("dma-heap alloc");
 	} else if (!strcmp(argv[2], "unmap4k")) {
 		for (i = 0; i < nlive; i++)
 			live[i] = map_or_die(4 * KiB, NULL);
@@ -764,6 +880,7 @@ int main(int argc, char **argv)
 	chunking("map_64m");	/* first: the figure is for a fresh VM */
 	put("clock_gettime_ns", clock_cost_ns());
 	roundtrip();
+	dmaheap_peer();
 	throughput();
 	scale();
 	sharing();

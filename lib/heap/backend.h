@@ -33,6 +33,15 @@ struct hm_backend_ops {
 	int (*grow)(void *ctx, size_t len, struct hm_segment_desc *out);
 	/* Give back a segment previously returned by grow(). Cannot fail. */
 	void (*release)(void *ctx, const struct hm_segment_desc *seg);
+	/*
+	 * Optional (NULL: not supported).  The pages [@cpu, @cpu + @len) of
+	 * a segment (page-aligned) hold nothing the heap needs: the backend
+	 * may give their memory back, keeping the range mapped; what they
+	 * read afterwards is unspecified.  Called WITH the heap lock held
+	 * (the range must not be handed out meanwhile), so it must not call
+	 * into the heap.  Cannot fail.
+	 */
+	void (*discard)(void *ctx, void *cpu, size_t len);
 };
 
 /* The real backend: the hapmem driver (lib/transport/backend_driver.c, helper "lib"). */

@@ -57,10 +57,23 @@ static void host_release(void *ctx, const struct hm_segment_desc *seg)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* Anonymous private memory: MADV_DONTNEED frees the pages (they read zero). */
+static void host_discard(void *ctx, void *cpu, size_t len)
+{
+	struct host_ctx *h = ctx;
+
+	madvise(cpu, len, MADV_DONTNEED);
+	pthread_mutex_lock(&h->lock);
+	h->n.discards++;
+	h->n.discard_bytes += len;
+	pthread_mutex_unlock(&h->lock);
+}
+
 const struct hm_backend_ops hm_backend_host = {
 	.name = "host",
 	.grow = host_grow,
 	.release = host_release,
+	.discard = host_discard,
 };
 
 void *hm_backend_host_ctx_new(void)

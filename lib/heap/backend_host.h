@@ -17,6 +17,7 @@ struct hm_backend_host_counters {
 	uint64_t grows, releases;
 	uint64_t live_segments, live_bytes;
 	size_t last_grow_len;
+	uint64_t discards, discard_bytes;	/* discard() calls, bytes advised */
 };
 
 void hm_backend_host_counters(void *ctx, struct hm_backend_host_counters *out);

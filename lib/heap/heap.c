@@ -23,15 +23,18 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "heap/tcache.h"
 
 struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 {
-	struct hm_heap *h = calloc(1, sizeof(*h));
+	/* Cache-line aligned: see the layout of struct hm_heap. */
+	struct hm_heap *h = aligned_alloc(_Alignof(struct hm_heap), sizeof(*h));
 
 	if (!h)
 		return NULL;
+	memset(h, 0, sizeof(*h));
 	h->core = hm_core_create();
 	if (!h->core) {
 		free(h);
@@ -46,6 +49,9 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 	h->min_grow_bytes = HM_HEAP_DEFAULT_MIN_GROW;
 	h->high = UINT_MAX;
 	h->cache_limit = SIZE_MAX;
+	h->page = (size_t)sysconf(_SC_PAGESIZE);
+	if (h->page < 4096 || (h->page & (h->page - 1)))
+		h->page = 4096;
 	hm_tc_heap_init(h);
 	hm_heap_fork_register(h);
 	return h;
@@ -195,6 +201,144 @@ void hm_heap_pregrow(struct hm_heap *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* ---- purge: free pages inside segments ---------------------------------- */
+
+/*
+ * Segments go back whole; between releases, free pages inside them stay
+ * resident.  Before growing, when the heap holds more free bytes than an
+ * eighth of its segments (frees happened since it filled up: a growing
+ * heap is full when it grows), the heap gives the backend back every page
+ * that lies wholly in free memory: in free core blocks and in the free
+ * slots of the calling thread's slabs and of orphaned slabs (other
+ * threads' slabs are theirs to touch).  Once per growth at most, so a
+ * heap that churns at a steady size never purges, and the cost (a walk of
+ * the blocks, a backend call per run of free pages) is bounded by the
+ * growths, which are logarithmic in the heap's size.
+ */
+static bool release_policy_on(const struct hm_heap *h);
+
+struct purge {
+	struct hm_heap *h;
+	unsigned int seg;
+	uintptr_t lo, hi;	/* the current run of free bytes */
+};
+
+static void purge_flush(struct purge *p)
+{
+	uintptr_t mask = p->h->page - 1;
+	uintptr_t a = (p->lo + mask) & ~mask, b = p->hi & ~mask;
+
+	if (b > a) {
+		p->h->ops->discard(p->h->ctx, (void *)a, b - a);
+		p->h->discard_calls++;
+	}
+	p->lo = p->hi = 0;
+}
+
+static void purge_range(void *arg, uintptr_t lo, uintptr_t hi)
+{
+	struct purge *p = arg;
+
+	if (lo != p->hi)
+		purge_flush(p);
+	if (!p->hi)
+		p->lo = lo;
+	p->hi = hi;
+}
+
+static void purge_visit(const struct hm_block_info *b, void *arg)
+{
+	struct purge *p = arg;
+
+	if (b->seg != p->seg) {
+		purge_flush(p);
+		p->seg = b->seg;
+	}
+	if (b->state != HM_BLOCK_USED)
+		purge_range(p, b->addr, b->addr + b->size);
+	else
+		hm_tc_slab_free_runs_locked(p->h, b->addr, purge_range, p);
+}
+
+static void purge_locked(struct hm_heap *h, uint64_t used)
+{
+	struct hm_core_cursor cur = { 0 };
+	struct purge p = { .h = h, .seg = UINT_MAX };
+
+	while (hm_core_walk(h->core, &cur, WALK_BATCH, purge_visit, &p))
+		;
+	purge_flush(&p);
+	h->purge_events++;
+	h->freed_since_purge = 0;
+	h->purge_used_peak = used;
+}
+
+/*
+ * Lock held: purge when the heap holds more free bytes than an eighth of
+ * its segments, than the minimum growth and than the maximum growth step
+ * (32 MiB by default), and, since the last purge,
+ * either the bytes in use fell by that much from their highest (a phase
+ * of frees) or a quarter of the heap went back to the core (churn that
+ * leaves freed pages resident while it touches others).  Checked before
+ * each growth, after every minimum growth's worth of bytes allocated
+ * from the core and after every minimum growth's worth (1 MiB at least)
+ * freed to it: a
+ * few O(1) counter reads; the walk and the discards only when due.
+ */
+static void purge_check_locked(struct hm_heap *h)
+{
+	struct hm_core_stats st;
+	uint64_t free_b, floor;
+
+	h->alloc_since_check = 0;
+	if (!h->ops->discard || !release_policy_on(h))
+		return;
+	hm_core_stats(h->core, &st);
+	hm_tc_adjust_stats_locked(h, &st);
+	if (st.used_bytes > h->purge_used_peak)
+		h->purge_used_peak = st.used_bytes;
+	free_b = st.total_bytes - st.used_bytes;
+	floor = st.total_bytes / 8 > h->grow_min ? st.total_bytes / 8 : h->grow_min;
+	/*
+	 * What is purged and used again is faulted back in: a heap holding
+	 * less free than its largest growth step keeps it, so that a small
+	 * heap whose slabs cycle through the core does not purge at all.
+	 */
+	if (free_b <= floor || free_b <= h->grow_max)
+		return;
+	if (h->purge_used_peak - st.used_bytes > floor ||
+	    h->freed_since_purge > st.total_bytes / 4)
+		purge_locked(h, st.used_bytes);
+}
+
+void hm_heap_purge(struct hm_heap *h)
+{
+	struct hm_core_stats st;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->ops->discard) {
+		hm_core_stats(h->core, &st);
+		hm_tc_adjust_stats_locked(h, &st);
+		purge_locked(h, st.used_bytes);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Bytes allocated from or freed to the core between two checks. */
+static uint64_t purge_step(const struct hm_heap *h)
+{
+	return h->grow_min > HM_HEAP_GROW_ALIGN ? h->grow_min : HM_HEAP_GROW_ALIGN;
+}
+
+void hm_heap_note_freed_locked(struct hm_heap *h, uint64_t bytes)
+{
+	uint64_t before = h->freed_since_purge, step = purge_step(h);
+
+	h->freed_since_purge += bytes;
+	if (before / step != h->freed_since_purge / step)
+		purge_check_locked(h);
+}
+
 /*
  * Allocate from the core, growing when it is full.  Called and returns
  * with the lock held (dropped around a growth).  *low: the caller should
@@ -207,6 +351,8 @@ int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 
 	for (;;) {
 		err = hm_core_alloc(h->core, size, align, addr);
+		if (!err && (h->alloc_since_check += size) >= purge_step(h))
+			purge_check_locked(h);
 		if (err != -ENOMEM)
 			break;
 		if (h->growing) {
@@ -216,6 +362,7 @@ int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 				pthread_cond_wait(&h->grown, &h->lock);
 			continue;
 		}
+		purge_check_locked(h);
 		/* On success the new segment fits the request, and we still hold the lock. */
 		err = grow_locked(h, grow_request(size, align));
 		if (err)
@@ -519,6 +666,7 @@ static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
 	err = hm_core_free(h->core, (uintptr_t)ptr);
 	if (!err) {
 		h->freed_since_flush += size - hm_core_used_bytes(h->core);
+		hm_heap_note_freed_locked(h, size - hm_core_used_bytes(h->core));
 		if (h->high != UINT_MAX) {
 			n = trim_locked(h, rel);
 		} else {
@@ -687,6 +835,8 @@ void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st)
 	st->grow_events = h->grow_events;
 	st->release_events = h->release_events;
 	st->pregrow_events = h->pregrow_events;
+	st->purge_events = h->purge_events;
+	st->discard_calls = h->discard_calls;
 	pthread_mutex_unlock(&h->lock);
 }
 

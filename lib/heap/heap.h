@@ -27,6 +27,9 @@ struct hm_heap_stats {
 	uint64_t grow_events;
 	uint64_t release_events;
 	uint64_t pregrow_events;
+	/* Purges (free pages given back inside segments) and the backend discard() calls they made. */
+	uint64_t purge_events;
+	uint64_t discard_calls;
 	/* The core's peak of used bytes with every slab counted whole: the footprint's peak. */
 	uint64_t peak_footprint_bytes;
 };
@@ -64,6 +67,12 @@ void hm_heap_set_front_end(struct hm_heap *h, bool on);
  * (max(min grow size, used bytes / 8)), down to the reserve.
  */
 void hm_heap_set_release(struct hm_heap *h, bool on);
+/*
+ * Give the backend back every free page inside the segments that the
+ * calling thread may touch (free core blocks, its own and orphaned slabs'
+ * free slots); a no-op for a backend without discard().
+ */
+void hm_heap_purge(struct hm_heap *h);
 /* Disable (0) or bound the core's front-end cache. */
 void hm_heap_set_cache_limit(struct hm_heap *h, size_t bytes);
 

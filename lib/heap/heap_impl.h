@@ -73,6 +73,12 @@ struct hm_heap {
 	uint64_t limit_sum;		/* sum of the caches' limits, granules */
 
 	uint64_t grow_events, release_events, pregrow_events;
+	uint64_t purge_events, discard_calls;
+	/* Purge policy (heap.c, purge_check_locked()). */
+	uint64_t freed_since_purge;	/* bytes freed to the core since the last purge */
+	uint64_t alloc_since_check;	/* bytes allocated from the core since the last check */
+	uint64_t purge_used_peak;	/* highest bytes in use seen since the last purge */
+	size_t page;			/* the CPU page size, for purges */
 
 	/* Markers: tag of each open START (0 = closed); tags only increase. */
 	uint32_t *marker_tag;
@@ -85,8 +91,14 @@ struct hm_heap {
 	 * allocation: front end enabled and no marker open.  The rest is
 	 * under @lock.
 	 */
-	atomic_bool fast;
+	/*
+	 * Read on every allocation and free by every thread: a line of its
+	 * own, apart from the counters that remote frees write (below), so
+	 * that those do not evict it from the owners' caches.
+	 */
+	_Alignas(64) atomic_bool fast;
 	_Atomic uint64_t fast_uid;	/* @uid when @fast, else HM_TC_NO_UID */
+	_Alignas(64) char fast_end;
 	bool front_on;
 	struct hm_tcache *tcaches;	/* registered thread caches */
 	struct hm_slab *slabs;		/* every slab of this heap */
@@ -96,7 +108,7 @@ struct hm_heap {
 	bool slab_starved;
 	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
 	/* Freed by other threads, not yet drained: (granules << 32) + blocks, lock-free. */
-	_Atomic uint64_t remote_acct;
+	_Alignas(64) _Atomic uint64_t remote_acct;
 	_Atomic unsigned int remote_inflight;	/* lock-free remote frees running (tcache.c) */
 };
 
@@ -104,6 +116,8 @@ struct hm_heap {
 void hm_heap_unlock(struct hm_heap *h);
 /* heap.c, lock held: a segment may have become unused (default release policy). */
 void hm_heap_note_unused_locked(struct hm_heap *h);
+/* heap.c, lock held: @bytes went back to the core (purge policy). */
+void hm_heap_note_freed_locked(struct hm_heap *h, uint64_t bytes);
 /* heap.c: allocate from the core (lock held; may drop it to grow). */
 int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 			 uintptr_t *addr, bool *low);
@@ -123,6 +137,13 @@ void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st);
 /* Lock held: the used bytes may have passed the peak (core allocation). */
 void hm_tc_peak_check_locked(struct hm_heap *h);
 void hm_tc_trim_self(struct hm_heap *h);	/* release the caller's empty slabs */
+/*
+ * Lock held: if @base starts a slab of @h whose free slots the calling
+ * thread may touch (its own cache's, or an orphan's), call @fn with each
+ * run [lo, hi) of free slots (and the slab's unused tail); true if so.
+ */
+bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
+				 void (*fn)(void *arg, uintptr_t lo, uintptr_t hi), void *arg);
 void hm_tc_heap_destroy(struct hm_heap *h);
 void hm_tc_heap_init(struct hm_heap *h);
 /*

@@ -96,9 +96,17 @@ static __thread struct hm_tcache *tls_list __attribute__((tls_model("initial-exe
 /* hm_tcache.limit of a cache that may hold @gran live granules unchecked. */
 #define LIMIT(gran)	((uint64_t)(gran) << 32 | 0xffffffffu)
 
-/* Per class: slots per slab and slab length. */
+/*
+ * Per class: slots per slab, slab length and alignment.  Slabs of classes
+ * from PAGE_CLASS_MIN up are whole 4 KiB pages, page-aligned: a free slot
+ * of such a class then frees whole pages, which a purge gives back
+ * (heap.c), instead of sharing its pages with two neighbours.
+ */
+#define PAGE_BYTES	4096u
+#define PAGE_CLASS_MIN	1024u
 static uint8_t class_slots[NCLASSES];
 static uint32_t class_bytes[NCLASSES];
+static uint32_t class_align[NCLASSES];
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -154,8 +162,11 @@ static void slab_geometry(void)
 	for (c = 0; c < NCLASSES; c++) {
 		uint32_t b = hm_class_size[c], n = SLAB_TARGET / b, bytes;
 
+		uint32_t unit = b >= PAGE_CLASS_MIN ? PAGE_BYTES : CHUNK_SIZE;
+
 		n = n < MIN_SLOTS ? MIN_SLOTS : n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n;
-		bytes = (uint32_t)((n * b + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1));
+		bytes = (n * b + unit - 1) & ~(unit - 1);
+		class_align[c] = unit;
 		n = bytes / b;
 		class_slots[c] = (uint8_t)(n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n);
 		class_bytes[c] = bytes;
@@ -243,6 +254,7 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 		s->all_next->all_prev = s->all_prev;
 	hm_core_free(h->core, s->base);
 	hm_heap_note_unused_locked(h);
+	hm_heap_note_freed_locked(h, s->bytes);
 	h->nslabs--;
 	h->slab_bytes -= s->bytes;
 	STORE(&s->owner, NULL);
@@ -581,7 +593,7 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	if (!s && !(s = malloc(sizeof(*s))))
 		return NULL;
 	pthread_mutex_lock(&h->lock);
-	if (hm_heap_alloc_locked(h, bytes, CHUNK_SIZE, &base, &low)) {
+	if (hm_heap_alloc_locked(h, bytes, class_align[cls], &base, &low)) {
 		bytes = (uint32_t)((bsize + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1));
 		if (bytes == class_bytes[cls] ||
 		    hm_heap_alloc_locked(h, bytes, CHUNK_SIZE, &base, &low)) {
@@ -950,6 +962,38 @@ void hm_tc_trim_self(struct hm_heap *h)
 			retire(tc, s);
 		}
 	}
+}
+
+bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
+				 void (*fn)(void *arg, uintptr_t lo, uintptr_t hi), void *arg)
+{
+	struct hm_tcache *self = hm_tls_cur.uid == h->uid ? hm_tls_cur.tc : NULL, *owner;
+	struct hm_slab *s = hm_slab_lookup(base);
+	uint64_t f;
+
+	if (!s || s->heap != h || s->base != base)
+		return false;
+	/* Another thread's slab: it allocates from its free slots without the lock. */
+	owner = LOAD(&s->owner);
+	if (owner && owner != self)
+		return false;
+	f = LOAD(&s->free);
+	while (f) {
+		unsigned int lo = (unsigned int)__builtin_ctzll(f), hi;
+		uint64_t run = f >> lo;
+		uintptr_t end;
+
+		hi = lo + (~run ? (unsigned int)__builtin_ctzll(~run) : 64 - lo);
+		end = s->base + (uintptr_t)hi * s->bsize;
+
+		if (hi >= s->nslots)
+			end = s->base + s->bytes;	/* the unused tail too */
+		fn(arg, s->base + (uintptr_t)lo * s->bsize, end);
+		if (hi >= 64)
+			break;
+		f &= ~0ull << hi;
+	}
+	return true;
 }
 
 /* ---- fork() (see heap_fork.c) --------------------------------------------- */
