@@ -983,7 +983,7 @@ bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
 		uint64_t run = f >> lo;
 		uintptr_t end;
 
-		hi = lo + (~run ? (unsigned int)__builtin_ctzll(~run) : 64 - lo);
+		hi = lo + (run != ~0ULL ? (unsigned int)__builtin_ctzll(~run) : 64 - lo);
 		end = s->base + (uintptr_t)hi * s->bsize;
 
 		if (hi >= s->nslots)
