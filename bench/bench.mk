@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Benchmarks (issue 8).  Not part of `make check`; not a timed test.
+# Benchmarks.  Not part of `make check`; not a timed test.
 #
 #   make bench        build the allocator harness (one program per allocator
 #                     family) and the driver benchmark, run every allocator

@@ -19,7 +19,8 @@
 # Variables other makefiles may use:
 #   LIB_OUT      output directory for the current SAN (build/lib[-SAN])
 #   LIB_A        the static library, LIB_SO the shared one (real file name)
-#   LIB_CFLAGS   compiler flags (include dirs, sanitizer flags)
+#   LIB_CFLAGS   compiler flags (include dirs, sanitizer flags, HAPMEM_DEBUG
+#                in the sanitizer builds)
 #   LIB_SAN_FLAGS sanitizer flags alone (for linking test binaries)
 #   LIB_LDLIBS   libraries a program linking LIB_A needs
 
@@ -59,10 +60,14 @@ LIB_A       := $(LIB_OUT)/$(LIB_NAME).a
 LIB_PC      := $(LIB_OUT)/$(LIB_NAME).pc
 LIB_PC_COMPAT := $(LIB_OUT)/$(LIB_NAME)-compat.pc
 
+# The sanitizer builds are test builds: the core's internal invariant
+# checks (HM_CORE_ASSERT, lib/core/core_impl.h) are on there, off in the
+# plain (release) library.
+LIB_DEBUG_FLAGS := $(if $(SAN),-DHAPMEM_DEBUG)
 LIB_WARN    := -Wall -Wextra -Werror
 LIB_CFLAGS  := -std=gnu11 -O2 -g $(LIB_WARN) -fPIC -fvisibility=hidden \
 	       -I$(TOP)/lib/include -I$(TOP)/uapi -I$(TOP)/lib \
-	       $(LIB_SAN_FLAGS)
+	       $(LIB_SAN_FLAGS) $(LIB_DEBUG_FLAGS)
 LIB_LDLIBS  := -pthread
 LIB_AR      ?= ar
 

@@ -102,7 +102,7 @@ FUZZ_SRCS := $(TOP)/tests/fuzz/fuzz_core.c $(wildcard $(TOP)/lib/core/*.c)
 .PHONY: fuzz
 $(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard $(TOP)/lib/core/*.h) $(TOP)/tests/unit/core_model.h
 	@mkdir -p $(dir $@)
-	clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
+	clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -DHAPMEM_DEBUG \
 		-fno-sanitize-recover=undefined -I$(TOP)/lib -I$(TOP)/lib/include \
 		-I$(TOP)/tests/unit -o $@ $(FUZZ_SRCS)
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Driver benchmark (issue 8), run in the test VM on the distro kernel:
+ * Driver benchmark, run in the test VM on the distro kernel:
  *
  *   tests/vm/run -- build/bench/driver_bench [SECONDS_PER_SIZE]
  *

@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "hapmem_caps.h"
 #include "heap/backend.h"
+#include "util/grow_gate.h"
 
 #define CAPS_BT_DEPTH	8
 
@@ -72,13 +73,11 @@ struct caps_region {
 	size_t min_grow;
 
 	pthread_mutex_t lock;
-	pthread_cond_t grown;
+	struct hm_grow_gate gate;
 	struct hm_core *core;
 	const struct hm_backend_ops *ops;
 	void *ctx;
 	void (*ctx_free)(void *ctx);
-	unsigned int growing;
-	uint64_t grow_gen;
 	size_t total;			/* bytes in segments */
 	bool verify_free;		/* every free byte holds CAPS_POISON_FREE */
 	struct caps_rec_table recs;

@@ -59,7 +59,7 @@ struct caps_region *hm_caps_region_new(const char *name, const uint32_t caps[3])
 	r->verify_free = hm_caps_dbg_level() >= CAPS_DEBUG_POISON && !r->cpu_less;
 	atomic_init(&r->min_wait, SIZE_MAX);
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->grown, NULL);
+	hm_grow_gate_init(&r->gate);
 	return r;
 }
 
@@ -97,7 +97,7 @@ void hm_caps_region_delete(struct caps_region *r)
 	hm_core_destroy(r->core);
 	if (r->ctx_free)
 		r->ctx_free(r->ctx);
-	pthread_cond_destroy(&r->grown);
+	hm_grow_gate_destroy(&r->gate);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -191,17 +191,12 @@ int hm_caps_region_alloc(struct caps_region *r, size_t size, size_t align, uintp
 			hm_caps_win_note(r);
 		if (err != -ENOMEM || r->fixed || !r->ops)
 			break;
-		if (r->growing) {
-			uint64_t gen = r->grow_gen;
-
-			while (r->growing && gen == r->grow_gen)
-				pthread_cond_wait(&r->grown, &r->lock);
+		if (hm_grow_gate_wait(&r->gate, &r->lock))
 			continue;
-		}
 		len = grow_len_locked(r, size, align);
 		if (!len)
 			break;	/* -ENOMEM: at capacity */
-		r->growing++;
+		hm_grow_gate_begin(&r->gate);
 		pthread_mutex_unlock(&r->lock);
 		err = r->ops->grow(r->ctx, len, &d);
 		if (!err) {
@@ -210,9 +205,7 @@ int hm_caps_region_alloc(struct caps_region *r, size_t size, size_t align, uintp
 				r->ops->release(r->ctx, &d);
 		}
 		pthread_mutex_lock(&r->lock);
-		r->growing--;
-		r->grow_gen++;
-		pthread_cond_broadcast(&r->grown);
+		hm_grow_gate_end(&r->gate);
 		if (err)
 			break;
 	}
@@ -270,7 +263,7 @@ bool hm_caps_region_fork_reset(struct caps_region *r)
 	unsigned int id;
 
 	pthread_mutex_unlock(&r->lock);	/* taken by the prepare hook */
-	pthread_cond_init(&r->grown, NULL);	/* its waiters were the parent's */
+	hm_grow_gate_reset(&r->gate);	/* its waiters were the parent's */
 	hm_caps_rec_free_all(r);
 	hm_core_stats(r->core, &st);
 	for (id = 0; st.segments; id++) {
@@ -308,8 +301,6 @@ bool hm_caps_region_fork_reset(struct caps_region *r)
 	}
 	hm_core_set_cache_limit(r->core, 0);
 	r->total = 0;
-	r->growing = 0;
-	r->grow_gen = 0;
 	atomic_store(&r->min_wait, SIZE_MAX);
 	return true;
 }

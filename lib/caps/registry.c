@@ -463,7 +463,7 @@ int caps_region_remove(int region_id)
 		pthread_mutex_lock(&slots[i]->lock);
 		hm_core_stats(slots[i]->core, &st);
 		pthread_mutex_unlock(&slots[i]->lock);
-		if (st.live_blocks || slots[i]->growing) {
+		if (st.live_blocks || hm_grow_gate_busy(&slots[i]->gate)) {
 			ret = -EBUSY;
 			break;
 		}

@@ -529,6 +529,7 @@ static void seg_busy_add(struct hm_core *c, uint16_t s, uint32_t n)
 
 static void seg_busy_sub(struct hm_core *c, uint16_t s, uint32_t n)
 {
+	HM_CORE_ASSERT(c->seg[s].busy >= n);
 	c->seg[s].busy -= n;
 	if (!c->seg[s].busy)
 		unused_link(c, s);
@@ -555,6 +556,9 @@ static void update_cache_cap(struct hm_core *c)
 /* The block at (@s, @off) of @n granules becomes live (its start bit is set). */
 static uintptr_t make_live(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n)
 {
+	HM_CORE_ASSERT(n && off < c->seg[s].ngran && n <= c->seg[s].ngran - off);
+	HM_CORE_ASSERT(bm_test(&c->seg[s], off) && !nl_test(&c->seg[s], off));
+	HM_CORE_ASSERT(blk_size(&c->seg[s], off) == n);
 	tag_stamp(c, s, off);
 	seg_busy_add(c, s, n);
 	used_add(c, n);
@@ -567,6 +571,8 @@ static void orphans_add(struct hm_core *c, uint16_t s, int d)
 {
 	bool had = c->orphans;
 
+	HM_CORE_ASSERT(d >= 0 || (c->orphans >= (uint32_t)-d &&
+				  c->seg[s].orphans >= (uint32_t)-d));
 	c->orphans += (uint32_t)d;
 	c->seg[s].orphans += (uint32_t)d;
 	if (had != !!c->orphans)
@@ -586,6 +592,9 @@ static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uin
 	uint32_t r = 0, l = 0, end = off + n, start = off, keep;
 	bool ro = false, lo = false;
 
+	/* A block start, live (@id 0) or cached (its record, state cached). */
+	HM_CORE_ASSERT(bm_test(g, off) && blk_size(g, off) == n);
+	HM_CORE_ASSERT(id ? nl_test(g, off) && c->rec[id].state == ST_CACHED : !nl_test(g, off));
 	seg_busy_sub(c, s, n);
 	tag_drop(c, s, off);
 	/* A not-live start without a record: cached, or an orphan if there are any. */
@@ -605,6 +614,8 @@ static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uin
 	}
 	if (r || ro) {
 		if (r) {
+			/* The record's size is the bitmap's distance to the next start. */
+			HM_CORE_ASSERT(c->rec[r].size == blk_size(g, end) && c->rec[r].state == ST_FREE);
 			list_remove(c, r);
 			n += c->rec[r].size;
 		} else {
@@ -624,6 +635,7 @@ static void release(struct hm_core *c, uint16_t s, uint32_t off, uint32_t n, uin
 		orphans_add(c, s, -(int)ro - (int)lo);
 	if (l) {
 		/* The left neighbour's record takes it all. */
+		HM_CORE_ASSERT(c->rec[l].size == off - start && c->rec[l].state == ST_FREE);
 		list_remove(c, l);
 		keep = l;
 	} else if (r) {
@@ -695,6 +707,8 @@ static uintptr_t cache_get(struct hm_core *c, uint32_t n)
 	off = c->rec[id].off;
 	size = c->rec[id].size;
 	rec_put(c, id);
+	HM_CORE_ASSERT(bm_test(&c->seg[s], off) && nl_test(&c->seg[s], off));
+	HM_CORE_ASSERT(c->cached_gran >= size && c->cached_blocks);
 	nl_clear(&c->seg[s], off);
 	c->cached_gran -= size;
 	c->cached_blocks--;
@@ -914,6 +928,8 @@ int hm_core_alloc(struct hm_core *c, size_t size, size_t align, uintptr_t *out)
 		c->hint_len = (uintptr_t)c->seg[s].ngran << GRAN_SHIFT;
 	}
 	*out = make_live(c, s, carve(c, id, lead, n), n);
+	HM_CORE_ASSERT(!(*out & (HM_CORE_GRANULE - 1)));
+	HM_CORE_ASSERT(align <= HM_CORE_GRANULE || !(*out & (align - 1)));
 	return 0;
 }
 
@@ -953,6 +969,7 @@ static __attribute__((noinline, cold)) int free_nomem(struct hm_core *c, uint16_
 {
 	uint32_t n = blk_size(&c->seg[s], off);
 
+	HM_CORE_ASSERT(c->used_gran >= n && c->live_blocks);
 	c->used_gran -= n;
 	c->live_blocks--;
 	if (c->cached_blocks)
@@ -972,6 +989,7 @@ int hm_core_free(struct hm_core *c, uintptr_t addr)
 	if (__builtin_expect(free_room(c) != 0, 0))
 		return free_nomem(c, s, off);
 	n = blk_size(&c->seg[s], off);
+	HM_CORE_ASSERT(c->used_gran >= n && c->live_blocks);
 	c->used_gran -= n;
 	c->live_blocks--;
 	if (cache_put(c, s, off, n))

@@ -38,6 +38,33 @@
 #include "core.h"
 #include "seg_index.h"
 
+/*
+ * Internal invariant checks, cheap ones (a few loads and bitmap tests,
+ * bounded by BM_LEVELS at most), at the points where a broken invariant
+ * would spread: a block handed out or taken back, a merge, a counter
+ * going down.  Compiled in with HAPMEM_DEBUG (the sanitizer builds of the
+ * library, the fuzzer, tests that build the core themselves), where a
+ * failure aborts with the condition; the release library has none of
+ * them.  hm_core_check() remains the full O(n) audit.
+ */
+#ifdef HAPMEM_DEBUG
+#include <stdio.h>
+#include <stdlib.h>
+
+static inline __attribute__((noreturn, cold)) void hm_core_assert_fail(const char *cond,
+									  const char *file,
+									  int line)
+{
+	fprintf(stderr, "hapmem core: %s:%d: invariant broken: %s\n", file, line, cond);
+	abort();
+}
+
+#define HM_CORE_ASSERT(cond) \
+	(__builtin_expect(!!(cond), 1) ? (void)0 : hm_core_assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define HM_CORE_ASSERT(cond) ((void)0)
+#endif
+
 #define GRAN_SHIFT	4
 #define SL_LOG2		4
 #define SL_COUNT	(1u << SL_LOG2)

@@ -24,6 +24,7 @@
 
 #include "HAP_mem.h"
 #include "faces/aee.h"
+#include "faces/hap_heap.h"
 #include "util/amap.h"
 #include "transport/dmabuf_id.h"
 #include "util/fork.h"

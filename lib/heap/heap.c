@@ -41,7 +41,7 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->grown, NULL);
+	hm_grow_gate_init(&h->gate);
 	h->ops = ops;
 	h->ctx = ctx;
 	h->grow_min = HM_HEAP_DEFAULT_MIN_GROW;
@@ -99,7 +99,7 @@ void hm_heap_destroy(struct hm_heap *h)
 	}
 	hm_core_destroy(h->core);
 	hm_core_destroy(h->fork_spare);
-	pthread_cond_destroy(&h->grown);
+	hm_grow_gate_destroy(&h->gate);
 	pthread_mutex_destroy(&h->lock);
 	free(h->marker_tag);
 	free(h);
@@ -146,7 +146,7 @@ static int grow_locked(struct hm_heap *h, uint64_t request)
 
 	if (!len)
 		return -ENOMEM;
-	h->growing++;
+	hm_grow_gate_begin(&h->gate);
 	pthread_mutex_unlock(&h->lock);
 	err = h->ops->grow(h->ctx, len, &d);
 	if (!err && !d.cpu) {
@@ -175,9 +175,7 @@ static int grow_locked(struct hm_heap *h, uint64_t request)
 			}
 		}
 	}
-	h->growing--;
-	h->grow_gen++;
-	pthread_cond_broadcast(&h->grown);
+	hm_grow_gate_end(&h->gate);
 	return err;
 }
 
@@ -189,7 +187,7 @@ static uint64_t grow_request(size_t size, size_t align)
 
 static bool below_low_locked(const struct hm_heap *h)
 {
-	return h->low && !h->growing && hm_core_largest_free(h->core) < h->low;
+	return h->low && !hm_grow_gate_busy(&h->gate) && hm_core_largest_free(h->core) < h->low;
 }
 
 /* Grow ahead of need: the caller already has its block. */
@@ -355,13 +353,8 @@ int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 			purge_check_locked(h);
 		if (err != -ENOMEM)
 			break;
-		if (h->growing) {
-			uint64_t gen = h->grow_gen;
-
-			while (h->growing && gen == h->grow_gen)
-				pthread_cond_wait(&h->grown, &h->lock);
+		if (hm_grow_gate_wait(&h->gate, &h->lock))
 			continue;
-		}
 		purge_check_locked(h);
 		/* On success the new segment fits the request, and we still hold the lock. */
 		err = grow_locked(h, grow_request(size, align));
@@ -537,8 +530,8 @@ static void unlock_release(struct hm_heap *h, const struct hm_segment_desc *d, u
 	while (n--)
 		h->ops->release(h->ctx, &d[n]);
 	pthread_mutex_lock(&h->lock);
-	if (!--h->releasing && !h->growing)
-		pthread_cond_broadcast(&h->grown);
+	if (!--h->releasing && !hm_grow_gate_busy(&h->gate))
+		pthread_cond_broadcast(&h->gate.done);
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Internal: a HAP heap instance over the allocator core and a backend.
- * The HAP_* face (hap_heap.c) uses one default instance on the driver
+ * The HAP_* face (faces/hap_heap.c) uses one default instance on the driver
  * backend; tests and benchmarks create their own on the host backend.
  * Functions return 0 or -errno.
  */
@@ -82,15 +82,5 @@ int hm_heap_marker_start(struct hm_heap *h, uint16_t *instance);
 int hm_heap_marker_end(struct hm_heap *h, uint16_t instance, FILE *report);
 /* Every block as CSV: address,size,state,segment,device_address. */
 int hm_heap_log_blocks(struct hm_heap *h, FILE *out);
-
-/*
- * HAP_mem_request() for the heap's requests, called by the library's
- * dispatcher: HAP_MEM_LOG_BLOCKS (payload ignored; writes
- * hprt_block_info_<pid>.csv in the working directory) and
- * HAP_MEM_SET_MARKER (payload: HAP_mem_marker_payload_t).  Returns 0 or
- * -errno (-EOPNOTSUPP for any other request), as everything here: the
- * dispatcher turns it into an AEE code.
- */
-int hm_heap_mem_request(int request, void *payload);
 
 #endif /* HAPMEM_HEAP_HEAP_H */

@@ -61,10 +61,10 @@ static void heap_fork_prepare(void)
 	hm_tc_fork_lock();
 	for (h = reg_head; h; h = h->reg_next) {
 		pthread_mutex_lock(&h->lock);
-		while (h->growing || h->releasing) {
+		while (hm_grow_gate_busy(&h->gate) || h->releasing) {
 			if (hm_heap_fork_wait_hook)
 				hm_heap_fork_wait_hook(h);
-			pthread_cond_wait(&h->grown, &h->lock);
+			pthread_cond_wait(&h->gate.done, &h->lock);
 		}
 		if (!h->fork_spare)
 			h->fork_spare = hm_core_create();
@@ -135,8 +135,7 @@ static void heap_reset_child(struct hm_heap *h)
 			mgb = h->grow_max;
 	}
 	h->min_grow_bytes = mgb;
-	h->growing = h->releasing = 0;
-	h->grow_gen = 0;
+	h->releasing = 0;
 	h->freed_since_flush = 0;
 	h->release_floor = h->releases_at_grow = 0;
 	h->trim_due = false;
@@ -145,8 +144,7 @@ static void heap_reset_child(struct hm_heap *h)
 	h->marker_tag = NULL;
 	h->epoch = h->next_marker = h->markers_open = 0;
 	hm_tc_set_fast_locked(h, h->front_on);
-	/* Waiters were the parent's threads. */
-	pthread_cond_init(&h->grown, NULL);
+	hm_grow_gate_reset(&h->gate);
 }
 
 static void heap_fork_child(void)

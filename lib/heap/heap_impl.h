@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "heap/heap.h"
+#include "util/grow_gate.h"
 
 /* Segments released per trim pass (descriptors kept on the stack). */
 #define TRIM_BATCH	16
@@ -23,7 +24,7 @@ struct hm_tcache;
 
 struct hm_heap {
 	pthread_mutex_t lock;
-	pthread_cond_t grown;		/* a growth completed, or the backend went idle */
+	struct hm_grow_gate gate;	/* growth; .done also: the backend went idle */
 	struct hm_core *core;
 	const struct hm_backend_ops *ops;
 	void *ctx;
@@ -32,8 +33,6 @@ struct hm_heap {
 	/* Growth policy (HAP_mem_set_grow_size). */
 	uint64_t grow_min, grow_max, min_grow_bytes;
 	bool grow_user_set;
-	unsigned int growing;		/* backend grow() calls in flight */
-	uint64_t grow_gen;		/* bumped when one completes */
 	unsigned int releasing;		/* threads in backend release() calls */
 	size_t cache_limit;		/* hm_heap_set_cache_limit(), SIZE_MAX if never */
 

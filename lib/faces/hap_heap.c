@@ -24,6 +24,7 @@
 
 #include "HAP_mem_heap.h"
 #include "faces/aee.h"
+#include "faces/hap_heap.h"
 #include "heap/heap.h"
 
 /* Request ids of HAP_mem_request() served by the heap (REFERENCE values). */
