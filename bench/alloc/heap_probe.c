@@ -62,7 +62,7 @@ static struct hm_heap *heap_new(void)
 /* ---- footprint ------------------------------------------------------------ */
 
 struct snap {
-	uint64_t slab_bytes[NCLASSES], used[NCLASSES], req[NCLASSES], nslab[NCLASSES];
+	uint64_t slab_bytes[HM_TC_NCLASSES], used[HM_TC_NCLASSES], req[HM_TC_NCLASSES], nslab[HM_TC_NCLASSES];
 	uint64_t live;
 };
 
@@ -74,7 +74,7 @@ static void footprint(void)
 	static uint8_t cl[LIVE];
 	static struct snap best;
 	struct hm_heap *h = heap_new();
-	uint64_t live = 0, peak_live = 0, peak_slab = 0, reqc[NCLASSES] = { 0 };
+	uint64_t live = 0, peak_live = 0, peak_slab = 0, reqc[HM_TC_NCLASSES] = { 0 };
 	uint64_t ts = 0, tu = 0, tr = 0;
 	struct hm_heap_stats st;
 	struct hm_slab *s;
@@ -101,7 +101,7 @@ static void footprint(void)
 		peak_slab = h->slab_bytes;
 		memset(&best, 0, sizeof(best));
 		for (s = h->slabs; s; s = s->all_next) {
-			uint64_t nfree = (uint64_t)__builtin_popcountll(LOAD(&s->free));
+			uint64_t nfree = (uint64_t)__builtin_popcountll(HM_TC_LOAD(&s->free));
 
 			best.slab_bytes[s->cls] += s->bytes;
 			best.used[s->cls] += (s->nslots - nfree) * s->bsize;
@@ -115,7 +115,7 @@ static void footprint(void)
 	       (unsigned long long)peak_live, (unsigned long long)st.core.peak_used_bytes,
 	       (double)st.core.peak_used_bytes / (double)peak_live, (unsigned long long)best.live);
 	printf("class  size slabs  slab_KiB  used_KiB   req_KiB  stranded_KiB\n");
-	for (c = 0; c < NCLASSES; c++) {
+	for (c = 0; c < HM_TC_NCLASSES; c++) {
 		if (!best.nslab[c] && !best.req[c])
 			continue;
 		printf("%5u %5u %5llu %9.1f %9.1f %9.1f %13.1f\n", c, hm_class_size[c],
@@ -195,7 +195,7 @@ static void latency(void)
 			path[i] = 6;
 		else
 			path[i] = fs->state == SLAB_PARTIAL &&
-				  __builtin_popcountll(LOAD(&fs->free)) == 1 ? 4 : 3;
+				  __builtin_popcountll(HM_TC_LOAD(&fs->free)) == 1 ? 4 : 3;
 	}
 	memcpy(sorted, lt, sizeof(lt));
 	qsort(sorted, LN, sizeof(sorted[0]), cmp_u64);

@@ -398,7 +398,7 @@ static __attribute__((noinline)) int alloc_any(struct hm_heap *h, size_t size, s
 	int err;
 
 	/* Front end: small blocks from the calling thread's slabs, no lock. */
-	if (align <= HM_CORE_GRANULE && size <= MAX_SMALL &&
+	if (align <= HM_CORE_GRANULE && size <= HM_TC_MAX_SMALL &&
 	    atomic_load_explicit(&h->fast, memory_order_relaxed)) {
 		tc = hm_tls_cur.uid == h->uid ? hm_tls_cur.tc : hm_tc_slow(h);
 		if (tc) {
@@ -422,18 +422,18 @@ static inline __attribute__((always_inline)) bool alloc_fast(struct hm_heap *h, 
 	struct hm_slab *s;
 	uint64_t word, a;
 
-	if (__builtin_expect(size > MAX_SMALL || hm_tls_cur.uid != LOAD(&h->fast_uid), 0))
+	if (__builtin_expect(size > HM_TC_MAX_SMALL || hm_tls_cur.uid != HM_TC_LOAD(&h->fast_uid), 0))
 		return false;
 	tc = hm_tls_cur.tc;
 	s = tc->bin[hm_class_of[(size + 15) >> 4]].active;
-	word = LOAD(&s->free);
+	word = HM_TC_LOAD(&s->free);
 	if (__builtin_expect(!word, 0))
 		return false;
-	STORE(&s->free, word & (word - 1));
-	a = LOAD(&tc->acct) + s->acct;
-	STORE(&tc->acct, a);
+	HM_TC_STORE(&s->free, word & (word - 1));
+	a = HM_TC_LOAD(&tc->acct) + s->acct;
+	HM_TC_STORE(&tc->acct, a);
 	*out = (void *)(s->base + (uint32_t)__builtin_ctzll(word) * s->bsize);
-	if (__builtin_expect(a > LOAD(&tc->limit), 0))
+	if (__builtin_expect(a > HM_TC_LOAD(&tc->limit), 0))
 		hm_tc_peak(tc);
 	return true;
 }
@@ -684,11 +684,11 @@ static __attribute__((noinline)) int free_any(struct hm_heap *h, void *ptr)
 int hm_heap_free(struct hm_heap *h, void *ptr)
 {
 	/* Fast path: a slab block of this thread's cache; anything else: free_any(). */
-	if (__builtin_expect(hm_tls_cur.uid == LOAD(&h->fast_uid), 1)) {
+	if (__builtin_expect(hm_tls_cur.uid == HM_TC_LOAD(&h->fast_uid), 1)) {
 		uintptr_t addr = (uintptr_t)ptr;
 		struct hm_slab *s = hm_slab_lookup_fast(addr);
 
-		if (s && LOAD(&s->owner) == hm_tls_cur.tc) {
+		if (s && HM_TC_LOAD(&s->owner) == hm_tls_cur.tc) {
 			uint32_t idx = hm_slot_of(s, addr);
 
 			if (idx < s->nslots)

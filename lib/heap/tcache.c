@@ -62,23 +62,23 @@
  * A class with no partly used slab takes one of the next BORROW classes'
  * (at most 2/8 of a doubling larger) before making a new slab: adjacent
  * classes share their free slots, so a class that shrinks leaves fewer
- * stranded ones (larson-like footprint 1.25 -> 1.18).
+ * stranded ones.
  */
 #define BORROW		2u
 /*
  * While the cache's slabs hold more than 1/16 of its live bytes in free
  * slots, a class without a partly used slab may take one of the next
  * BORROW_FAR classes' (a doubling) before making a new slab: the stranded
- * slots get used instead of a slab being added (larson-like footprint
- * 1.18 -> 1.14).  Only on the refill path, found in O(1) with the cache's
- * mask of classes that have partly used slabs.
+ * slots get used instead of a slab being added.  Only on the refill
+ * path, found in O(1) with the cache's mask of classes that have partly
+ * used slabs.
  */
 #define BORROW_FAR	8u
 #define SLACK_SHIFT	4
 /* Slab bytes an idle thread (no live block) keeps: see release_idle(). */
 #define IDLE_KEEP	(4u * SLAB_TARGET)
 
-const uint16_t hm_class_size[NCLASSES] = {
+const uint16_t hm_class_size[HM_TC_NCLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 128,
 	144, 160, 176, 192, 208, 224, 240, 256,
 	288, 320, 352, 384, 416, 448, 480, 512,
@@ -86,9 +86,9 @@ const uint16_t hm_class_size[NCLASSES] = {
 	1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
 	2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096,
 };
-uint8_t hm_class_of[MAX_SMALL / 16 + 1];
+uint8_t hm_class_of[HM_TC_MAX_SMALL / 16 + 1];
 struct hm_slab hm_slab_none = { .state = SLAB_FULL };
-_Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << L1_BITS];
+_Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << HM_TC_L1_BITS];
 _Atomic(struct hm_slab *) *hm_slab_map_zero;
 __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec")));
 static __thread struct hm_tcache *tls_list __attribute__((tls_model("initial-exec")));
@@ -104,9 +104,9 @@ static __thread struct hm_tcache *tls_list __attribute__((tls_model("initial-exe
  */
 #define PAGE_BYTES	4096u
 #define PAGE_CLASS_MIN	1024u
-static uint8_t class_slots[NCLASSES];
-static uint32_t class_bytes[NCLASSES];
-static uint32_t class_align[NCLASSES];
+static uint8_t class_slots[HM_TC_NCLASSES];
+static uint32_t class_bytes[HM_TC_NCLASSES];
+static uint32_t class_align[HM_TC_NCLASSES];
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -123,9 +123,9 @@ static int slab_map_set(uintptr_t base, size_t len, struct hm_slab *s)
 
 	if ((base + len - 1) >> HM_TC_VA_BITS)
 		return -EINVAL;
-	for (a = base; a < base + len; a += CHUNK_SIZE) {
+	for (a = base; a < base + len; a += HM_TC_CHUNK_SIZE) {
 		_Atomic(struct hm_slab *) *l2;
-		unsigned int i1 = (unsigned int)(a >> (CHUNK_SHIFT + L2_BITS));
+		unsigned int i1 = (unsigned int)(a >> (HM_TC_CHUNK_SHIFT + HM_TC_L2_BITS));
 
 		l2 = atomic_load_explicit(&hm_slab_map[i1], memory_order_acquire);
 		if (l2 == hm_slab_map_zero) {
@@ -136,7 +136,7 @@ static int slab_map_set(uintptr_t base, size_t len, struct hm_slab *s)
 			l2 = atomic_load_explicit(&hm_slab_map[i1], memory_order_acquire);
 			if (l2 == hm_slab_map_zero) {
 				/* Never freed: lock-free readers may hold it. Zero pages cost nothing. */
-				m = mmap(NULL, sizeof(*l2) << L2_BITS, PROT_READ | PROT_WRITE,
+				m = mmap(NULL, sizeof(*l2) << HM_TC_L2_BITS, PROT_READ | PROT_WRITE,
 					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 				if (m != MAP_FAILED) {
 					l2 = m;
@@ -147,7 +147,7 @@ static int slab_map_set(uintptr_t base, size_t len, struct hm_slab *s)
 			if (l2 == hm_slab_map_zero)
 				return -ENOMEM;
 		}
-		atomic_store_explicit(&l2[(a >> CHUNK_SHIFT) & ((1u << L2_BITS) - 1)], s,
+		atomic_store_explicit(&l2[(a >> HM_TC_CHUNK_SHIFT) & ((1u << HM_TC_L2_BITS) - 1)], s,
 				      memory_order_release);
 	}
 	return 0;
@@ -159,16 +159,16 @@ static void slab_geometry(void)
 {
 	unsigned int c;
 
-	for (c = 0; c < NCLASSES; c++) {
+	for (c = 0; c < HM_TC_NCLASSES; c++) {
 		uint32_t b = hm_class_size[c], n = SLAB_TARGET / b, bytes;
 
-		uint32_t unit = b >= PAGE_CLASS_MIN ? PAGE_BYTES : CHUNK_SIZE;
+		uint32_t unit = b >= PAGE_CLASS_MIN ? PAGE_BYTES : HM_TC_CHUNK_SIZE;
 
-		n = n < MIN_SLOTS ? MIN_SLOTS : n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n;
+		n = n < MIN_SLOTS ? MIN_SLOTS : n > HM_TC_SLAB_MAX_SLOTS ? HM_TC_SLAB_MAX_SLOTS : n;
 		bytes = (n * b + unit - 1) & ~(unit - 1);
 		class_align[c] = unit;
 		n = bytes / b;
-		class_slots[c] = (uint8_t)(n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n);
+		class_slots[c] = (uint8_t)(n > HM_TC_SLAB_MAX_SLOTS ? HM_TC_SLAB_MAX_SLOTS : n);
 		class_bytes[c] = bytes;
 	}
 }
@@ -183,7 +183,7 @@ static void g_init(void)
 	void *m;
 
 	pthread_key_create(&g_key, thread_exit);
-	for (i = 0; i <= MAX_SMALL / 16; i++) {
+	for (i = 0; i <= HM_TC_MAX_SMALL / 16; i++) {
 		while (hm_class_size[c] < i * 16)
 			c++;
 		hm_class_of[i] = (uint8_t)c;
@@ -194,20 +194,20 @@ static void g_init(void)
 	 * the fast path's lookup needs no NULL test.  Without it the front
 	 * end stays off (hm_tc_set_fast_locked()).
 	 */
-	m = mmap(NULL, sizeof(*hm_slab_map_zero) << L2_BITS, PROT_READ,
+	m = mmap(NULL, sizeof(*hm_slab_map_zero) << HM_TC_L2_BITS, PROT_READ,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return;
 	hm_slab_map_zero = m;
-	for (i = 0; i < 1u << L1_BITS; i++)
-		atomic_store_explicit(&hm_slab_map[i], hm_slab_map_zero, RELAXED);
+	for (i = 0; i < 1u << HM_TC_L1_BITS; i++)
+		atomic_store_explicit(&hm_slab_map[i], hm_slab_map_zero, HM_TC_RELAXED);
 }
 
 void hm_tc_heap_init(struct hm_heap *h)
 {
 	pthread_once(&g_once, g_init);
 	h->uid = atomic_fetch_add(&g_uid, 1) + 1;
-	STORE(&h->fast_uid, HM_TC_NO_UID);
+	HM_TC_STORE(&h->fast_uid, HM_TC_NO_UID);
 }
 
 void hm_tc_set_fast_locked(struct hm_heap *h, bool on)
@@ -257,7 +257,7 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 	hm_heap_note_freed_locked(h, s->bytes);
 	h->nslabs--;
 	h->slab_bytes -= s->bytes;
-	STORE(&s->owner, NULL);
+	HM_TC_STORE(&s->owner, NULL);
 	s->heap = NULL;
 	s->all_next = h->slab_pool;
 	h->slab_pool = s;
@@ -358,10 +358,10 @@ static void release_idle(struct hm_tcache *tc)
 
 	pthread_mutex_lock(&h->lock);
 	spares_release_locked(tc);
-	for (c = 0; c < NCLASSES; c++) {
+	for (c = 0; c < HM_TC_NCLASSES; c++) {
 		struct hm_slab *s = tc->bin[c].active;
 
-		if (s != &hm_slab_none && LOAD(&s->free) == s->all) {
+		if (s != &hm_slab_none && HM_TC_LOAD(&s->free) == s->all) {
 			tc->bin[c].active = &hm_slab_none;
 			s->state = SLAB_FULL;
 			own_unlink(tc, s);
@@ -391,12 +391,12 @@ static void drain(struct hm_tcache *tc)
 
 		next = atomic_load_explicit(&s->pend_next, memory_order_relaxed);
 		r = atomic_exchange(&s->remote, 0);
-		old = LOAD(&s->free);
+		old = HM_TC_LOAD(&s->free);
 		all = (unsigned int)__builtin_popcountll(r);
 		r &= ~old;
 		n = (unsigned int)__builtin_popcountll(r);
-		STORE(&s->free, old | r);
-		STORE(&tc->acct, LOAD(&tc->acct) - n * s->acct);
+		HM_TC_STORE(&s->free, old | r);
+		HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - n * s->acct);
 		atomic_fetch_sub(&h->remote_acct, all * s->acct);
 		if (s->state == SLAB_ACTIVE || s->state == SLAB_SPARE)
 			continue;
@@ -419,10 +419,10 @@ static void fold_remote_locked(struct hm_tcache *tc)
 
 	atomic_store(&tc->pending, NULL);
 	for (s = tc->owned; s; s = s->own_next) {
-		uint64_t r = atomic_exchange(&s->remote, 0), old = LOAD(&s->free);
+		uint64_t r = atomic_exchange(&s->remote, 0), old = HM_TC_LOAD(&s->free);
 
 		atomic_fetch_sub(&h->remote_acct, (uint64_t)__builtin_popcountll(r) * s->acct);
-		STORE(&s->free, old | r);
+		HM_TC_STORE(&s->free, old | r);
 	}
 }
 
@@ -443,11 +443,11 @@ static void detach_locked(struct hm_tcache *tc)
 		unsigned int live;
 
 		next = s->own_next;
-		if (LOAD(&s->free) == s->all) {
+		if (HM_TC_LOAD(&s->free) == s->all) {
 			slab_release_locked(h, s);
 			continue;
 		}
-		live = s->nslots - (unsigned int)__builtin_popcountll(LOAD(&s->free));
+		live = s->nslots - (unsigned int)__builtin_popcountll(HM_TC_LOAD(&s->free));
 		h->orphan_bytes += (uint64_t)live * s->bsize;
 		h->orphan_blocks += live;
 	}
@@ -456,11 +456,11 @@ static void detach_locked(struct hm_tcache *tc)
 	tc->partial_mask = 0;
 	tc->spare = NULL;	/* empty: released above */
 	tc->nspare = 0;
-	for (c = 0; c < NCLASSES; c++)
+	for (c = 0; c < HM_TC_NCLASSES; c++)
 		tc->bin[c] = (struct hm_bin){ .active = &hm_slab_none };
-	STORE(&tc->acct, 0);
-	h->limit_sum -= LOAD(&tc->limit) >> 32;
-	STORE(&tc->limit, LIMIT(0));
+	HM_TC_STORE(&tc->acct, 0);
+	h->limit_sum -= HM_TC_LOAD(&tc->limit) >> 32;
+	HM_TC_STORE(&tc->limit, LIMIT(0));
 	if (tc->h_prev)
 		tc->h_prev->h_next = tc->h_next;
 	else
@@ -530,11 +530,11 @@ struct hm_tcache *hm_tc_slow(struct hm_heap *h)
 		if (!tc->dead && tc->uid == h->uid)
 			break;
 	if (!tc && (tc = calloc(1, sizeof(*tc))) != NULL) {
-		for (c = 0; c < NCLASSES; c++)
+		for (c = 0; c < HM_TC_NCLASSES; c++)
 			tc->bin[c].active = &hm_slab_none;
 		tc->heap = h;
 		tc->uid = h->uid;
-		STORE(&tc->limit, LIMIT(0));
+		HM_TC_STORE(&tc->limit, LIMIT(0));
 		tc->t_next = tls_list;
 		tls_list = tc;
 		pthread_setspecific(g_key, tc);
@@ -594,9 +594,9 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 		return NULL;
 	pthread_mutex_lock(&h->lock);
 	if (hm_heap_alloc_locked(h, bytes, class_align[cls], &base, &low)) {
-		bytes = (uint32_t)((bsize + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1));
+		bytes = (uint32_t)((bsize + HM_TC_CHUNK_SIZE - 1) & ~(HM_TC_CHUNK_SIZE - 1));
 		if (bytes == class_bytes[cls] ||
-		    hm_heap_alloc_locked(h, bytes, CHUNK_SIZE, &base, &low)) {
+		    hm_heap_alloc_locked(h, bytes, HM_TC_CHUNK_SIZE, &base, &low)) {
 			/*
 			 * The heap is at its backend's limit: serve it from
 			 * the core, exact to the granule, until it grows
@@ -607,7 +607,7 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 			goto fail;
 		}
 		n = bytes / bsize;
-		n = n > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : n;
+		n = n > HM_TC_SLAB_MAX_SLOTS ? HM_TC_SLAB_MAX_SLOTS : n;
 	}
 	memset(s, 0, sizeof(*s));
 	s->base = base;
@@ -620,8 +620,8 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	s->bytes = bytes;
 	s->all = n == 64 ? ~0ull : (1ull << n) - 1;
 	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
-	STORE(&s->free, s->all);
-	STORE(&s->owner, tc);
+	HM_TC_STORE(&s->free, s->all);
+	HM_TC_STORE(&s->owner, tc);
 	if (slab_map_set(base, bytes, s)) {
 		slab_map_set(base, bytes, NULL);
 		hm_core_free(h->core, base);
@@ -660,11 +660,11 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 	if (s != &hm_slab_none)
 		s->state = SLAB_FULL;		/* it has no free slot */
 	b->active = &hm_slab_none;
-	if (!b->partial && LOAD(&tc->pending))
+	if (!b->partial && HM_TC_LOAD(&tc->pending))
 		drain(tc);
 	s = b->partial;
 	if (!s && (m = tc->partial_mask >> (cls + 1)) != 0) {
-		uint64_t live = (LOAD(&tc->acct) >> 32) * HM_CORE_GRANULE;
+		uint64_t live = (HM_TC_LOAD(&tc->acct) >> 32) * HM_CORE_GRANULE;
 
 		/* The nearest larger class with a partly used slab, if near enough. */
 		c = (unsigned int)__builtin_ctzll(m);
@@ -685,18 +685,18 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
 {
 	struct hm_slab *s = tc->bin[cls].active;
-	uint64_t word = LOAD(&s->free);
+	uint64_t word = HM_TC_LOAD(&s->free);
 
 	if (!word) {
 		s = refill(tc, cls);
 		if (!s)
 			return -ENOENT;	/* no slab: the core may still fit it */
-		word = LOAD(&s->free);
+		word = HM_TC_LOAD(&s->free);
 	}
-	STORE(&s->free, word & (word - 1));
-	STORE(&tc->acct, LOAD(&tc->acct) + s->acct);
+	HM_TC_STORE(&s->free, word & (word - 1));
+	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) + s->acct);
 	*out = (void *)(s->base + (uintptr_t)__builtin_ctzll(word) * s->bsize);
-	if (LOAD(&tc->acct) > LOAD(&tc->limit))
+	if (HM_TC_LOAD(&tc->acct) > HM_TC_LOAD(&tc->limit))
 		hm_tc_peak(tc);
 	return 0;
 }
@@ -711,7 +711,7 @@ int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
 /* Owner: @s (not active) has no live block left (drained remote frees). */
 static void slab_emptied(struct hm_tcache *tc, struct hm_slab *s)
 {
-	if (atomic_load_explicit(&tc->heap->fast, RELAXED)) {
+	if (atomic_load_explicit(&tc->heap->fast, HM_TC_RELAXED)) {
 		stash(tc, s);
 	} else {
 		retire(tc, s);
@@ -723,18 +723,18 @@ int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 {
 	if (s->state == SLAB_ACTIVE) {
 		/* Starved heap (see slab_new()): the active slab goes too. */
-		if (LOAD(&s->free) == s->all && !atomic_load_explicit(&tc->heap->fast, RELAXED)) {
+		if (HM_TC_LOAD(&s->free) == s->all && !atomic_load_explicit(&tc->heap->fast, HM_TC_RELAXED)) {
 			tc->bin[s->bin].active = &hm_slab_none;
 			s->state = SLAB_FULL;
 			retire(tc, s);
 			spares_release(tc);
 			return 0;
 		}
-	} else if (LOAD(&s->free) != s->all) {
+	} else if (HM_TC_LOAD(&s->free) != s->all) {
 		if (!old)
 			part_push(tc, s);
 		return 0;
-	} else if (atomic_load_explicit(&tc->heap->fast, RELAXED)) {
+	} else if (atomic_load_explicit(&tc->heap->fast, HM_TC_RELAXED)) {
 		stash(tc, s);
 	} else {
 		/* Starved heap or markers open: every empty slab goes back now. */
@@ -747,8 +747,8 @@ int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 	 * back when there are many, or when the release policy finds free
 	 * memory it cannot give back (hm_heap_note_unused_locked()).
 	 */
-	if (!(uint32_t)LOAD(&tc->acct) &&
-	    (tc->owned_bytes > IDLE_KEEP || atomic_load_explicit(&tc->heap->idle_release, RELAXED)))
+	if (!(uint32_t)HM_TC_LOAD(&tc->acct) &&
+	    (tc->owned_bytes > IDLE_KEEP || atomic_load_explicit(&tc->heap->idle_release, HM_TC_RELAXED)))
 		release_idle(tc);
 	return 0;
 }
@@ -759,16 +759,16 @@ static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 	int err = 0;
 
 	pthread_mutex_lock(&h->lock);
-	if (LOAD(&s->owner) || s->heap != h) {
+	if (HM_TC_LOAD(&s->owner) || s->heap != h) {
 		/* Reused for another slab meanwhile: the block was freed already. */
 		err = -EINVAL;
-	} else if ((LOAD(&s->free) | LOAD(&s->remote)) & bit) {
+	} else if ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & bit) {
 		err = -EINVAL;		/* double free */
 	} else {
-		STORE(&s->free, LOAD(&s->free) | bit);
+		HM_TC_STORE(&s->free, HM_TC_LOAD(&s->free) | bit);
 		h->orphan_bytes -= s->bsize;
 		h->orphan_blocks--;
-		if (LOAD(&s->free) == s->all)
+		if (HM_TC_LOAD(&s->free) == s->all)
 			slab_release_locked(h, s);
 	}
 	hm_heap_unlock(h);
@@ -798,7 +798,7 @@ static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 		atomic_fetch_sub(&h->remote_inflight, 1);
 		return free_orphan(h, s, bit);
 	}
-	if (LOAD(&s->free) & bit) {
+	if (HM_TC_LOAD(&s->free) & bit) {
 		err = -EINVAL;		/* double free */
 		goto out;
 	}
@@ -837,7 +837,7 @@ int hm_tc_free_any(struct hm_heap *h, void *ptr)
 	if (idx >= s->nslots)
 		return -EINVAL;
 	tc = hm_tls_cur.uid == h->uid ? hm_tls_cur.tc : NULL;
-	if (tc && LOAD(&s->owner) == tc)
+	if (tc && HM_TC_LOAD(&s->owner) == tc)
 		return hm_tc_free_owner(tc, s, idx);
 	return free_remote(h, s, 1ull << idx);
 }
@@ -853,7 +853,7 @@ int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
 	if (s->heap != h)
 		return -EFAULT;
 	idx = hm_slot_of(s, addr);
-	if (idx >= s->nslots || ((LOAD(&s->free) | LOAD(&s->remote)) & (1ull << idx)))
+	if (idx >= s->nslots || ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & (1ull << idx)))
 		return -EINVAL;
 	*size = s->bsize;
 	return 0;
@@ -877,9 +877,9 @@ static uint64_t peak_reclaim_locked(struct hm_heap *h)
 	struct hm_tcache *tc;
 
 	for (tc = h->tcaches; tc; tc = tc->h_next) {
-		uint64_t a = LOAD(&tc->acct) >> 32;
+		uint64_t a = HM_TC_LOAD(&tc->acct) >> 32;
 
-		STORE(&tc->limit, LIMIT(a));
+		HM_TC_STORE(&tc->limit, LIMIT(a));
 		sum += a;
 	}
 	g += sum - (atomic_load(&h->remote_acct) >> 32);
@@ -910,8 +910,8 @@ void hm_tc_peak(struct hm_tcache *tc)
 	pthread_mutex_lock(&h->lock);
 	g = peak_reclaim_locked(h);
 	room = h->peak_gran - g;
-	a = LOAD(&tc->acct) >> 32;
-	STORE(&tc->limit, LIMIT(a + room));
+	a = HM_TC_LOAD(&tc->acct) >> 32;
+	HM_TC_STORE(&tc->limit, LIMIT(a + room));
 	h->limit_sum += room;
 	pthread_mutex_unlock(&h->lock);
 }
@@ -926,7 +926,7 @@ void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
 		return;
 	}
 	for (tc = h->tcaches; tc; tc = tc->h_next) {
-		uint64_t a = LOAD(&tc->acct);
+		uint64_t a = HM_TC_LOAD(&tc->acct);
 
 		bytes += (a >> 32) * HM_CORE_GRANULE;
 		blocks += (uint32_t)a;
@@ -949,14 +949,14 @@ void hm_tc_trim_self(struct hm_heap *h)
 	if (hm_tls_cur.uid != h->uid)
 		return;
 	tc = hm_tls_cur.tc;
-	if (LOAD(&tc->pending))
+	if (HM_TC_LOAD(&tc->pending))
 		drain(tc);
 	/* Spares and empty active slabs go back. */
 	spares_release(tc);
-	for (c = 0; c < NCLASSES; c++) {
+	for (c = 0; c < HM_TC_NCLASSES; c++) {
 		struct hm_slab *s = tc->bin[c].active;
 
-		if (s != &hm_slab_none && LOAD(&s->free) == s->all) {
+		if (s != &hm_slab_none && HM_TC_LOAD(&s->free) == s->all) {
 			tc->bin[c].active = &hm_slab_none;
 			s->state = SLAB_FULL;
 			retire(tc, s);
@@ -974,10 +974,10 @@ bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
 	if (!s || s->heap != h || s->base != base)
 		return false;
 	/* Another thread's slab: it allocates from its free slots without the lock. */
-	owner = LOAD(&s->owner);
+	owner = HM_TC_LOAD(&s->owner);
 	if (owner && owner != self)
 		return false;
-	f = LOAD(&s->free);
+	f = HM_TC_LOAD(&s->free);
 	while (f) {
 		unsigned int lo = (unsigned int)__builtin_ctzll(f), hi;
 		uint64_t run = f >> lo;
@@ -1051,7 +1051,7 @@ void hm_tc_fork_reset(struct hm_heap *h)
 	h->tcaches = NULL;
 	forget_slabs(h);
 	h->orphan_bytes = h->orphan_blocks = 0;
-	STORE(&h->remote_acct, 0);
+	HM_TC_STORE(&h->remote_acct, 0);
 	h->limit_sum = 0;
 	h->peak_gran = 0;
 	if (hm_tls_cur.h == h)

@@ -14,21 +14,21 @@
 
 #include "heap/heap_impl.h"
 
-#define NCLASSES	48
-#define MAX_SMALL	4096u
-#define SLAB_MAX_SLOTS	64		/* one bitmap word per slab */
-_Static_assert(NCLASSES <= 64, "hm_tcache.partial_mask is one word");
+#define HM_TC_NCLASSES	48
+#define HM_TC_MAX_SMALL	4096u
+#define HM_TC_SLAB_MAX_SLOTS	64		/* one bitmap word per slab */
+_Static_assert(HM_TC_NCLASSES <= 64, "hm_tcache.partial_mask is one word");
 
 /*
  * Slabs are multiples of a 1 KiB chunk, aligned to it; a two-level radix
  * map of a 48-bit user address space (x86_64's 47 bits, arm64's 48: its
  * mmap() hands out addresses just below 2^48) gives each chunk's slab.
  */
-#define CHUNK_SHIFT	10
-#define CHUNK_SIZE	((size_t)1 << CHUNK_SHIFT)
+#define HM_TC_CHUNK_SHIFT	10
+#define HM_TC_CHUNK_SIZE	((size_t)1 << HM_TC_CHUNK_SHIFT)
 #define HM_TC_VA_BITS	48
-#define L1_BITS		16
-#define L2_BITS		(HM_TC_VA_BITS - CHUNK_SHIFT - L1_BITS)
+#define HM_TC_L1_BITS		16
+#define HM_TC_L2_BITS		(HM_TC_VA_BITS - HM_TC_CHUNK_SHIFT - HM_TC_L1_BITS)
 
 enum hm_slab_state {
 	SLAB_ACTIVE,	/* its class's allocation slab in its owner's cache */
@@ -52,7 +52,7 @@ struct hm_slab {
 	uint8_t cls;
 	uint8_t state;			/* enum hm_slab_state; owner-private */
 	uint8_t bin;			/* ACTIVE: the class whose active slab it is (>= cls - BORROW) */
-	uint32_t bytes;			/* slab length (a multiple of CHUNK_SIZE) */
+	uint32_t bytes;			/* slab length (a multiple of HM_TC_CHUNK_SIZE) */
 
 	struct hm_heap *heap;
 	struct hm_slab *part_prev, *part_next;	/* owner's partial list (spare list: part_next) */
@@ -67,7 +67,7 @@ struct hm_bin {
 };
 
 struct hm_tcache {
-	struct hm_bin bin[NCLASSES];
+	struct hm_bin bin[HM_TC_NCLASSES];
 	/*
 	 * Live blocks of this cache's slabs: (granules << 32) + blocks, one
 	 * add per operation.  Single writer (the owner); read by
@@ -107,15 +107,15 @@ struct hm_tcache {
 /* Slab bytes one cache may own: keeps each half of acct below 2^32. */
 #define HM_TC_MAX_OWNED	((uint64_t)1 << 35)
 
-extern const uint16_t hm_class_size[NCLASSES];
+extern const uint16_t hm_class_size[HM_TC_NCLASSES];
 /* Class of (size + 15) / 16, for sizes 0 .. 4096. */
-extern uint8_t hm_class_of[MAX_SMALL / 16 + 1];
+extern uint8_t hm_class_of[HM_TC_MAX_SMALL / 16 + 1];
 /* The empty slab every bin starts with: no free slot, owned by nobody. */
 extern struct hm_slab hm_slab_none;
 /* The zero second-level node of the radix map (NULL if it could not be made). */
 extern _Atomic(struct hm_slab *) *hm_slab_map_zero;
 
-extern _Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << L1_BITS];
+extern _Atomic(_Atomic(struct hm_slab *) *) hm_slab_map[1u << HM_TC_L1_BITS];
 
 struct tc_ref {
 	uint64_t uid;
@@ -124,9 +124,9 @@ struct tc_ref {
 };
 extern __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec")));
 
-#define RELAXED memory_order_relaxed
-#define LOAD(p) atomic_load_explicit((p), RELAXED)
-#define STORE(p, v) atomic_store_explicit((p), (v), RELAXED)
+#define HM_TC_RELAXED memory_order_relaxed
+#define HM_TC_LOAD(p) atomic_load_explicit((p), HM_TC_RELAXED)
+#define HM_TC_STORE(p, v) atomic_store_explicit((p), (v), HM_TC_RELAXED)
 
 struct hm_tcache *hm_tc_slow(struct hm_heap *h);
 int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out);
@@ -145,9 +145,9 @@ static inline struct hm_slab *hm_slab_lookup_fast(uintptr_t addr)
 
 	if (addr >> HM_TC_VA_BITS)
 		return NULL;
-	l2 = atomic_load_explicit(&hm_slab_map[addr >> (CHUNK_SHIFT + L2_BITS)],
+	l2 = atomic_load_explicit(&hm_slab_map[addr >> (HM_TC_CHUNK_SHIFT + HM_TC_L2_BITS)],
 				  memory_order_acquire);
-	return atomic_load_explicit(&l2[(addr >> CHUNK_SHIFT) & ((1u << L2_BITS) - 1)],
+	return atomic_load_explicit(&l2[(addr >> HM_TC_CHUNK_SHIFT) & ((1u << HM_TC_L2_BITS) - 1)],
 				    memory_order_acquire);
 }
 
@@ -157,11 +157,11 @@ static inline struct hm_slab *hm_slab_lookup(uintptr_t addr)
 
 	if (addr >> HM_TC_VA_BITS)
 		return NULL;
-	l2 = atomic_load_explicit(&hm_slab_map[addr >> (CHUNK_SHIFT + L2_BITS)],
+	l2 = atomic_load_explicit(&hm_slab_map[addr >> (HM_TC_CHUNK_SHIFT + HM_TC_L2_BITS)],
 				  memory_order_acquire);
 	if (!l2 || l2 == hm_slab_map_zero)
 		return NULL;
-	return atomic_load_explicit(&l2[(addr >> CHUNK_SHIFT) & ((1u << L2_BITS) - 1)],
+	return atomic_load_explicit(&l2[(addr >> HM_TC_CHUNK_SHIFT) & ((1u << HM_TC_L2_BITS) - 1)],
 				    memory_order_acquire);
 }
 
@@ -183,12 +183,12 @@ static inline uint32_t hm_slot_of(const struct hm_slab *s, uintptr_t addr)
 static inline __attribute__((always_inline)) int
 hm_tc_free_owner(struct hm_tcache *tc, struct hm_slab *s, uint32_t idx)
 {
-	uint64_t bit = 1ull << idx, old = LOAD(&s->free);
+	uint64_t bit = 1ull << idx, old = HM_TC_LOAD(&s->free);
 
-	if (__builtin_expect((old | LOAD(&s->remote)) & bit, 0))
+	if (__builtin_expect((old | HM_TC_LOAD(&s->remote)) & bit, 0))
 		return -EINVAL;		/* double free */
-	STORE(&s->free, old | bit);
-	STORE(&tc->acct, LOAD(&tc->acct) - s->acct);
+	HM_TC_STORE(&s->free, old | bit);
+	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - s->acct);
 	if (__builtin_expect(!old || (old | bit) == s->all, 0))
 		return hm_tc_free_edge(tc, s, old);
 	return 0;
