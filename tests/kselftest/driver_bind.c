@@ -75,22 +75,6 @@ static int bind_override(uint32_t bdf)
 	return ret ? ret : rv_pci_write(bdf, RV_PCI "/drivers_probe", NULL);
 }
 
-/* Whether the machine has an IOMMU: one registered in /sys/class/iommu. */
-static bool have_iommu(void)
-{
-	DIR *dir = opendir("/sys/class/iommu");
-	struct dirent *d;
-	bool any = false;
-
-	if (!dir)
-		return false;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] != '.')
-			any = true;
-	closedir(dir);
-	return any;
-}
-
 /* The name a remote of @index gets, as the driver names them. */
 static void remote_name(unsigned int index, char *buf, size_t n)
 {

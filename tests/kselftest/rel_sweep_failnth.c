@@ -127,23 +127,6 @@ static int fi_configure(void)
 	return ret;
 }
 
-static int nth_set(int nth, unsigned int n)
-{
-	char s[16];
-	int len = snprintf(s, sizeof(s), "%u", n);
-
-	return pwrite(nth, s, len, 0) == len ? 0 : -errno;
-}
-
-/* 0 when the fault was injected, else what was left of N. */
-static long nth_left(int nth)
-{
-	char s[32] = "";
-	ssize_t n = pread(nth, s, sizeof(s) - 1, 0);
-
-	return n > 0 ? strtol(s, NULL, 10) : -1;
-}
-
 static bool always(struct ctx *c __attribute__((unused)))
 {
 	return true;

@@ -65,21 +65,6 @@ static int find_testdev(void)
 	return found;
 }
 
-static bool have_iommu(void)
-{
-	DIR *dir = opendir("/sys/class/iommu");
-	struct dirent *d;
-	bool any = false;
-
-	if (!dir)
-		return false;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] != '.')
-			any = true;
-	closedir(dir);
-	return any;
-}
-
 /* Entries in hapmem's debugfs directory. */
 static int dbg_entries(void)
 {
@@ -115,23 +100,6 @@ static int fi_configure(void)
 	ret |= rv_write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N");
 	ret |= rv_write_file("/sys/kernel/debug/fail_page_alloc/min-order", "0");
 	return ret;
-}
-
-static int nth_set(int nth, unsigned int n)
-{
-	char s[16];
-	int len = snprintf(s, sizeof(s), "%u", n);
-
-	return pwrite(nth, s, len, 0) == len ? 0 : -errno;
-}
-
-/* 0 when the fault was injected, else what was left of N. */
-static long nth_left(int nth)
-{
-	char s[32] = "";
-	ssize_t n = pread(nth, s, sizeof(s) - 1, 0);
-
-	return n > 0 ? strtol(s, NULL, 10) : -1;
 }
 
 FIXTURE(bindfail) {

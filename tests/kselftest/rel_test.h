@@ -94,4 +94,22 @@ static inline uint64_t rel_env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
+/* fail-nth: arm the task's injection at the @n-th fault site from now. */
+static inline int nth_set(int nth, unsigned int n)
+{
+	char s[16];
+	int len = snprintf(s, sizeof(s), "%u", n);
+
+	return pwrite(nth, s, len, 0) == len ? 0 : -errno;
+}
+
+/* fail-nth: 0 when the fault was injected, else what was left of N. */
+static inline long nth_left(int nth)
+{
+	char s[32] = "";
+	ssize_t n = pread(nth, s, sizeof(s) - 1, 0);
+
+	return n > 0 ? strtol(s, NULL, 10) : -1;
+}
+
 #endif /* REL_TEST_H */

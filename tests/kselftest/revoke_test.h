@@ -9,6 +9,7 @@
 #ifndef REVOKE_TEST_H
 #define REVOKE_TEST_H
 
+#include <dirent.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -385,6 +386,22 @@ static inline long long rv_debugfs_counter(const char *key)
 			v = n;
 	fclose(f);
 	return v;
+}
+
+/* Whether the machine has an IOMMU: one registered in /sys/class/iommu. */
+static inline bool have_iommu(void)
+{
+	DIR *dir = opendir("/sys/class/iommu");
+	struct dirent *d;
+	bool any = false;
+
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			any = true;
+	closedir(dir);
+	return any;
 }
 
 #endif /* REVOKE_TEST_H */
