@@ -53,6 +53,7 @@ struct hm_slab {
 	uint8_t state;			/* enum hm_slab_state; owner-private */
 	uint8_t bin;			/* ACTIVE: the class whose active slab it is (>= cls - BORROW) */
 	uint32_t bytes;			/* slab length (a multiple of HM_TC_CHUNK_SIZE) */
+	_Atomic uint32_t gen;		/* incarnation: bumped when the descriptor is reused */
 
 	struct hm_heap *heap;
 	struct hm_slab *part_prev, *part_next;	/* owner's partial list (spare list: part_next) */
