@@ -567,56 +567,77 @@ static uint32_t inverse32(uint32_t d)
 }
 
 /*
- * A fresh slab of class @cls for @tc, or NULL.  When the heap cannot give
- * a slab of the class's length (and cannot grow), a slab of one chunk (or
- * one slot) is tried: a nearly full heap gets small slabs.
+ * A descriptor for a new slab of @tc: a recycled one of the heap's pool
+ * or a new one; NULL on ENOMEM.  The cache's spares go back to the core
+ * first (in the same lock hold): their memory may serve another class.
  */
-static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
+static struct hm_slab *desc_get(struct hm_tcache *tc)
 {
 	struct hm_heap *h = tc->heap;
-	uint32_t bytes = class_bytes[cls], bsize = hm_class_size[cls];
-	unsigned int n = class_slots[cls];
 	struct hm_slab *s;
-	uintptr_t base;
-	uint32_t gen;
-	bool low = false;
 
-	/* A spare of the class: no lock, no radix map update. */
-	s = spare_take(tc, cls);
-	if (s)
-		return s;
-	if (tc->owned_bytes + bytes > HM_TC_MAX_OWNED)
-		return NULL;
 	pthread_mutex_lock(&h->lock);
-	spares_release_locked(tc);	/* others' classes: their memory may serve this one */
+	spares_release_locked(tc);
 	s = h->slab_pool;
 	if (s)
 		h->slab_pool = s->all_next;
 	hm_heap_unlock(h);
-	if (!s && !(s = calloc(1, sizeof(*s))))
-		return NULL;
-	pthread_mutex_lock(&h->lock);
-	if (hm_heap_alloc_locked(h, bytes, class_align[cls], &base, &low)) {
-		bytes = (uint32_t)((bsize + HM_TC_CHUNK_SIZE - 1) & ~(HM_TC_CHUNK_SIZE - 1));
-		if (bytes == class_bytes[cls] ||
-		    hm_heap_alloc_locked(h, bytes, HM_TC_CHUNK_SIZE, &base, &low)) {
-			/*
-			 * The heap is at its backend's limit: serve it from
-			 * the core, exact to the granule, until it grows
-			 * again (heap.c); the slabs drain meanwhile.
-			 */
-			h->slab_starved = true;
-			hm_tc_set_fast_locked(h, false);
-			goto fail;
-		}
-		n = bytes / bsize;
-		n = n > HM_TC_SLAB_MAX_SLOTS ? HM_TC_SLAB_MAX_SLOTS : n;
+	if (!s)
+		s = calloc(1, sizeof(*s));
+	return s;
+}
+
+/* Heap lock held: @s back to the heap's pool of descriptors. */
+static void desc_put_locked(struct hm_heap *h, struct hm_slab *s)
+{
+	s->all_next = h->slab_pool;
+	h->slab_pool = s;
+}
+
+/*
+ * Heap lock held: memory for a slab of class @cls from the core, at
+ * *@base, *@bytes long with *@n slots.  When the heap cannot give the
+ * class's length (and cannot grow), one chunk (or one slot) is tried: a
+ * nearly full heap gets small slabs.  -ENOMEM when neither fits: the heap
+ * is at its backend's limit and is served from the core, exact to the
+ * granule, until it grows again (heap.c); the slabs drain meanwhile.
+ */
+static int slab_carve_locked(struct hm_heap *h, unsigned int cls, uintptr_t *base,
+			     uint32_t *bytes, unsigned int *n, bool *low)
+{
+	uint32_t bsize = hm_class_size[cls];
+
+	*bytes = class_bytes[cls];
+	*n = class_slots[cls];
+	if (!hm_heap_alloc_locked(h, *bytes, class_align[cls], base, low))
+		return 0;
+	*bytes = (uint32_t)((bsize + HM_TC_CHUNK_SIZE - 1) & ~(HM_TC_CHUNK_SIZE - 1));
+	if (*bytes == class_bytes[cls] ||
+	    hm_heap_alloc_locked(h, *bytes, HM_TC_CHUNK_SIZE, base, low)) {
+		h->slab_starved = true;
+		hm_tc_set_fast_locked(h, false);
+		return -ENOMEM;
 	}
-	gen = HM_TC_LOAD(&s->gen);
+	*n = *bytes / bsize;
+	if (*n > HM_TC_SLAB_MAX_SLOTS)
+		*n = HM_TC_SLAB_MAX_SLOTS;
+	return 0;
+}
+
+/*
+ * Heap lock held: @s describes @n slots of class @cls at @base, all
+ * free, owned by @tc.  The incarnation count survives the reset
+ * (free_remote_late()).
+ */
+static void slab_init(struct hm_slab *s, struct hm_tcache *tc, unsigned int cls,
+		      uintptr_t base, uint32_t bytes, unsigned int n)
+{
+	uint32_t bsize = hm_class_size[cls], gen = HM_TC_LOAD(&s->gen);
+
 	memset(s, 0, sizeof(*s));
 	HM_TC_STORE(&s->gen, gen + 1);
 	s->base = base;
-	s->heap = h;
+	s->heap = tc->heap;
 	s->cls = (uint8_t)cls;
 	s->bsize = bsize;
 	s->shift = (uint8_t)__builtin_ctz(bsize);
@@ -627,29 +648,64 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
 	HM_TC_STORE(&s->free, s->all);
 	HM_TC_STORE(&s->owner, tc);
-	if (slab_map_set(base, bytes, s)) {
-		slab_map_set(base, bytes, NULL);
-		hm_core_free(h->core, base);
-		goto fail;
-	}
+}
+
+/* Heap lock held: @s onto its owner's list of slabs and the heap's. */
+static void slab_link_locked(struct hm_tcache *tc, struct hm_slab *s)
+{
+	struct hm_heap *h = tc->heap;
+
 	s->own_next = tc->owned;
 	if (s->own_next)
 		s->own_next->own_prev = s;
 	tc->owned = s;
-	tc->owned_bytes += bytes;
+	tc->owned_bytes += s->bytes;
 	s->all_next = h->slabs;
 	if (s->all_next)
 		s->all_next->all_prev = s;
 	h->slabs = s;
 	h->nslabs++;
-	h->slab_bytes += bytes;
+	h->slab_bytes += s->bytes;
+}
+
+/*
+ * A fresh slab of class @cls for @tc, or NULL: a spare of the class (no
+ * lock, no radix map update), else a descriptor, memory from the core and
+ * the radix map's entries for it.
+ */
+static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
+{
+	struct hm_heap *h = tc->heap;
+	struct hm_slab *s;
+	unsigned int n;
+	uintptr_t base;
+	uint32_t bytes;
+	bool low = false;
+
+	s = spare_take(tc, cls);
+	if (s)
+		return s;
+	if (tc->owned_bytes + class_bytes[cls] > HM_TC_MAX_OWNED)
+		return NULL;
+	s = desc_get(tc);
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&h->lock);
+	if (slab_carve_locked(h, cls, &base, &bytes, &n, &low))
+		goto fail;
+	slab_init(s, tc, cls, base, bytes, n);
+	if (slab_map_set(base, bytes, s)) {
+		slab_map_set(base, bytes, NULL);
+		hm_core_free(h->core, base);
+		goto fail;
+	}
+	slab_link_locked(tc, s);
 	pthread_mutex_unlock(&h->lock);
 	if (low)
 		hm_heap_pregrow(h);
 	return s;
 fail:
-	s->all_next = h->slab_pool;
-	h->slab_pool = s;
+	desc_put_locked(h, s);
 	pthread_mutex_unlock(&h->lock);
 	return NULL;
 }
