@@ -878,6 +878,8 @@ static int free_remote_late(struct hm_heap *h, struct hm_slab *s, uint64_t bit, 
  * fold; one that sees it cleared resolves its bit under the lock
  * (free_remote_late()).  Orphaned slabs are freed into under the heap lock.
  */
+void (*hm_tc_remote_hook)(struct hm_slab *s, bool after_or);
+
 static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 {
 	struct hm_tcache *owner;
@@ -890,9 +892,13 @@ static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 		return free_orphan(h, s, bit);
 	if (HM_TC_LOAD(&s->free) & bit)
 		return -EINVAL;		/* double free */
+	if (__builtin_expect(hm_tc_remote_hook != NULL, 0))
+		hm_tc_remote_hook(s, false);
 	old = atomic_fetch_or(&s->remote, bit);
 	if (old & bit)
 		return -EINVAL;		/* double free */
+	if (__builtin_expect(hm_tc_remote_hook != NULL, 0))
+		hm_tc_remote_hook(s, true);
 	if (old) {
 		/* Queued already (or its first free is on the way). */
 		if (!atomic_load(&s->owner))

@@ -129,6 +129,12 @@ extern __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec"
 #define HM_TC_LOAD(p) atomic_load_explicit((p), HM_TC_RELAXED)
 #define HM_TC_STORE(p, v) atomic_store_explicit((p), (v), HM_TC_RELAXED)
 
+/*
+ * Test hook, NULL: called by a remote free that saw the slab's owner,
+ * before (@after_or false) and after (true) its OR into the remote word.
+ */
+extern void (*hm_tc_remote_hook)(struct hm_slab *s, bool after_or);
+
 struct hm_tcache *hm_tc_slow(struct hm_heap *h);
 int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out);
 /* The owner's live count passed its limit: maybe a new peak. */

@@ -857,4 +857,72 @@ TEST_F(front, remote_frees_race_owner_exit)
 	EXPECT_EQ(0, self->h->nslabs);
 }
 
+/*
+ * The owner exits inside a remote free (hm_tc_remote_hook): after the
+ * free saw the owner, either before its OR (the exiting owner's fold
+ * cannot see the bit: the free must fold it itself, under the lock) or
+ * after it (the fold took the bit: the free must not free it again).
+ * Either way the block is freed once and the statistics stay exact.
+ */
+static pthread_t late_owner;
+static atomic_int late_exit, late_calls;
+static bool late_after_or;
+
+static void late_hook(struct hm_slab *s, bool after_or)
+{
+	(void)s;
+	if (after_or != late_after_or || atomic_fetch_add(&late_calls, 1))
+		return;
+	atomic_store(&late_exit, 1);
+	pthread_join(late_owner, NULL);
+}
+
+struct late {
+	struct hm_heap *h;
+	void *p[2];
+	atomic_int ready;
+};
+
+static void *late_alloc(void *arg)
+{
+	struct late *l = arg;
+
+	if (hm_heap_alloc(l->h, 64, 0, &l->p[0]) || hm_heap_alloc(l->h, 64, 0, &l->p[1]))
+		l->p[0] = l->p[1] = NULL;
+	atomic_store(&l->ready, 1);
+	while (!atomic_load(&late_exit))
+		sched_yield();
+	return NULL;	/* exits: its slab is orphaned inside the remote free */
+}
+
+static void late_case(struct __test_metadata *_metadata, struct hm_heap *h, bool after_or)
+{
+	struct late l = { .h = h };
+
+	late_after_or = after_or;
+	atomic_store(&late_exit, 0);
+	atomic_store(&late_calls, 0);
+	ASSERT_EQ(0, pthread_create(&late_owner, NULL, late_alloc, &l));
+	while (!atomic_load(&l.ready))
+		sched_yield();
+	ASSERT_NE(NULL, l.p[0]);
+	hm_tc_remote_hook = late_hook;
+	EXPECT_EQ(0, hm_heap_free(h, l.p[0]));
+	hm_tc_remote_hook = NULL;
+	EXPECT_EQ(1, atomic_load(&late_calls));
+	EXPECT_EQ(1, heap_stats(h).core.live_blocks);
+	EXPECT_EQ(64, heap_stats(h).core.used_bytes);
+	EXPECT_EQ(-EINVAL, hm_heap_free(h, l.p[0]));
+	EXPECT_EQ(0, hm_heap_free(h, l.p[1]));	/* into the orphan: it empties */
+	EXPECT_EQ(0, heap_stats(h).core.live_blocks);
+	EXPECT_EQ(0, heap_stats(h).core.used_bytes);
+	EXPECT_EQ(0, h->nslabs);
+}
+
+TEST_F(front, owner_exits_inside_a_remote_free)
+{
+	late_case(_metadata, self->h, false);
+	late_case(_metadata, self->h, true);
+}
+
 TEST_HARNESS_MAIN
