@@ -964,19 +964,27 @@ int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
 /*
  * Lock held: blocks freed by other threads and not yet drained by their
  * slabs' owners, (granules << 32) + blocks: the owners' counts still hold
- * them.  One pass over the heap's slabs, at query time, so that a remote
- * free writes nothing heap-wide.
+ * them.  Such a slab is on its owner's pending list from its first remote
+ * free until the owner drains it, so only those lists are walked: O(slabs
+ * with undrained remote frees), nothing while no thread frees another's
+ * blocks.  The lists may change under the walk (pushes and drains take no
+ * lock; descriptors are never freed while the heap lives), so the walk is
+ * bounded by the number of slabs and exact only when no operation runs
+ * concurrently, like the rest of the statistics.
  */
 static uint64_t remote_live_locked(const struct hm_heap *h)
 {
-	const struct hm_slab *s;
-	uint64_t sum = 0;
+	const struct hm_tcache *tc;
+	uint64_t sum = 0, left = h->nslabs;
 
-	for (s = h->slabs; s; s = s->all_next) {
-		uint64_t r = HM_TC_LOAD(&s->remote);
+	for (tc = h->tcaches; tc; tc = tc->h_next) {
+		const struct hm_slab *s = atomic_load_explicit(&tc->pending, memory_order_acquire);
 
-		if (r)
+		for (; s && left; s = atomic_load_explicit(&s->pend_next, memory_order_relaxed), left--) {
+			uint64_t r = HM_TC_LOAD(&s->remote);
+
 			sum += (uint64_t)__builtin_popcountll(r) * s->acct;
+		}
 	}
 	return sum;
 }

@@ -789,6 +789,54 @@ TEST_F(front, peak_is_exact_across_threads)
 	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
 }
 
+static void *stats_thread(void *arg)
+{
+	struct remote *r = arg;
+	struct hm_heap_stats *st = (struct hm_heap_stats *)r->p;
+
+	hm_heap_stats(r->h, st);
+	return NULL;
+}
+
+/*
+ * Blocks freed by another thread and not yet drained by their live owner
+ * are free in the statistics (read by a third thread, which drains
+ * nothing of the owner's) and in the peak (the owner allocating again
+ * before it drains them).
+ */
+TEST_F(front, undrained_remote_frees_are_free)
+{
+	static void *p[3000];
+	struct remote r = { .h = self->h, .p = p, .n = 3000 };
+	struct hm_heap_stats st;
+	pthread_t t;
+	int i;
+
+	for (i = 0; i < r.n; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 32, 0, &p[i]));
+	ASSERT_EQ(3000u * 32, heap_stats(self->h).core.peak_used_bytes);
+	ASSERT_EQ(0, pthread_create(&t, NULL, free_them, &r));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, r.errors);
+
+	memset(&st, 0xff, sizeof(st));
+	r.p = (void **)&st;
+	ASSERT_EQ(0, pthread_create(&t, NULL, stats_thread, &r));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, st.core.used_bytes);
+	EXPECT_EQ(0, st.core.live_blocks);
+	EXPECT_EQ(3000u * 32, st.core.peak_used_bytes);
+
+	/* 1000 again: below the peak, whether or not they drain first. */
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 32, 0, &p[i]));
+	st = heap_stats(self->h);
+	EXPECT_EQ(1000u * 32, st.core.used_bytes);
+	EXPECT_EQ(3000u * 32, st.core.peak_used_bytes);
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+}
+
 /*
  * Owners that exit while other threads still free their blocks without
  * the lock: each round a producer allocates 2000 blocks, hands them over
