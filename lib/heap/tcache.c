@@ -260,7 +260,7 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 	h->nslabs--;
 	h->slab_bytes -= s->bytes;
 	HM_TC_STORE(&s->owner, NULL);
-	s->heap = NULL;
+	HM_TC_STORE(&s->heap, NULL);
 	s->all_next = h->slab_pool;
 	h->slab_pool = s;
 }
@@ -637,7 +637,7 @@ static void slab_init(struct hm_slab *s, struct hm_tcache *tc, unsigned int cls,
 	memset(s, 0, sizeof(*s));
 	HM_TC_STORE(&s->gen, gen + 1);
 	s->base = base;
-	s->heap = tc->heap;
+	HM_TC_STORE(&s->heap, tc->heap);
 	s->cls = (uint8_t)cls;
 	s->bsize = bsize;
 	s->shift = (uint8_t)__builtin_ctz(bsize);
@@ -820,7 +820,7 @@ static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 	int err = 0;
 
 	pthread_mutex_lock(&h->lock);
-	if (HM_TC_LOAD(&s->owner) || s->heap != h) {
+	if (HM_TC_LOAD(&s->owner) || HM_TC_LOAD(&s->heap) != h) {
 		/* Reused for another slab meanwhile: the block was freed already. */
 		err = -EINVAL;
 	} else if ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & bit) {
@@ -847,7 +847,7 @@ static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 static int free_remote_late(struct hm_heap *h, struct hm_slab *s, uint64_t bit, uint32_t gen)
 {
 	pthread_mutex_lock(&h->lock);
-	if (s->heap == h && HM_TC_LOAD(&s->gen) == gen && (HM_TC_LOAD(&s->remote) & bit)) {
+	if (HM_TC_LOAD(&s->heap) == h && HM_TC_LOAD(&s->gen) == gen && (HM_TC_LOAD(&s->remote) & bit)) {
 		atomic_fetch_and(&s->remote, ~bit);
 		if (!(HM_TC_LOAD(&s->free) & bit)) {
 			HM_TC_STORE(&s->free, HM_TC_LOAD(&s->free) | bit);
@@ -931,7 +931,7 @@ int hm_tc_free_any(struct hm_heap *h, void *ptr)
 
 	if (!s)
 		return -ENOENT;
-	if (s->heap != h)
+	if (HM_TC_LOAD(&s->heap) != h)
 		return -EFAULT;
 	idx = hm_slot_of(s, addr);
 	if (idx >= s->nslots)
@@ -950,7 +950,7 @@ int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
 
 	if (!s)
 		return -ENOENT;
-	if (s->heap != h)
+	if (HM_TC_LOAD(&s->heap) != h)
 		return -EFAULT;
 	idx = hm_slot_of(s, addr);
 	if (idx >= s->nslots || ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & (1ull << idx)))
@@ -1099,7 +1099,7 @@ bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
 	struct hm_slab *s = hm_slab_lookup(base);
 	uint64_t f;
 
-	if (!s || s->heap != h || s->base != base)
+	if (!s || HM_TC_LOAD(&s->heap) != h || s->base != base)
 		return false;
 	/* Another thread's slab: it allocates from its free slots without the lock. */
 	owner = HM_TC_LOAD(&s->owner);

@@ -55,7 +55,7 @@ struct hm_slab {
 	uint32_t bytes;			/* slab length (a multiple of HM_TC_CHUNK_SIZE) */
 	_Atomic uint32_t gen;		/* incarnation: bumped when the descriptor is reused */
 
-	struct hm_heap *heap;
+	_Atomic(struct hm_heap *) heap;	/* NULL once released; read by frees without the lock */
 	struct hm_slab *part_prev, *part_next;	/* owner's partial list (spare list: part_next) */
 	struct hm_slab *own_prev, *own_next;	/* owner's slabs */
 	_Atomic(struct hm_slab *) pend_next;	/* owner's pending list (lock-free push) */
