@@ -106,9 +106,8 @@ struct hm_heap {
 	/* No slab could be had even by growing: front end off until a growth. */
 	bool slab_starved;
 	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
-	/* Freed by other threads, not yet drained: (granules << 32) + blocks, lock-free. */
-	_Alignas(64) _Atomic uint64_t remote_acct;
-	_Atomic unsigned int remote_inflight;	/* lock-free remote frees running (tcache.c) */
+	/* Remote frees pushing a slab onto its owner's pending list (tcache.c, free_remote()). */
+	_Alignas(64) _Atomic unsigned int remote_pushing;
 };
 
 /* heap.c: unlock, releasing segments first if a tcache path made some unused. */
