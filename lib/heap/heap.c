@@ -117,6 +117,8 @@ static size_t grow_len_locked(struct hm_heap *h, uint64_t request)
 {
 	uint64_t mgb = h->min_grow_bytes, len;
 
+	if (h->grow_fit)
+		return hm_heap_fit_len_locked(h, request);
 	if (!h->grow_user_set) {
 		struct hm_core_stats st;
 

@@ -36,6 +36,16 @@ struct hm_heap {
 	unsigned int releasing;		/* threads in backend release() calls */
 	size_t cache_limit;		/* hm_heap_set_cache_limit(), SIZE_MAX if never */
 
+	/*
+	 * heap_ext.c: growth sized to fit under @capacity (SIZE_MAX: no
+	 * bound), hm_heap_set_fit_growth(); at most @unused_max fully unused
+	 * segments kept by hm_heap_free_core_locked() when @unused_bounded.
+	 */
+	bool grow_fit;
+	bool unused_bounded;
+	unsigned int unused_max;
+	size_t capacity;
+
 	/* fork() (heap_fork.c): the registry of heaps, under its own lock. */
 	struct hm_heap *reg_prev, *reg_next;
 	struct hm_core *fork_spare;	/* empty core for the child, made in prepare */
@@ -121,6 +131,8 @@ void hm_heap_note_freed_locked(struct hm_heap *h, uint64_t bytes);
 int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 			 uintptr_t *addr, bool *low);
 void hm_heap_pregrow(struct hm_heap *h);
+/* heap_ext.c, lock held: segment length for @request bytes when @grow_fit; 0: none fits. */
+size_t hm_heap_fit_len_locked(struct hm_heap *h, uint64_t request);
 
 /* heap_fork.c: every heap is registered from creation to destruction. */
 void hm_heap_fork_register(struct hm_heap *h);
