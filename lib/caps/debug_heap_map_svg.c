@@ -48,7 +48,7 @@ static void collect(const struct hm_block_info *b, void *arg)
 	it->seg = b->seg;
 	it->state = b->state;
 	it->head = it->user = 0;
-	hm_core_segment(bt->r->core, b->seg, &it->seg_base, &dev, &it->seg_len, &owner);
+	hm_core_segment(hm_caps_core(bt->r), b->seg, &it->seg_base, &dev, &it->seg_len, &owner);
 	if (b->state == HM_BLOCK_USED && bt->r->recs.count)
 		rec = hm_caps_rec_find_raw(bt->r, b->addr);
 	if (rec) {
@@ -118,9 +118,8 @@ int caps_heap_map_svg(FILE *out)
 			unsigned int i;
 
 			bt->n = 0;
-			pthread_mutex_lock(&r->lock);
-			more = hm_core_walk(r->core, &cur, BATCH, collect, bt);
-			pthread_mutex_unlock(&r->lock);
+			more = hm_core_walk(hm_caps_lock(r), &cur, BATCH, collect, bt);
+			hm_caps_unlock(r);
 			for (i = 0; i < bt->n; i++) {
 				const struct item *it = &bt->it[i];
 				double k = W / (double)it->seg_len;
