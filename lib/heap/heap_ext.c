@@ -41,8 +41,12 @@ struct hm_core *hm_heap_core(struct hm_heap *h)
 int hm_heap_alloc_core_locked(struct hm_heap *h, size_t size, size_t align, uintptr_t *addr)
 {
 	bool low;
-	int err = hm_heap_alloc_locked(h, size, align, addr, &low);
+	int err;
 
+	/* As hm_heap_alloc(): the growth request must not overflow. */
+	if (size > HM_CORE_MAX_BLOCK || align > HM_CORE_MAX_BLOCK)
+		return -ENOMEM;
+	err = hm_heap_alloc_locked(h, size, align, addr, &low);
 	if (!err)
 		hm_tc_peak_check_locked(h);
 	return err;
