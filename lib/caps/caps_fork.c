@@ -59,14 +59,14 @@
 #include "caps/caps_internal.h"
 #include "util/fork.h"
 
-atomic_bool hm_caps_forking;
+_Thread_local bool hm_caps_forking;
 
 static void caps_fork_prepare(void)
 {
 	unsigned int i;
 
 	hm_caps_reg_fork_prepare();
-	atomic_store(&hm_caps_forking, true);
+	hm_caps_forking = true;
 	hm_caps_amap_fork_prepare();
 	for (i = 0; i < HAPMEM_CAPS_MAX_REGIONS; i++) {
 		struct caps_region *r = hm_caps_region_at(i);
@@ -91,7 +91,7 @@ static void caps_fork_parent(void)
 			pthread_mutex_unlock(&r->lock);
 	}
 	hm_caps_amap_fork_parent();
-	atomic_store(&hm_caps_forking, false);
+	hm_caps_forking = false;
 	hm_caps_reg_fork_parent();
 }
 
@@ -103,7 +103,7 @@ static void caps_fork_child(void)
 	hm_caps_wait_fork_child();
 	hm_caps_amap_fork_child();
 	hm_caps_reg_fork_child();	/* regions: new locks, emptied */
-	atomic_store(&hm_caps_forking, false);
+	hm_caps_forking = false;
 }
 
 static const struct hm_fork_hooks caps_fork_hooks = {

@@ -255,7 +255,11 @@ void hm_caps_hook_fork_release(void);
 void hm_caps_dbg_fork_child(void);
 /* Child, single thread: empty @r; false if it must leave the registry. */
 bool hm_caps_region_fork_reset(struct caps_region *r);
-/* Set from fork()'s prepare to its parent or child hook (caps_fork.c). */
-extern atomic_bool hm_caps_forking;
+/*
+ * Set on the forking thread from fork()'s prepare to its parent or child
+ * hook (caps_fork.c); the child's thread is a copy of that thread, so
+ * only the child's reset sees it, never another thread of the parent.
+ */
+extern _Thread_local bool hm_caps_forking;
 
 #endif /* HAPMEM_CAPS_INTERNAL_H */

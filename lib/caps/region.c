@@ -122,7 +122,7 @@ static void caps_be_release(void *ctx, const struct hm_segment_desc *seg)
 	struct caps_region *r = ctx;
 	struct caps_seg *s = (struct caps_seg *)seg->handle;
 
-	if (!atomic_load_explicit(&hm_caps_forking, memory_order_relaxed)) {
+	if (!hm_caps_forking) {
 		seg_free(r, s);
 		return;
 	}
