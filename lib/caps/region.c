@@ -211,8 +211,10 @@ int hm_caps_region_new_user(const char *name, const uint32_t caps[3],
 	r->capacity = d->len;
 	err = seg_new(r, d, &s);
 	if (!err) {
-		/* not yet shared: no lock needed */
+		/* in the address map already: a stray free may look at the core */
+		pthread_mutex_lock(&r->lock);
 		err = hm_core_add_segment(r->core, s->base, d->dev, d->len, (uintptr_t)s);
+		pthread_mutex_unlock(&r->lock);
 		if (err < 0)
 			seg_free(r, s);	/* r->ops is NULL yet: the caller's mappings stay */
 	}
