@@ -7,6 +7,10 @@
  * statistics for blocking waiters) that the heap's own alloc/free paths
  * have no room for.
  *
+ * A layer above heap.c, as the public entry points are: it calls heap.c's
+ * locked interface and the front end's peak check (the front end itself
+ * stays off for such a heap, but hm_heap_stats() reads its peak).
+ *
  * Two policies such a client needs, off for every other heap:
  *
  * - growth sized to fit under a capacity: the smallest segment that
@@ -20,7 +24,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "heap/heap_impl.h"
+#include "heap/tcache.h"	/* hm_tc_peak_check_locked(); heap_impl.h */
 
 struct hm_core *hm_heap_lock_core(struct hm_heap *h)
 {
