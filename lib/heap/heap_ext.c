@@ -15,7 +15,7 @@
  *
  * - growth sized to fit under a capacity: the smallest segment that
  *   surely holds the request, at least the minimum growth, cut to the
- *   room left under the bound;
+ *   room left under the bound (set here, applied by heap.c's growth);
  * - a bound on the fully unused segments kept: a free that leaves one
  *   more hands it back (after every lock is dropped, by the caller).
  *
@@ -108,26 +108,4 @@ void hm_heap_set_unused_max(struct hm_heap *h, unsigned int n)
 	h->unused_bounded = true;
 	h->unused_max = n;
 	pthread_mutex_unlock(&h->lock);
-}
-
-size_t hm_heap_fit_len_locked(struct hm_heap *h, uint64_t request)
-{
-	size_t need = request > SIZE_MAX ? 0 : hm_core_need((size_t)request, 0), len;
-
-	if (!need || need > SIZE_MAX - HM_HEAP_GROW_ALIGN)
-		return 0;
-	len = need > h->grow_min ? need : (size_t)h->grow_min;
-	len = (len + HM_HEAP_GROW_ALIGN - 1) & ~(size_t)(HM_HEAP_GROW_ALIGN - 1);
-	if (h->capacity != SIZE_MAX) {
-		struct hm_core_stats st;
-		size_t room;
-
-		hm_core_stats(h->core, &st);
-		room = h->capacity > st.total_bytes ? h->capacity - (size_t)st.total_bytes : 0;
-		if (len > room)
-			len = room & ~(size_t)(HM_HEAP_GROW_ALIGN - 1);
-		if (len < need)
-			return 0;
-	}
-	return len;
 }

@@ -37,9 +37,9 @@ struct hm_heap {
 	size_t cache_limit;		/* hm_heap_set_cache_limit(), SIZE_MAX if never */
 
 	/*
-	 * heap_ext.c: growth sized to fit under @capacity (SIZE_MAX: no
-	 * bound), hm_heap_set_fit_growth(); at most @unused_max fully unused
-	 * segments kept by hm_heap_free_core_locked() when @unused_bounded.
+	 * Growth sized to fit under @capacity (SIZE_MAX: no bound), set by
+	 * hm_heap_set_fit_growth(); at most @unused_max fully unused segments
+	 * kept by hm_heap_free_core_locked() when @unused_bounded (heap_ext.c).
 	 */
 	bool grow_fit;
 	bool unused_bounded;
@@ -131,8 +131,6 @@ void hm_heap_note_freed_locked(struct hm_heap *h, uint64_t bytes);
 int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 			 uintptr_t *addr, bool *low);
 void hm_heap_pregrow(struct hm_heap *h);
-/* heap_ext.c, lock held: segment length for @request bytes when @grow_fit; 0: none fits. */
-size_t hm_heap_fit_len_locked(struct hm_heap *h, uint64_t request);
 
 /* heap_fork.c: every heap is registered from creation to destruction. */
 void hm_heap_fork_register(struct hm_heap *h);
