@@ -214,7 +214,6 @@ void hm_heap_pregrow(struct hm_heap *h)
  * growths, which are logarithmic in the heap's size.
  */
 static bool release_policy_on(const struct hm_heap *h);
-static uint64_t purge_step(const struct hm_heap *h);
 
 struct purge {
 	struct hm_heap *h;
@@ -275,19 +274,22 @@ static void purge_locked(struct hm_heap *h, uint64_t used)
 /*
  * Lock held: purge when the heap holds more free bytes than an eighth of
  * its segments, than the minimum growth and than the maximum growth step
- * (32 MiB by default), and, since the last purge,
- * either the bytes in use fell by that much from their highest (a phase
- * of frees), or they fell by more than one check's step and the heap
- * allocates again (@allocating: the end of a phase of frees, whose last
- * frees the rule before may not have reached), or a quarter of the heap
- * went back to the core (churn that leaves freed pages resident while it
- * touches others: the rarer the purge, the higher RSS climbs between
- * two), an eighth when more than a third of the heap is free (a heap
- * that shrank and churns in what is left: more of its free pages stay
- * resident).  Checked before each growth, after every minimum growth's worth
- * of bytes allocated from the core and after every minimum growth's
- * worth (1 MiB at least) freed to it: a few O(1) counter reads; the walk
- * and the discards only when due.
+ * (32 MiB by default), and, since the last purge, either
+ * - the bytes in use fell by that much from their highest (a phase of
+ *   frees), or
+ * - they fell by more than a 32nd of the heap and the heap allocates
+ *   again (@allocating: the end of a phase of frees, whose last frees
+ *   the rule before may not have reached; at most one walk per 32nd of
+ *   the heap freed, however the bytes in use swing), or
+ * - a quarter of the heap went back to the core, an eighth when more than
+ *   a third of it is free (churn that leaves freed pages resident while
+ *   it touches others: the rarer the purge, the higher RSS climbs between
+ *   two, and the more so in a heap that shrank and churns in what is
+ *   left).
+ * Checked before each growth, after every minimum growth's worth of bytes
+ * allocated from the core and after every minimum growth's worth (1 MiB
+ * at least) freed to it: a few O(1) counter reads; the walk and the
+ * discards only when due.
  */
 static void purge_check_locked(struct hm_heap *h, bool allocating)
 {
@@ -311,7 +313,7 @@ static void purge_check_locked(struct hm_heap *h, bool allocating)
 	if (free_b <= floor || free_b <= h->grow_max)
 		return;
 	if (h->purge_used_peak - st.used_bytes > floor ||
-	    (allocating && h->purge_used_peak - st.used_bytes > purge_step(h)) ||
+	    (allocating && h->purge_used_peak - st.used_bytes > st.total_bytes / 32) ||
 	    h->freed_since_purge > st.total_bytes / (free_b > st.total_bytes / 3 ? 8 : 4))
 		purge_locked(h, st.used_bytes);
 }
