@@ -20,11 +20,11 @@
  *           also rejects an address that is not a slot start), bit
  *           test/set.
  * A slab whose last block is freed stays with its cache while it is its
- * class's active slab; otherwise it is kept on the cache's spare list (at
- * most HM_TC_SPARES: hysteresis, so a class that empties a slab and needs
- * one again soon takes no lock) and the spares go back to the core
- * together, in one hold of the heap lock, when the list overflows or the
- * cache needs a slab of another class from the core.
+ * class's active slab; otherwise it is kept on the cache's spare list
+ * (stash(): hysteresis, so a class that empties a slab and needs one
+ * again soon takes no lock, also by reshaping a spare of another class)
+ * and the spares go back to the core together, in one hold of the heap
+ * lock, when the list overflows or the cache needs a slab from the core.
  *
  * A block freed by another thread (a "remote" free) is recorded without
  * any lock: an atomic OR into the slab's remote bitmap, and the first
@@ -319,6 +319,7 @@ static void spares_release_locked(struct hm_tcache *tc)
 	}
 	tc->spare = NULL;
 	tc->nspare = 0;
+	tc->spare_bytes = 0;
 }
 
 static void spares_release(struct hm_tcache *tc)
@@ -333,18 +334,22 @@ static void spares_release(struct hm_tcache *tc)
 /*
  * Owner: @s (not active) became empty.  Keep it as a spare; when the list
  * is full, the older spares go back to the core first, all in one lock
- * hold.
+ * hold.  Full: HM_TC_SPARES slabs, or more while the spares stay within
+ * half of the bytes the cache owns (a thread whose blocks other
+ * threads free empties slabs of many classes at once and needs them
+ * again soon; spare_reshape() fits them to the class asked for).
  */
 static void stash(struct hm_tcache *tc, struct hm_slab *s)
 {
 	if (s->state == SLAB_PARTIAL)
 		part_unlink(tc, s);
-	if (tc->nspare >= HM_TC_SPARES)
+	if (tc->nspare >= HM_TC_SPARES && (tc->spare_bytes + s->bytes) * 2 > tc->owned_bytes)
 		spares_release(tc);
 	s->state = SLAB_SPARE;
 	s->part_next = tc->spare;
 	tc->spare = s;
 	tc->nspare++;
+	tc->spare_bytes += s->bytes;
 }
 
 /* Owner: a spare slab of class @cls, taken off the spare list, or NULL. */
@@ -356,8 +361,49 @@ static struct hm_slab *spare_take(struct hm_tcache *tc, unsigned int cls)
 		if (s->cls == cls) {
 			*pp = s->part_next;
 			tc->nspare--;
+			tc->spare_bytes -= s->bytes;
 			return s;
 		}
+	}
+	return NULL;
+}
+
+/*
+ * Owner: a spare of another class given the slot geometry of @cls, or
+ * NULL.  Its memory, descriptor, radix map entries and list links stay,
+ * so no lock is taken: a producer whose blocks other threads free cycles
+ * through many classes, and each new slab from the core would first give
+ * every spare back (desc_get()).  Taken when its length is within a
+ * factor of two of the class's and its base has the class's alignment.
+ */
+static uint32_t inverse32(uint32_t d);
+
+static struct hm_slab *spare_reshape(struct hm_tcache *tc, unsigned int cls)
+{
+	uint32_t want = class_bytes[cls], bsize = hm_class_size[cls];
+	struct hm_slab **pp, *s;
+	unsigned int n;
+
+	for (pp = &tc->spare; (s = *pp) != NULL; pp = &s->part_next) {
+		if (s->bytes < want / 2 || s->bytes > want * 2 ||
+		    (s->base & (class_align[cls] - 1)))
+			continue;
+		*pp = s->part_next;
+		tc->nspare--;
+		tc->spare_bytes -= s->bytes;
+		n = s->bytes / bsize;
+		if (n > HM_TC_SLAB_MAX_SLOTS)
+			n = HM_TC_SLAB_MAX_SLOTS;
+		HM_TC_STORE(&s->gen, HM_TC_LOAD(&s->gen) + 1);
+		s->cls = (uint8_t)cls;
+		s->bsize = bsize;
+		s->shift = (uint8_t)__builtin_ctz(bsize);
+		s->inv = inverse32(bsize >> s->shift);
+		s->nslots = (uint8_t)n;
+		s->all = n == 64 ? ~0ull : (1ull << n) - 1;
+		HM_TC_STORE(&s->acct, ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1);
+		HM_TC_STORE(&s->free, s->all);
+		return s;
 	}
 	return NULL;
 }
@@ -413,7 +459,7 @@ static void drain(struct hm_tcache *tc)
 		r &= ~old;
 		n = (unsigned int)__builtin_popcountll(r);
 		HM_TC_STORE(&s->free, old | r);
-		HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - n * s->acct);
+		HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - n * HM_TC_LOAD(&s->acct));
 		if (s->state == SLAB_ACTIVE || s->state == SLAB_SPARE)
 			continue;
 		if ((old | r) == s->all)
@@ -475,6 +521,7 @@ static void detach_locked(struct hm_tcache *tc)
 	tc->partial_mask = 0;
 	tc->spare = NULL;	/* empty: released above */
 	tc->nspare = 0;
+	tc->spare_bytes = 0;
 	for (c = 0; c < HM_TC_NCLASSES; c++)
 		tc->bin[c] = (struct hm_bin){ .active = &hm_slab_none };
 	HM_TC_STORE(&tc->acct, 0);
@@ -662,7 +709,7 @@ static void slab_init(struct hm_slab *s, struct hm_tcache *tc, unsigned int cls,
 	s->nslots = (uint8_t)n;
 	s->bytes = bytes;
 	s->all = n == 64 ? ~0ull : (1ull << n) - 1;
-	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
+	HM_TC_STORE(&s->acct, ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1);
 	HM_TC_STORE(&s->free, s->all);
 	HM_TC_STORE(&s->owner, tc);
 }
@@ -686,9 +733,9 @@ static void slab_link_locked(struct hm_tcache *tc, struct hm_slab *s)
 }
 
 /*
- * A fresh slab of class @cls for @tc, or NULL: a spare of the class (no
- * lock, no radix map update), else a descriptor, memory from the core and
- * the radix map's entries for it.
+ * A fresh slab of class @cls for @tc, or NULL: a spare of the class, or
+ * one reshaped for it (no lock, no radix map update), else a descriptor,
+ * memory from the core and the radix map's entries for it.
  */
 static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 {
@@ -700,6 +747,8 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	bool low = false;
 
 	s = spare_take(tc, cls);
+	if (!s)
+		s = spare_reshape(tc, cls);
 	if (s)
 		return s;
 	if (tc->owned_bytes + class_bytes[cls] > HM_TC_MAX_OWNED)
@@ -772,7 +821,7 @@ int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
 		word = HM_TC_LOAD(&s->free);
 	}
 	HM_TC_STORE(&s->free, word & (word - 1));
-	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) + s->acct);
+	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) + HM_TC_LOAD(&s->acct));
 	*out = (void *)(s->base + (uintptr_t)__builtin_ctzll(word) * s->bsize);
 	if (HM_TC_LOAD(&tc->acct) > HM_TC_LOAD(&tc->limit))
 		hm_tc_peak(tc);
@@ -1000,7 +1049,7 @@ static uint64_t remote_live_locked(const struct hm_heap *h)
 		for (; s && left; s = atomic_load_explicit(&s->pend_next, memory_order_relaxed), left--) {
 			uint64_t r = HM_TC_LOAD(&s->remote);
 
-			sum += (uint64_t)__builtin_popcountll(r) * s->acct;
+			sum += (uint64_t)__builtin_popcountll(r) * HM_TC_LOAD(&s->acct);
 		}
 	}
 	return sum;

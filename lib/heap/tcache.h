@@ -44,7 +44,7 @@ struct hm_slab {
 	uintptr_t base;
 	_Atomic(struct hm_tcache *) owner;	/* NULL: orphaned (then under the heap lock) */
 	uint64_t all;			/* free == all: the slab is empty */
-	uint64_t acct;			/* (bsize / 16) << 32 | 1: see hm_tcache.acct */
+	_Atomic uint64_t acct;		/* (bsize / 16) << 32 | 1: see hm_tcache.acct */
 	uint32_t bsize;
 	uint32_t inv;			/* inverse of bsize's odd part, mod 2^32 */
 	uint8_t shift;			/* bsize's trailing zero bits */
@@ -88,8 +88,9 @@ struct hm_tcache {
 	bool dead;			/* heap destroyed (g_lock) */
 	struct hm_slab *owned;		/* every slab this cache owns */
 	uint64_t partial_mask;		/* bit c: bin[c].partial is not NULL */
-	struct hm_slab *spare;		/* empty slabs kept for reuse (HM_TC_SPARES at most) */
+	struct hm_slab *spare;		/* empty slabs kept for reuse (stash()) */
 	unsigned int nspare;
+	uint64_t spare_bytes;
 	/* Slabs with remote frees: pushed lock-free by others, taken whole by the owner. */
 	_Atomic(struct hm_slab *) pending;
 	struct hm_tcache *h_prev, *h_next;	/* heap's list (heap lock) */
@@ -98,9 +99,10 @@ struct hm_tcache {
 
 /*
  * Empty slabs a cache keeps (hysteresis): a class that empties a slab and
- * soon needs one again takes it back without the heap lock.  When one
- * more empties, the kept ones go back to the core together, in one lock
- * hold; they also go back whenever the cache takes a new slab from the
+ * soon needs one again takes it back without the heap lock.  At least
+ * this many, more while they hold at most half of the cache's bytes
+ * (stash()).  When one more empties, the kept ones go back to the core
+ * together, in one lock hold; they also go back whenever the cache takes a new slab from the
  * core, when its thread trims (statistics) and when it exits.
  */
 #define HM_TC_SPARES	4u
@@ -195,7 +197,7 @@ hm_tc_free_owner(struct hm_tcache *tc, struct hm_slab *s, uint32_t idx)
 	if (__builtin_expect((old | HM_TC_LOAD(&s->remote)) & bit, 0))
 		return -EINVAL;		/* double free */
 	HM_TC_STORE(&s->free, old | bit);
-	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - s->acct);
+	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - HM_TC_LOAD(&s->acct));
 	if (__builtin_expect(!old || (old | bit) == s->all, 0))
 		return hm_tc_free_edge(tc, s, old);
 	return 0;

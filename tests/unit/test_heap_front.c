@@ -393,6 +393,52 @@ TEST_F(front, emptied_slab_kept_as_spare)
 }
 
 /*
+ * A class with no slab of its own reshapes a spare of another class of a
+ * similar length: same memory and descriptor, no new slab from the core.
+ */
+TEST_F(front, spare_reshaped_for_another_class)
+{
+	static void *p[16 * 4], *q[9];
+	struct hm_slab *a, *b;
+	struct hm_tcache *tc;
+	uint32_t gen;
+	int i;
+
+	fill_1k(_metadata, self->h, p, 4);
+	tc = hm_tls_cur.tc;
+	a = hm_slab_lookup((uintptr_t)p[16]);
+	b = hm_slab_lookup((uintptr_t)p[0]);
+	free_slab(_metadata, self->h, p, 0);
+	free_slab(_metadata, self->h, p, 1);
+	ASSERT_EQ(2, tc->nspare);
+	ASSERT_EQ(a, tc->spare);
+	gen = HM_TC_LOAD(&a->gen);
+	/*
+	 * 2 KiB blocks: the newer 16 KiB spare holds 8 of them; the other
+	 * spare stays (a slab from the core would send both back first).
+	 */
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 2000, 0, &q[i]));
+		EXPECT_EQ(a, hm_slab_lookup((uintptr_t)q[i]));
+		memset(q[i], 0x77, 2000);
+	}
+	EXPECT_EQ(4, self->h->nslabs);
+	EXPECT_EQ(1, tc->nspare);
+	EXPECT_EQ(b, tc->spare);
+	EXPECT_EQ(2048u, a->bsize);
+	EXPECT_EQ(8, a->nslots);
+	EXPECT_EQ(gen + 1, HM_TC_LOAD(&a->gen));
+	EXPECT_EQ(8u * 2048 + 32u * 1024, heap_stats(self->h).core.used_bytes);
+	/* The old 1 KiB block address inside it is no slot start now. */
+	EXPECT_EQ(-EINVAL, hm_heap_free(self->h, p[17]));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, hm_heap_free(self->h, q[i]));
+	for (i = 32; i < 64; i++)
+		ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
+}
+
+/*
  * At most HM_TC_SPARES are kept: the next emptied slab sends them back
  * together; a new slab of another class, and a trim, send them back too.
  */
