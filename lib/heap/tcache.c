@@ -203,11 +203,20 @@ static void g_init(void)
 		atomic_store_explicit(&hm_slab_map[i], hm_slab_map_zero, HM_TC_RELAXED);
 }
 
+/* What the heap's lower layer asks of the front end (heap_impl.h). */
+static const struct hm_heap_front_ops tc_front_ops = {
+	.set_fast_locked = hm_tc_set_fast_locked,
+	.peak_check_locked = hm_tc_peak_check_locked,
+	.adjust_stats_locked = hm_tc_adjust_stats_locked,
+	.slab_free_runs_locked = hm_tc_slab_free_runs_locked,
+};
+
 void hm_tc_heap_init(struct hm_heap *h)
 {
 	pthread_once(&g_once, g_init);
 	h->uid = atomic_fetch_add(&g_uid, 1) + 1;
 	HM_TC_STORE(&h->fast_uid, HM_TC_NO_UID);
+	h->front = &tc_front_ops;
 }
 
 void hm_tc_set_fast_locked(struct hm_heap *h, bool on)
