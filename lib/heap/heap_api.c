@@ -88,6 +88,7 @@ static inline __attribute__((always_inline)) bool alloc_fast(struct hm_heap *h, 
 	word = HM_TC_LOAD(&s->free);
 	if (__builtin_expect(!word, 0))
 		return false;
+	HM_TC_ASSERT(!(word & ~s->all));
 	HM_TC_STORE(&s->free, word & (word - 1));
 	a = HM_TC_LOAD(&tc->acct) + s->acct;
 	HM_TC_STORE(&tc->acct, a);
