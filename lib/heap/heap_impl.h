@@ -7,7 +7,7 @@
  * types: where the lower layer needs the front end (the fast-path switch,
  * the peak, statistics and purges of slabs) it calls the hooks the front
  * end registered in @front (struct hm_heap_front_ops).  This header does
- * not include tcache.h and heap.c calls no hm_tc_* function.
+ * not include the front end's header, and heap.c calls none of its functions.
  */
 #ifndef HAPMEM_HEAP_HEAP_IMPL_H
 #define HAPMEM_HEAP_HEAP_IMPL_H
