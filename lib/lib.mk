@@ -8,6 +8,9 @@
 #   make lib SAN=asan        ASan + UBSan build in build/lib-asan/
 #   make lib SAN=ubsan       UBSan only, in build/lib-ubsan/
 #   make lib SAN=tsan        TSan build in build/lib-tsan/
+#   make lib-debug           build/lib-debug/libhapmem.a: the plain build
+#                            with the internal invariant checks on
+#                            (HAPMEM_DEBUG), which the unit tests link
 #   make lib-symbols         check that only the public API is exported
 #
 # Every lib/*/*.c is compiled: one folder per layer (lib/README; the porting
@@ -21,6 +24,8 @@
 #   LIB_A        the static library, LIB_SO the shared one (real file name)
 #   LIB_CFLAGS   compiler flags (include dirs, sanitizer flags, HAPMEM_DEBUG
 #                in the sanitizer builds)
+#   LIB_TEST_A   the static library the unit tests link: LIB_A with the
+#                invariant checks on (build/lib-debug, or the SAN build)
 #   LIB_SAN_FLAGS sanitizer flags alone (for linking test binaries)
 #   LIB_LDLIBS   libraries a program linking LIB_A needs
 
@@ -60,18 +65,21 @@ LIB_A       := $(LIB_OUT)/$(LIB_NAME).a
 LIB_PC      := $(LIB_OUT)/$(LIB_NAME).pc
 LIB_PC_COMPAT := $(LIB_OUT)/$(LIB_NAME)-compat.pc
 
-# The sanitizer builds are test builds: the core's internal invariant
-# checks (HM_CORE_ASSERT, lib/core/core_impl.h) are on there, off in the
-# plain (release) library.
+# The internal invariant checks (HM_CORE_ASSERT in lib/core, the front
+# end's in lib/heap) are compiled in with HAPMEM_DEBUG: on in every build
+# the tests link (the sanitizer builds, and build/lib-debug for the plain
+# unit tests), off in the release library that is installed and that the
+# benches, the kselftests and the demo link.
 LIB_DEBUG_FLAGS := $(if $(SAN),-DHAPMEM_DEBUG)
 LIB_WARN    := -Wall -Wextra -Werror
-LIB_CFLAGS  := -std=gnu11 -O2 -g $(LIB_WARN) -fPIC -fvisibility=hidden \
+LIB_BASE_CFLAGS := -std=gnu11 -O2 -g $(LIB_WARN) -fPIC -fvisibility=hidden \
 	       -I$(TOP)/lib/include -I$(TOP)/uapi -I$(TOP)/lib \
-	       $(LIB_SAN_FLAGS) $(LIB_DEBUG_FLAGS)
+	       $(LIB_SAN_FLAGS)
+LIB_CFLAGS  := $(LIB_BASE_CFLAGS) $(LIB_DEBUG_FLAGS)
 LIB_LDLIBS  := -pthread
 LIB_AR      ?= ar
 
-.PHONY: lib lib-symbols
+.PHONY: lib lib-debug lib-symbols
 lib: $(LIB_SO) $(LIB_OUT)/$(LIB_SONAME) $(LIB_OUT)/$(LIB_NAME).so $(LIB_A) $(LIB_PC) \
      $(LIB_PC_COMPAT)
 
@@ -110,6 +118,38 @@ $(LIB_A): $(LIB_OBJS)
 	rm -f $@
 	$(LIB_AR) rcs $@ $(LIB_OBJS)
 
+# The plain build with the invariant checks on: the same sources, objects
+# of their own in build/lib-debug (so build/lib stays the release one), a
+# static library only.  A sanitizer build has the checks already: there
+# the unit tests link LIB_A itself.
+ifeq ($(SAN),)
+LIB_DBG_OUT   := $(BUILD)/lib-debug
+LIB_DBG_OBJS  := $(patsubst $(TOP)/lib/%.c,$(LIB_DBG_OUT)/obj/%.o,$(LIB_SRCS))
+LIB_DBG_STAMP := $(LIB_DBG_OUT)/.flags
+LIB_DBG_STAMP_TEXT = $(CC) $(LIB_BASE_CFLAGS) -DHAPMEM_DEBUG $(CFLAGS)
+LIB_DBG_A     := $(LIB_DBG_OUT)/$(LIB_NAME).a
+LIB_TEST_A    := $(LIB_DBG_A)
+
+$(LIB_DBG_STAMP): lib-flags-force
+	@mkdir -p $(dir $@)
+	@[ "`cat $@ 2>/dev/null`" = '$(LIB_DBG_STAMP_TEXT)' ] || echo '$(LIB_DBG_STAMP_TEXT)' > $@
+
+$(LIB_DBG_OUT)/obj/%.o: $(TOP)/lib/%.c $(LIB_DBG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_BASE_CFLAGS) -DHAPMEM_DEBUG $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_DBG_A): $(LIB_DBG_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(LIB_AR) rcs $@ $(LIB_DBG_OBJS)
+
+-include $(LIB_DBG_OBJS:.o=.d)
+else
+LIB_TEST_A    := $(LIB_A)
+endif
+
+lib-debug: $(LIB_TEST_A)
+
 $(LIB_OUT)/%.pc: $(TOP)/lib/%.pc.in $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' $< > $@
@@ -122,4 +162,5 @@ lib-symbols: lib
 -include $(LIB_DEPS)
 
 clean::
-	rm -rf $(BUILD)/lib $(BUILD)/lib-asan $(BUILD)/lib-ubsan $(BUILD)/lib-tsan
+	rm -rf $(BUILD)/lib $(BUILD)/lib-debug $(BUILD)/lib-asan $(BUILD)/lib-ubsan \
+		$(BUILD)/lib-tsan

@@ -20,7 +20,8 @@
 #     checkpatch            checkpatch.pl --strict on driver/ and uapi/
 #     kernel-doc            kernel-doc comments parse without warnings
 #     sparse                C=2 with endian checks, no warnings
-#     lib-gcc lib-clang     the library and the CLI, -Wall -Wextra -Werror
+#     lib-gcc lib-clang     the library (release and lib-debug) and the CLI,
+#                           -Wall -Wextra -Werror
 #     cppcheck              lib/ and tools/ (scripts/cppcheck.supp)
 #     abi-check             the uapi layout against uapi/hapmem.abi
 #     clang-format-check    .clang-format parses (driver/ style)
@@ -76,15 +77,16 @@ kernel-doc:
 sparse:
 	$(TOP)/scripts/check-sparse $(KDIR) $(LINT_OUT)/sparse
 
-# The library under both compilers, each in its own build directory so
-# the normal build/lib is not rebuilt; the CLI likewise.
+# The library under both compilers, release and with the invariant checks
+# on (lib-debug), each in its own build directory so the normal build/lib
+# is not rebuilt; the CLI likewise.
 lib-gcc lib-clang: lib-%:
 	@mkdir -p $(LINT_OUT)/$*
-	@$(MAKE) -f $(TOP)/Makefile --no-print-directory lib \
+	@$(MAKE) -f $(TOP)/Makefile --no-print-directory lib lib-debug \
 		BUILD=$(LINT_OUT)/$* CC=$* SAN= > $(LINT_OUT)/$*.log 2>&1 || \
 		{ grep -E 'error|warning' $(LINT_OUT)/$*.log; echo "$@: failed (log: $(LINT_OUT)/$*.log)" >&2; exit 1; }
 	$(if $(CLI_SRCS),@$* $(CLI_CFLAGS) -o $(LINT_OUT)/$*/hapmem $(CLI_SRCS))
-	@echo "$@: libhapmem and the CLI build clean with $* -Wall -Wextra -Werror"
+	@echo "$@: libhapmem (release, debug) and the CLI build clean with $* -Wall -Wextra -Werror"
 
 # Bug classes on (warning, performance, portability, style); the
 # suppressions file lists the two style checks that contradict the

@@ -40,13 +40,14 @@ TEST_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	      -isystem $(KSFT_DIR)
 
 # Host unit tests: native, linked with the static library (internal
-# symbols reachable), with the sanitizer flags of the SAN build if any.
+# symbols reachable) built with its invariant checks on (LIB_TEST_A:
+# build/lib-debug, or the SAN build with its sanitizer flags).
 UNIT_SRCS := $(sort $(wildcard $(TOP)/tests/unit/*.c))
 UNIT_OUT  := $(TESTS_OUT)/unit$(if $(SAN),-$(SAN))
 UNIT_BINS := $(patsubst $(TOP)/tests/unit/%.c,$(UNIT_OUT)/%,$(UNIT_SRCS))
 
 # VM tests and the demo: static, so the initramfs needs no libraries, and
-# always against the plain (sanitizer-free) library.
+# always against the release library (no sanitizer, no invariant checks).
 KSFT_SRCS := $(sort $(wildcard $(TOP)/tests/kselftest/*.c))
 KSFT_OUT  := $(TESTS_OUT)/kselftest
 KSFT_BINS := $(patsubst $(TOP)/tests/kselftest/%.c,$(KSFT_OUT)/%,$(KSFT_SRCS))
@@ -74,10 +75,10 @@ run-unit: unit-tests
 kselftests: $(KSFT_BINS)
 
 # The harness is a system include (-MMD does not list it): order-only.
-$(UNIT_OUT)/%: $(TOP)/tests/unit/%.c $(LIB_A) | $(KSFT_HARNESS)
+$(UNIT_OUT)/%: $(TOP)/tests/unit/%.c $(LIB_TEST_A) | $(KSFT_HARNESS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(LIB_SAN_FLAGS) $(CFLAGS) -MMD -MP -o $@ $< \
-		$(LIB_A) $(LDFLAGS) $(LIB_LDLIBS)
+		$(LIB_TEST_A) $(LDFLAGS) $(LIB_LDLIBS)
 
 ifeq ($(SAN),)
 $(KSFT_OUT)/%: $(TOP)/tests/kselftest/%.c $(LIB_A) | $(KSFT_HARNESS)

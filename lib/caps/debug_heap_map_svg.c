@@ -3,9 +3,8 @@
  * Heap map picture: an SVG with one bar per segment of every region,
  * 1000 units wide, showing used (red), free (green) and guard (orange)
  * space.  Blocks are gathered by the incremental walk, a batch per lock
- * hold, and drawn outside the lock.  Adjacent blocks narrower than a
- * pixel are merged into one rectangle of the majority colour... kept
- * simple: every rectangle is at least 0.2 units wide.
+ * hold, and drawn outside the lock.  Every block gets its own rectangles,
+ * at least 0.2 units wide, so that even the smallest one shows.
  *
  * Copyright (C) 2026 The hapmem authors
  */
@@ -81,79 +80,99 @@ static void xml_text(FILE *o, const char *s)
 	}
 }
 
-int caps_heap_map_svg(FILE *out)
+/* A block's rectangles on the row at @y: free, used, or guard-used-guard. */
+static void draw_block(FILE *o, const struct item *it, double y)
 {
-	struct batch *bt;
-	char *body = NULL;
-	size_t body_len = 0;
+	double k = W / (double)it->seg_len;
+	double x = LEFT + (double)(it->addr - it->seg_base) * k;
+	double hw, uw;
+
+	if (it->state != HM_BLOCK_USED) {
+		rect(o, x, y, (double)it->size * k, "free");
+		return;
+	}
+	if (!it->user && !it->head) {
+		rect(o, x, y, (double)it->size * k, "used");
+		return;
+	}
+	hw = (double)it->head * k;
+	uw = (double)it->user * k;
+	rect(o, x, y, hw, "guard");
+	rect(o, x + hw, y, uw, "used");
+	rect(o, x + hw + uw, y, (double)(it->size - it->head - it->user) * k, "guard");
+}
+
+/* The picture's body as it is drawn: rows go down from y. */
+struct canvas {
 	FILE *o;
-	double y = 40;
+	double y;	/* top of the current row */
+	long row_seg;	/* the segment the current row shows; -1: no row yet */
+};
+
+/* A batch of blocks, each segment on a row of its own (the walk goes segment by segment). */
+static void draw_batch(struct canvas *cv, const struct batch *bt)
+{
+	unsigned int i;
+
+	for (i = 0; i < bt->n; i++) {
+		const struct item *it = &bt->it[i];
+
+		if ((long)it->seg != cv->row_seg) {
+			if (cv->row_seg >= 0)
+				cv->y += ROW_H + ROW_GAP;
+			cv->row_seg = it->seg;
+			fprintf(cv->o, "<rect class=\"seg\" x=\"%d\" y=\"%.0f\" width=\"%.0f\" "
+				"height=\"%d\"/>\n", LEFT, cv->y, W, ROW_H);
+		}
+		draw_block(cv->o, it, cv->y);
+	}
+}
+
+/*
+ * One region: its name, then its segments' rows, walked a batch per lock
+ * hold and drawn outside the lock.
+ */
+static void draw_region(struct canvas *cv, struct caps_region *r, struct batch *bt)
+{
+	struct hm_core_cursor cur = { 0 };
+	int more;
+
+	fprintf(cv->o, "<text x=\"%d\" y=\"%.0f\">", LEFT, cv->y + 12);
+	xml_text(cv->o, r->name);
+	fprintf(cv->o, "%s</text>\n", r->cpu_less ? " (protected: no CPU mapping)" : "");
+	cv->y += 18;
+	cv->row_seg = -1;
+	bt->r = r;
+	do {
+		bt->n = 0;
+		pthread_mutex_lock(&r->lock);
+		more = hm_core_walk(r->core, &cur, BATCH, collect, bt);
+		pthread_mutex_unlock(&r->lock);
+		draw_batch(cv, bt);
+	} while (more);
+	if (cv->row_seg < 0)
+		fprintf(cv->o, "<text x=\"%d\" y=\"%.0f\">(no segment)</text>\n", LEFT, cv->y + 12);
+	cv->y += ROW_H + 2 * ROW_GAP;
+}
+
+/* Every region, in slot order, under the registry's read lock. */
+static void draw_regions(struct canvas *cv, struct batch *bt)
+{
 	unsigned int s;
 
-	if (!out)
-		return -EINVAL;
-	bt = malloc(sizeof(*bt));
-	if (!bt)
-		return -ENOMEM;
-	o = open_memstream(&body, &body_len);
-	if (!o) {
-		free(bt);
-		return -ENOMEM;
-	}
 	hm_caps_reg_rdlock();
 	for (s = 0; s < HAPMEM_CAPS_MAX_REGIONS; s++) {
 		struct caps_region *r = hm_caps_region_at(s);
-		struct hm_core_cursor cur = { 0 };
-		int more;
-		long row_seg = -1;
 
-		if (!r)
-			continue;
-		fprintf(o, "<text x=\"%d\" y=\"%.0f\">", LEFT, y + 12);
-		xml_text(o, r->name);
-		fprintf(o, "%s</text>\n", r->cpu_less ? " (protected: no CPU mapping)" : "");
-		y += 18;
-		bt->r = r;
-		do {
-			unsigned int i;
-
-			bt->n = 0;
-			pthread_mutex_lock(&r->lock);
-			more = hm_core_walk(r->core, &cur, BATCH, collect, bt);
-			pthread_mutex_unlock(&r->lock);
-			for (i = 0; i < bt->n; i++) {
-				const struct item *it = &bt->it[i];
-				double k = W / (double)it->seg_len;
-				double x = LEFT + (double)(it->addr - it->seg_base) * k;
-
-				if ((long)it->seg != row_seg) {
-					if (row_seg >= 0)
-						y += ROW_H + ROW_GAP;
-					row_seg = it->seg;
-					fprintf(o, "<rect class=\"seg\" x=\"%d\" y=\"%.0f\" width=\"%.0f\" "
-						"height=\"%d\"/>\n", LEFT, y, W, ROW_H);
-				}
-				if (it->state != HM_BLOCK_USED) {
-					rect(o, x, y, (double)it->size * k, "free");
-				} else if (!it->user && !it->head) {
-					rect(o, x, y, (double)it->size * k, "used");
-				} else {
-					double hw = (double)it->head * k, uw = (double)it->user * k;
-
-					rect(o, x, y, hw, "guard");
-					rect(o, x + hw, y, uw, "used");
-					rect(o, x + hw + uw, y,
-					     (double)(it->size - it->head - it->user) * k, "guard");
-				}
-			}
-		} while (more);
-		if (row_seg < 0) {
-			fprintf(o, "<text x=\"%d\" y=\"%.0f\">(no segment)</text>\n", LEFT, y + 12);
-		}
-		y += ROW_H + 2 * ROW_GAP;
+		if (r)
+			draw_region(cv, r, bt);
 	}
 	hm_caps_reg_unlock();
-	fclose(o);
+}
+
+/* The document: header and legend (the height is known now), body, end. */
+static void write_svg(FILE *out, double height, const char *body, size_t body_len)
+{
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
 		"viewBox=\"0 0 %d %.0f\">\n"
@@ -163,9 +182,32 @@ int caps_heap_map_svg(FILE *out)
 		"<text x=\"%d\" y=\"16\">hapmem caps heap map: "
 		"<tspan class=\"used\">used</tspan>, <tspan class=\"free\">free</tspan>, "
 		"<tspan class=\"guard\">guard</tspan></text>\n",
-		(int)W + 2 * LEFT, y, (int)W + 2 * LEFT, y, LEFT);
+		(int)W + 2 * LEFT, height, (int)W + 2 * LEFT, height, LEFT);
 	fwrite(body, 1, body_len, out);
 	fprintf(out, "</svg>\n");
+}
+
+/* The body is drawn into memory first: the header needs its height. */
+int caps_heap_map_svg(FILE *out)
+{
+	struct canvas cv = { .y = 40, .row_seg = -1 };
+	struct batch *bt;
+	char *body = NULL;
+	size_t body_len = 0;
+
+	if (!out)
+		return -EINVAL;
+	bt = malloc(sizeof(*bt));
+	if (!bt)
+		return -ENOMEM;
+	cv.o = open_memstream(&body, &body_len);
+	if (!cv.o) {
+		free(bt);
+		return -ENOMEM;
+	}
+	draw_regions(&cv, bt);
+	fclose(cv.o);
+	write_svg(out, cv.y, body, body_len);
 	free(body);
 	free(bt);
 	return ferror(out) ? -EIO : 0;

@@ -199,11 +199,11 @@ int rpcmem_to_fd(void *po)
 uint64_t hm_rpcmem_vadsp(const void *po)
 {
 	struct sec *s;
-	uint64_t va;
+	uint64_t vadsp;
 
 	pthread_mutex_lock(&sec_lock);
 	s = hm_amap_find_exact(&sec_table, (uintptr_t)po);
-	va = s ? s->vadsp : 0;
+	vadsp = s ? s->vadsp : 0;
 	pthread_mutex_unlock(&sec_lock);
-	return va;
+	return vadsp;
 }

@@ -371,7 +371,7 @@ static int share_map(int fd, int size, uint64_t *vapps, uint64_t *vadsp)
 	struct hm_buf_id id;
 	struct amap_entry *e;
 	size_t map_len;
-	uint64_t dva = 0;
+	uint64_t map_vadsp = 0;
 	int dev, ret;
 
 	if (!vapps || !vadsp || size <= 0)
@@ -391,12 +391,12 @@ static int share_map(int fd, int size, uint64_t *vapps, uint64_t *vadsp)
 	e->fd = -1;
 	e->len = map_len;
 
-	ret = hm_ioc_share_map(dev, 0, fd, 0, map_len, &dva);
+	ret = hm_ioc_share_map(dev, 0, fd, 0, map_len, &map_vadsp);
 	if (ret) {
 		free(e);
 		return ret;
 	}
-	e->vadsp = dva;
+	e->vadsp = map_vadsp;
 	ret = hm_cpu_map(fd, 0, map_len, PROT_READ | PROT_WRITE,
 			 HM_CPU_MAP_OPTIONAL | HM_CPU_MAP_RO_FALLBACK, &e->cpu);
 	if (ret) {
@@ -408,11 +408,11 @@ static int share_map(int fd, int size, uint64_t *vapps, uint64_t *vadsp)
 	if (ret)
 		goto undo;
 	*vapps = (uintptr_t)e->cpu;
-	*vadsp = dva;
+	*vadsp = map_vadsp;
 	return 0;
 
 undo:
-	hm_ioc_share_unmap(dev, dva, map_len);
+	hm_ioc_share_unmap(dev, map_vadsp, map_len);
 	entry_release_cpu(e);
 	return ret;
 }

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Allocator core: the internal invariant checks (HM_CORE_ASSERT) abort on
- * corrupted state.  This program builds its own core with HAPMEM_DEBUG, as
- * the sanitizer builds of the library and the fuzzer do, so the checks are
- * there whichever library it links (the release one has none).
+ * corrupted state.  The core here is the library's own, the one every
+ * unit test links (build/lib-debug, or a sanitizer build: both compiled
+ * with HAPMEM_DEBUG), so these tests fail if the unit tests ever link a
+ * library without the checks.  Only the corruptions reach past the API,
+ * through core_impl.h.
  */
-#define HAPMEM_DEBUG 1
-#include "core/core.c"
+#include "core/core_impl.h"
 
 #include <signal.h>
 #include <string.h>

@@ -77,44 +77,83 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int list_exports(const struct cli_opts *o)
+/*
+ * The pids with an export in @dir (a <pid>.json), sorted, in *@pids (to
+ * free).  No directory is no export.  0 or -errno.
+ */
+static int read_export_pids(const char *dir, long **pids, size_t *n)
 {
-	DIR *d = opendir(o->dir);
+	DIR *d = opendir(dir);
 	struct dirent *de;
-	long *pids = NULL;
-	size_t n = 0, cap = 0;
-	struct jw w;
+	size_t cap = 0;
 
-	if (!d) {
-		if (errno != ENOENT)
-			return cli_error(CLI_FAIL, "%s: %s", o->dir,
-					 strerror(errno));
-		/* No directory: nobody exported anything. */
-	}
-	while (d && (de = readdir(d))) {
+	*pids = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
 		if (pid <= 0 || strcmp(end, ".json"))
 			continue;
-		if (n == cap) {
-			long *np = realloc(pids, (cap = cap ? 2 * cap : 16) *
-							 sizeof(*pids));
+		if (*n == cap) {
+			long *np = realloc(*pids, (cap = cap ? 2 * cap : 16) *
+							  sizeof(**pids));
 
 			if (!np) {
-				free(pids);
+				free(*pids);
+				*pids = NULL;
 				closedir(d);
-				return cli_error(CLI_FAIL, "out of memory");
+				return -ENOMEM;
 			}
-			pids = np;
+			*pids = np;
 		}
-		pids[n++] = pid;
+		(*pids)[(*n)++] = pid;
 	}
-	if (d)
-		closedir(d);
-	if (n)
-		qsort(pids, n, sizeof(*pids), cmp_long);
+	closedir(d);
+	if (*n)
+		qsort(*pids, *n, sizeof(**pids), cmp_long);
+	return 0;
+}
 
+/* One export's line (or JSON object); none if its JSON went away meanwhile. */
+static void list_export(const struct cli_opts *o, struct jw *w, long pid)
+{
+	char path[4096], when[32];
+	struct stat st;
+	bool svg;
+
+	snprintf(path, sizeof(path), "%s/%ld.json", o->dir, pid);
+	if (stat(path, &st))
+		return;
+	fmt_time(when, sizeof(when), st.st_mtime);
+	snprintf(path, sizeof(path), "%s/%ld.svg", o->dir, pid);
+	svg = access(path, R_OK) == 0;
+	if (o->json) {
+		jw_obj(w, NULL);
+		jw_i64(w, "pid", pid);
+		jw_bool(w, "alive", alive(pid));
+		jw_str(w, "updated", when);
+		jw_bool(w, "svg", svg);
+		jw_end_obj(w);
+	} else {
+		printf("%8ld  %-5s  %-20s  json%s\n", pid,
+		       alive(pid) ? "yes" : "no", when, svg ? " svg" : "");
+	}
+}
+
+static int list_exports(const struct cli_opts *o)
+{
+	long *pids;
+	size_t n;
+	struct jw w;
+	int ret = read_export_pids(o->dir, &pids, &n);
+
+	if (ret == -ENOMEM)
+		return cli_error(CLI_FAIL, "out of memory");
+	if (ret)
+		return cli_error(CLI_FAIL, "%s: %s", o->dir, strerror(-ret));
 	if (o->json) {
 		jw_init(&w, stdout);
 		jw_obj(&w, NULL);
@@ -127,30 +166,8 @@ static int list_exports(const struct cli_opts *o)
 		printf("no heap exports in %s (run a program with HAPMEM_HEAP_EXPORT=1)\n",
 		       o->dir);
 	}
-	for (size_t i = 0; i < n; i++) {
-		char path[4096], when[32];
-		struct stat st;
-		bool svg;
-
-		snprintf(path, sizeof(path), "%s/%ld.json", o->dir, pids[i]);
-		if (stat(path, &st))
-			continue;
-		fmt_time(when, sizeof(when), st.st_mtime);
-		snprintf(path, sizeof(path), "%s/%ld.svg", o->dir, pids[i]);
-		svg = access(path, R_OK) == 0;
-		if (o->json) {
-			jw_obj(&w, NULL);
-			jw_i64(&w, "pid", pids[i]);
-			jw_bool(&w, "alive", alive(pids[i]));
-			jw_str(&w, "updated", when);
-			jw_bool(&w, "svg", svg);
-			jw_end_obj(&w);
-		} else {
-			printf("%8ld  %-5s  %-20s  json%s\n", pids[i],
-			       alive(pids[i]) ? "yes" : "no", when,
-			       svg ? " svg" : "");
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		list_export(o, &w, pids[i]);
 	if (o->json) {
 		jw_end_arr(&w);
 		jw_end_obj(&w);
