@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The HAP heap's front end: its internal invariant checks (HM_TC_ASSERT)
- * abort on corrupted state.  This program builds the front end and the
- * public entry points (whose fast paths inline it) with HAPMEM_DEBUG, as
- * the sanitizer builds of the library do, so the checks are there
- * whichever library it links (the release one has none).
+ * abort on corrupted state.  It uses the library the unit tests link,
+ * built with HAPMEM_DEBUG (build/lib-debug, or a sanitizer build),
+ * reaching the state to corrupt through tcache.h: it fails if the unit
+ * tests ever link a library without the checks.
  */
-#define HAPMEM_DEBUG 1
-#include "heap/tcache.c"
-#include "heap/heap_api.c"
-
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,6 +13,7 @@
 
 #include "kselftest_harness.h"
 #include "heap/backend_host.h"
+#include "heap/tcache.h"
 
 #define BLOCK	1024	/* a class of 16 slots: the free word's top 48 bits are outside the slab */
 
