@@ -73,11 +73,11 @@ static bool in_live_block(struct caps_seg *outer, uintptr_t lo, uintptr_t hi)
 	struct caps_region *r = outer->region;
 	struct hm_core_cursor cur = { 0 };
 	struct span sp = { lo, hi, false };
+	struct hm_core *c = hm_caps_lock(r);
 
-	pthread_mutex_lock(&r->lock);
-	while (!sp.inside && hm_core_walk(r->core, &cur, 1024, in_block, &sp) == 1)
+	while (!sp.inside && hm_core_walk(c, &cur, 1024, in_block, &sp) == 1)
 		;
-	pthread_mutex_unlock(&r->lock);
+	hm_caps_unlock(r);
 	return sp.inside;
 }
 

@@ -102,13 +102,12 @@ int hm_caps_alloc_cands(const struct caps_cands *c, size_t size, size_t align,
 		}
 		e = hm_caps_dbg_on_alloc(r, lvl, raw, head, size, file, line, func, bt, bt_n);
 		if (e) {
-			struct caps_seg *rel;
+			struct hm_segment_desc rel;
 
-			pthread_mutex_lock(&r->lock);
+			hm_caps_lock(r);
 			hm_caps_region_free_locked(r, raw, &rel);
-			pthread_mutex_unlock(&r->lock);
-			if (rel)
-				hm_caps_region_release_seg(r, rel);
+			hm_caps_unlock(r);
+			hm_caps_region_release_seg(r, &rel);
 			return e;
 		}
 		*out = (void *)(raw + head);
@@ -117,9 +116,8 @@ int hm_caps_alloc_cands(const struct caps_cands *c, size_t size, size_t align,
 		if (hm_caps_listening()) {
 			uint64_t dev = 0;
 
-			pthread_mutex_lock(&r->lock);
-			hm_core_dev_addr(r->core, raw + head, &dev);
-			pthread_mutex_unlock(&r->lock);
+			hm_core_dev_addr(hm_caps_lock(r), raw + head, &dev);
+			hm_caps_unlock(r);
 			hm_caps_emit(CAPS_EV_ALLOC, r, *out, size, 0, dev);
 		}
 		return 0;
@@ -243,7 +241,8 @@ void *caps_attr_alloc(uint32_t attr, size_t size, size_t align)
 int caps_free(void *ptr)
 {
 	struct caps_region *r = NULL;
-	struct caps_seg *seg, *rel = NULL;
+	struct hm_segment_desc rel = { .len = 0 };
+	struct caps_seg *seg;
 	size_t size = 0, lf = 0;
 	uintptr_t raw = 0;
 	uint64_t dev = 0;
@@ -257,15 +256,17 @@ int caps_free(void *ptr)
 	if (!seg) {
 		err = -EFAULT;
 	} else {
+		struct hm_core *c;
+
 		r = seg->region;
-		pthread_mutex_lock(&r->lock);
+		c = hm_caps_lock(r);
 		if (hm_caps_listening())
 			dev = seg->desc.dev + ((uintptr_t)ptr - seg->base);
 		err = hm_caps_dbg_on_free_locked(r, (uintptr_t)ptr, &raw, &size);
 		if (!err)
 			err = hm_caps_region_free_locked(r, raw, &rel);
-		lf = hm_core_largest_free(r->core);
-		pthread_mutex_unlock(&r->lock);
+		lf = hm_core_largest_free(c);
+		hm_caps_unlock(r);
 	}
 	hm_caps_amap_unlock();
 	if (err && hm_caps_dbg_level() >= CAPS_DEBUG_BASIC) {
@@ -276,8 +277,7 @@ int caps_free(void *ptr)
 				       ptr, r->name);
 	}
 	if (!err) {
-		if (rel)
-			hm_caps_region_release_seg(r, rel);
+		hm_caps_region_release_seg(r, &rel);
 		if ((size_t)atomic_load(&r->min_wait) <= lf)
 			hm_caps_wake(r, lf);
 		hm_caps_emit(CAPS_EV_FREE, r, ptr, size, 0, dev);
@@ -317,17 +317,17 @@ static int resize_in_place_locked(struct caps_region *r, void *ptr, size_t size,
 		*old = hm_caps_rec_find(r, (uintptr_t)ptr)->size;
 		return -ENOMEM;
 	}
-	err = hm_core_block_size(r->core, (uintptr_t)ptr, &oldblk);
+	err = hm_core_block_size(hm_caps_core(r), (uintptr_t)ptr, &oldblk);
 	*old = oldblk;
 	if (!err && must_move)
 		err = -ENOMEM;
 	else if (!err)
-		err = hm_core_resize(r->core, (uintptr_t)ptr, size);
+		err = hm_core_resize(hm_caps_core(r), (uintptr_t)ptr, size);
 	if (err)
 		return err;
 	hm_caps_win_note(r);
 	if (r->verify_free) {
-		hm_core_block_size(r->core, (uintptr_t)ptr, &newblk);
+		hm_core_block_size(hm_caps_core(r), (uintptr_t)ptr, &newblk);
 		if (newblk < oldblk)	/* the tail went back: keep it poisoned */
 			memset((char *)ptr + newblk, CAPS_POISON_FREE, oldblk - newblk);
 		else if (newblk > oldblk)
@@ -398,9 +398,9 @@ void *caps_realloc(void *ptr, size_t size, uint32_t caps)
 	src.attr = r->attr;
 	src.has_attr = r->has_attr;
 	src.cpu_less = r->cpu_less;
-	pthread_mutex_lock(&r->lock);
+	hm_caps_lock(r);
 	err = resize_in_place_locked(r, ptr, size, must_move, &src.old);
-	pthread_mutex_unlock(&r->lock);
+	hm_caps_unlock(r);
 	if (!err) {
 		hm_caps_amap_unlock();
 		hm_caps_reg_unlock();
@@ -447,15 +447,15 @@ size_t caps_block_size(const void *ptr)
 	seg = hm_caps_amap_find((uintptr_t)ptr);
 	if (seg) {
 		struct caps_region *r = seg->region;
+		struct hm_core *c = hm_caps_lock(r);
 		struct caps_rec *rec;
 
-		pthread_mutex_lock(&r->lock);
 		rec = r->recs.count ? hm_caps_rec_find(r, (uintptr_t)ptr) : NULL;
 		if (rec)
 			size = rec->size;
-		else if (hm_core_block_size(r->core, (uintptr_t)ptr, &size))
+		else if (hm_core_block_size(c, (uintptr_t)ptr, &size))
 			size = 0;
-		pthread_mutex_unlock(&r->lock);
+		hm_caps_unlock(r);
 	}
 	hm_caps_amap_unlock();
 	hm_caps_reg_unlock();

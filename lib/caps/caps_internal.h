@@ -21,16 +21,15 @@
 #include "core/core.h"
 #include "hapmem_caps.h"
 #include "heap/backend.h"
-#include "util/grow_gate.h"
+#include "heap/heap.h"
 
 #define CAPS_BT_DEPTH	8
 
 /* One segment of a region: what the address map points at. */
 struct caps_seg {
 	struct caps_region *region;
-	struct hm_segment_desc desc;	/* desc.cpu: the CPU mapping, NULL if none */
+	struct hm_segment_desc desc;	/* the backend's; desc.cpu: the CPU mapping, NULL if none */
 	uintptr_t base;			/* address handed to the core (cpu or placeholder) */
-	int core_id;
 };
 
 /* Debug record of one live block (canary and trace levels). */
@@ -70,15 +69,19 @@ struct caps_region {
 	bool cpu_less;
 	bool fixed;			/* one user segment, never grows */
 	size_t capacity;		/* most bytes it can ever hold */
-	size_t min_grow;
 
+	/*
+	 * Growable: a HAP heap (its lock, core, growth, release, fork reset)
+	 * over the caps backend of region.c wrapping @ops.  User region: a
+	 * bare core and its lock (region.c says why).  Use hm_caps_lock(),
+	 * hm_caps_unlock() and hm_caps_core() for either.
+	 */
+	struct hm_heap *heap;
 	pthread_mutex_t lock;
-	struct hm_grow_gate gate;
 	struct hm_core *core;
 	const struct hm_backend_ops *ops;
 	void *ctx;
 	void (*ctx_free)(void *ctx);
-	size_t total;			/* bytes in segments */
 	bool verify_free;		/* every free byte holds CAPS_POISON_FREE */
 	struct caps_rec_table recs;
 
@@ -100,15 +103,50 @@ void hm_caps_amap_rdlock(void);
 void hm_caps_amap_unlock(void);
 
 /* ---- regions (region.c) ---- */
-struct caps_region *hm_caps_region_new(const char *name, const uint32_t caps[3]);
+/*
+ * A growable region on @ops/@ctx (min_grow 0: 1 MiB; capacity SIZE_MAX:
+ * no bound); NULL on error.
+ */
+struct caps_region *hm_caps_region_new(const char *name, const uint32_t caps[3],
+				       const struct hm_backend_ops *ops, void *ctx,
+				       size_t min_grow, size_t capacity);
+/* A user region of the one segment @d (emits SEG_GROW); @ops releases it. */
+int hm_caps_region_new_user(const char *name, const uint32_t caps[3],
+			    const struct hm_segment_desc *d, enum caps_region_kind kind,
+			    const struct hm_backend_ops *ops, struct caps_region **out);
 void hm_caps_region_delete(struct caps_region *r);
-/* Add a segment (region lock NOT held); emits SEG_GROW. */
-int hm_caps_region_add_seg(struct caps_region *r, const struct hm_segment_desc *d);
 /* Raw core block of @size/@align, growing when allowed.  0 or -errno. */
 int hm_caps_region_alloc(struct caps_region *r, size_t size, size_t align, uintptr_t *out);
-/* Region lock held: free a raw block.  Fills @rel with a segment to release, if any. */
-int hm_caps_region_free_locked(struct caps_region *r, uintptr_t raw, struct caps_seg **rel);
-void hm_caps_region_release_seg(struct caps_region *r, struct caps_seg *s);
+/*
+ * Region lock held: free a raw block.  @rel->len != 0: a segment to give
+ * back with hm_caps_region_release_seg() once no lock is held.
+ */
+int hm_caps_region_free_locked(struct caps_region *r, uintptr_t raw,
+			       struct hm_segment_desc *rel);
+void hm_caps_region_release_seg(struct caps_region *r, const struct hm_segment_desc *rel);
+
+/* The region lock; hm_caps_lock() returns the core it guards. */
+static inline struct hm_core *hm_caps_lock(struct caps_region *r)
+{
+	if (r->heap)
+		return hm_heap_lock_core(r->heap);
+	pthread_mutex_lock(&r->lock);
+	return r->core;
+}
+
+static inline void hm_caps_unlock(struct caps_region *r)
+{
+	if (r->heap)
+		hm_heap_unlock_core(r->heap);
+	else
+		pthread_mutex_unlock(&r->lock);
+}
+
+/* Region lock held: its core. */
+static inline struct hm_core *hm_caps_core(struct caps_region *r)
+{
+	return r->heap ? hm_heap_core(r->heap) : r->core;
+}
 /* Wake waiters after a free in @r (region lock not held). */
 void hm_caps_wake(struct caps_region *r, size_t largest_free);
 
@@ -150,7 +188,7 @@ int hm_caps_window_stop(void);
 static inline void hm_caps_win_note(struct caps_region *r)
 {
 	if (atomic_load_explicit(&hm_caps_win_on, memory_order_relaxed)) {
-		size_t used = (size_t)hm_core_used_bytes(r->core);
+		size_t used = (size_t)hm_core_used_bytes(hm_caps_core(r));
 
 		if (used > r->win_peak)
 			r->win_peak = used;
@@ -217,5 +255,11 @@ void hm_caps_hook_fork_release(void);
 void hm_caps_dbg_fork_child(void);
 /* Child, single thread: empty @r; false if it must leave the registry. */
 bool hm_caps_region_fork_reset(struct caps_region *r);
+/*
+ * Set on the forking thread from fork()'s prepare to its parent or child
+ * hook (caps_fork.c); the child's thread is a copy of that thread, so
+ * only the child's reset sees it, never another thread of the parent.
+ */
+extern _Thread_local bool hm_caps_forking;
 
 #endif /* HAPMEM_CAPS_INTERNAL_H */

@@ -53,9 +53,8 @@ int caps_check_step(struct caps_check_cursor *cur, unsigned int budget)
 			continue;
 		}
 		cur->region_id = r->id;
-		pthread_mutex_lock(&r->lock);
-		more = hm_core_walk(r->core, &cc, budget, visit, &c);
-		pthread_mutex_unlock(&r->lock);
+		more = hm_core_walk(hm_caps_lock(r), &cc, budget, visit, &c);
+		hm_caps_unlock(r);
 		cur->blocks += c.blocks;
 		cur->errors += c.errors;
 		if (more) {

@@ -48,11 +48,10 @@ int caps_dump_json(FILE *out)
 
 		if (!r)
 			continue;
-		pthread_mutex_lock(&r->lock);
-		hm_core_stats(r->core, &st);
+		hm_core_stats(hm_caps_lock(r), &st);
 		guarded = r->recs.count;
-		total = r->total;
-		pthread_mutex_unlock(&r->lock);
+		total = (size_t)st.total_bytes;
+		hm_caps_unlock(r);
 		fprintf(out, "%s\n    {\n      \"name\": ", first ? "" : ",");
 		first = false;
 		json_string(out, r->name);

@@ -120,11 +120,10 @@ int hm_caps_dbg_on_alloc(struct caps_region *r, enum caps_debug_level lvl, uintp
 			memcpy(rec->bt, bt, (size_t)bt_n * sizeof(void *));
 		}
 	}
-	pthread_mutex_lock(&r->lock);
-	hm_core_block_size(r->core, raw, &blk);
+	hm_core_block_size(hm_caps_lock(r), raw, &blk);
 	verify = r->verify_free;
 	err = rec ? hm_caps_rec_add(r, rec) : 0;
-	pthread_mutex_unlock(&r->lock);
+	hm_caps_unlock(r);
 	if (err) {
 		free(rec);
 		return err;
@@ -184,7 +183,7 @@ int hm_caps_dbg_on_free_locked(struct caps_region *r, uintptr_t user, uintptr_t 
 	*size = 0;
 	if (!rec && !fill && !hm_caps_listening())
 		return 0;	/* the core's free validates the pointer */
-	err = hm_core_block_size(r->core, *raw, &blk);
+	err = hm_core_block_size(hm_caps_core(r), *raw, &blk);
 	if (err)
 		return err;
 	*size = rec ? rec->size : blk;

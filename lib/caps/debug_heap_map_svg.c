@@ -47,7 +47,7 @@ static void collect(const struct hm_block_info *b, void *arg)
 	it->seg = b->seg;
 	it->state = b->state;
 	it->head = it->user = 0;
-	hm_core_segment(bt->r->core, b->seg, &it->seg_base, &dev, &it->seg_len, &owner);
+	hm_core_segment(hm_caps_core(bt->r), b->seg, &it->seg_base, &dev, &it->seg_len, &owner);
 	if (b->state == HM_BLOCK_USED && bt->r->recs.count)
 		rec = hm_caps_rec_find_raw(bt->r, b->addr);
 	if (rec) {
@@ -145,9 +145,8 @@ static void draw_region(struct canvas *cv, struct caps_region *r, struct batch *
 	bt->r = r;
 	do {
 		bt->n = 0;
-		pthread_mutex_lock(&r->lock);
-		more = hm_core_walk(r->core, &cur, BATCH, collect, bt);
-		pthread_mutex_unlock(&r->lock);
+		more = hm_core_walk(hm_caps_lock(r), &cur, BATCH, collect, bt);
+		hm_caps_unlock(r);
 		draw_batch(cv, bt);
 	} while (more);
 	if (cv->row_seg < 0)

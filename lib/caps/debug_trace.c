@@ -62,7 +62,7 @@ long caps_debug_leak_report(FILE *out)
 
 		if (!r)
 			continue;
-		pthread_mutex_lock(&r->lock);
+		hm_caps_lock(r);
 		for (i = 0; r->recs.b && i <= r->recs.mask; i++) {
 			const struct caps_rec *rec;
 
@@ -83,7 +83,7 @@ long caps_debug_leak_report(FILE *out)
 					print_frame(out, f, rec->bt[f]);
 			}
 		}
-		pthread_mutex_unlock(&r->lock);
+		hm_caps_unlock(r);
 	}
 	hm_caps_reg_unlock();
 	if (out)

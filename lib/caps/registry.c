@@ -291,16 +291,11 @@ int hm_caps_region_add_backend(const struct caps_region_cfg *cfg,
 		return -EINVAL;
 	if (cfg->min_grow > SIZE_MAX / 2)
 		return -EINVAL;
-	r = hm_caps_region_new(cfg->name, cfg->caps);
+	r = hm_caps_region_new(cfg->name, cfg->caps, ops, ctx, cfg->min_grow,
+			       cfg->max_bytes ? cfg->max_bytes : SIZE_MAX);
 	if (!r)
 		return -EINVAL;
-	r->ops = ops;
-	r->ctx = ctx;
 	r->ctx_free = ctx_free;
-	if (cfg->max_bytes)
-		r->capacity = cfg->max_bytes;
-	if (cfg->min_grow)
-		r->min_grow = cfg->min_grow;
 	ret = hm_caps_register(r);
 	if (ret < 0) {
 		r->ctx_free = NULL;	/* the caller still owns ctx */
@@ -385,21 +380,13 @@ static int add_user(const char *name, const struct hm_segment_desc *d, uint32_t 
 		return -EINVAL;
 	if (caps && (caps[0] | caps[1] | caps[2]) & HAPMEM_CAP_PROTECTED && d->cpu)
 		return -EINVAL;	/* CPU-reachable memory is not protected */
-	r = hm_caps_region_new(name, caps);
-	if (!r)
-		return -EINVAL;
-	r->cpu_less = !d->cpu;
-	if (r->cpu_less)
-		r->verify_free = false;
-	r->fixed = true;
-	r->ops = ops;
+	ret = hm_caps_region_new_user(name, caps, d, ops == &user_fd_ops ? CAPS_REGION_USER_FD :
+				      CAPS_REGION_USER_MEM, ops, &r);
+	if (ret < 0)
+		return ret;
 	r->attr = attr;
 	r->has_attr = true;
-	r->capacity = d->len;
-	r->kind = ops == &user_fd_ops ? CAPS_REGION_USER_FD : CAPS_REGION_USER_MEM;
-	ret = hm_caps_region_add_seg(r, d);
-	if (!ret)
-		ret = hm_caps_register(r);
+	ret = hm_caps_register(r);
 	if (ret < 0) {
 		r->ops = NULL;	/* the caller undoes its own mappings */
 		hm_caps_region_delete(r);
@@ -460,10 +447,13 @@ int caps_region_remove(int region_id)
 	for (i = 0; i < HAPMEM_CAPS_MAX_REGIONS; i++) {
 		if (!slots[i] || slots[i]->id != (uint32_t)region_id)
 			continue;
-		pthread_mutex_lock(&slots[i]->lock);
-		hm_core_stats(slots[i]->core, &st);
-		pthread_mutex_unlock(&slots[i]->lock);
-		if (st.live_blocks || hm_grow_gate_busy(&slots[i]->gate)) {
+		/*
+		 * No growth is in flight: allocations (growth included) run
+		 * under the read side of the lock held here.
+		 */
+		hm_core_stats(hm_caps_lock(slots[i]), &st);
+		hm_caps_unlock(slots[i]);
+		if (st.live_blocks) {
 			ret = -EBUSY;
 			break;
 		}

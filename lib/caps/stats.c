@@ -34,9 +34,8 @@ int hm_caps_window_start(void)
 
 		if (!r)
 			continue;
-		pthread_mutex_lock(&r->lock);
-		r->win_peak = (size_t)hm_core_used_bytes(r->core);
-		pthread_mutex_unlock(&r->lock);
+		r->win_peak = (size_t)hm_core_used_bytes(hm_caps_lock(r));
+		hm_caps_unlock(r);
 	}
 	hm_caps_reg_unlock();
 	return 0;
@@ -89,15 +88,16 @@ int caps_stats(uint32_t caps, struct caps_stats *out)
 	for (s = 0; s < HAPMEM_CAPS_MAX_REGIONS; s++) {
 		struct caps_region *r = pick[s] ? hm_caps_region_at(s) : NULL;
 		struct hm_core_stats st;
+		struct hm_core *c;
 		size_t lf, mf;
 
 		if (!r)
 			continue;
-		pthread_mutex_lock(&r->lock);
-		hm_core_stats(r->core, &st);
-		lf = hm_core_largest_free(r->core);
+		c = hm_caps_lock(r);
+		hm_core_stats(c, &st);
+		lf = hm_core_largest_free(c);
 		mf = min_free(r, &st);
-		pthread_mutex_unlock(&r->lock);
+		hm_caps_unlock(r);
 		lf = allocatable(r, lvl, lf);
 		out->regions++;
 		out->total_bytes += st.total_bytes;
@@ -154,9 +154,8 @@ int caps_walk(uint32_t caps, caps_walk_fn fn, void *arg)
 			unsigned int seg = UINT32_MAX;
 
 			wb.n = 0;
-			pthread_mutex_lock(&r->lock);
-			more = hm_core_walk(r->core, &cur, WALK_BATCH, collect, &wb);
-			pthread_mutex_unlock(&r->lock);
+			more = hm_core_walk(hm_caps_lock(r), &cur, WALK_BATCH, collect, &wb);
+			hm_caps_unlock(r);
 			for (i = 0; i < wb.n; i++) {
 				const struct hm_block_info *b = &wb.b[i];
 
@@ -164,10 +163,10 @@ int caps_walk(uint32_t caps, caps_walk_fn fn, void *arg)
 					continue;
 				if (b->seg != seg) {
 					seg = b->seg;
-					pthread_mutex_lock(&r->lock);
-					if (hm_core_segment(r->core, seg, &base, &dev, &len, &owner))
+					if (hm_core_segment(hm_caps_lock(r), seg, &base, &dev,
+							    &len, &owner))
 						base = len = 0;
-					pthread_mutex_unlock(&r->lock);
+					hm_caps_unlock(r);
 				}
 				w.seg_start = base;
 				w.seg_end = base + len;

@@ -133,6 +133,33 @@ void hm_heap_instance_destroy(struct hm_heap *h)
 /* ---- growth ------------------------------------------------------------- */
 
 /*
+ * Growth sized to fit (hm_heap_set_fit_growth(), heap_ext.c): the segment
+ * that surely holds @request, or the minimum growth if larger, rounded up
+ * to 1 MiB and cut to the room left under the capacity; 0: none fits.
+ */
+static size_t fit_len_locked(struct hm_heap *h, uint64_t request)
+{
+	size_t need = request > SIZE_MAX ? 0 : hm_core_need((size_t)request, 0), len;
+
+	if (!need || need > SIZE_MAX - HM_HEAP_GROW_ALIGN)
+		return 0;
+	len = need > h->grow_min ? need : (size_t)h->grow_min;
+	len = (len + HM_HEAP_GROW_ALIGN - 1) & ~(size_t)(HM_HEAP_GROW_ALIGN - 1);
+	if (h->capacity != SIZE_MAX) {
+		struct hm_core_stats st;
+		size_t room;
+
+		hm_core_stats(h->core, &st);
+		room = h->capacity > st.total_bytes ? h->capacity - (size_t)st.total_bytes : 0;
+		if (len > room)
+			len = room & ~(size_t)(HM_HEAP_GROW_ALIGN - 1);
+		if (len < need)
+			return 0;
+	}
+	return len;
+}
+
+/*
  * Segment length for a @request-byte allocation, by the platform's rule.
  * Without HAP_mem_set_grow_size() the heap sizes growth from its history:
  * half of what it already holds, so the number of growth events stays
@@ -142,6 +169,8 @@ static size_t grow_len_locked(struct hm_heap *h, uint64_t request)
 {
 	uint64_t mgb = h->min_grow_bytes, len;
 
+	if (h->grow_fit)
+		return fit_len_locked(h, request);
 	if (!h->grow_user_set) {
 		struct hm_core_stats st;
 

@@ -83,4 +83,42 @@ int hm_heap_marker_end(struct hm_heap *h, uint16_t instance, FILE *report);
 /* Every block as CSV: address,size,state,segment,device_address. */
 int hm_heap_log_blocks(struct hm_heap *h, FILE *out);
 
+/*
+ * A heap driven block by block by a client that keeps state of its own
+ * per block (lib/caps: guards, debug records, exact statistics, blocking
+ * waiters), in heap_ext.c.  The client takes the heap lock and runs core
+ * operations itself; the heap keeps the segments: growth (the lock
+ * dropped around the backend call, one growth at a time), release and
+ * fork() (heap_fork.c).  Use with the front end off.
+ *
+ * hm_heap_lock_core() locks @h and returns its core; under the lock the
+ * client may call hm_heap_core() and any core operation that leaves the
+ * segments alone (block queries, resize, walks, statistics), and
+ * allocates and frees only through the two calls below.
+ */
+struct hm_core *hm_heap_lock_core(struct hm_heap *h);
+void hm_heap_unlock_core(struct hm_heap *h);
+struct hm_core *hm_heap_core(struct hm_heap *h);
+/* Lock held: a core block of @size/@align, growing when full (the lock is dropped meanwhile). */
+int hm_heap_alloc_core_locked(struct hm_heap *h, size_t size, size_t align, uintptr_t *addr);
+/*
+ * Lock held: free the core block at @addr.  When that leaves more fully
+ * unused segments than hm_heap_set_unused_max() allows, one is taken out
+ * of the core and described in @rel (else @rel->len is 0): the caller
+ * hands it to hm_heap_release_seg() once it holds no lock (fork() waits
+ * for that).
+ */
+int hm_heap_free_core_locked(struct hm_heap *h, uintptr_t addr, struct hm_segment_desc *rel);
+void hm_heap_release_seg(struct hm_heap *h, const struct hm_segment_desc *rel);
+/*
+ * Growth sized to fit: each growth adds the request's need or @min_grow,
+ * whichever is larger, rounded up to 1 MiB, and the segments never hold
+ * more than @capacity bytes (SIZE_MAX: no bound): a growth that would
+ * pass it is cut to the room left, and fails (-ENOMEM) when that is too
+ * small for the request.  Replaces the HAP growth rule (hm_heap_set_grow_size()).
+ */
+void hm_heap_set_fit_growth(struct hm_heap *h, size_t min_grow, size_t capacity);
+/* Keep at most @n fully unused segments (frees through hm_heap_free_core_locked()). */
+void hm_heap_set_unused_max(struct hm_heap *h, unsigned int n);
+
 #endif /* HAPMEM_HEAP_HEAP_H */

@@ -66,6 +66,16 @@ struct hm_heap {
 	unsigned int releasing;		/* threads in backend release() calls */
 	size_t cache_limit;		/* hm_heap_set_cache_limit(), SIZE_MAX if never */
 
+	/*
+	 * Growth sized to fit under @capacity (SIZE_MAX: no bound), set by
+	 * hm_heap_set_fit_growth(); at most @unused_max fully unused segments
+	 * kept by hm_heap_free_core_locked() when @unused_bounded (heap_ext.c).
+	 */
+	bool grow_fit;
+	bool unused_bounded;
+	unsigned int unused_max;
+	size_t capacity;
+
 	/* fork() (heap_fork.c): the registry of heaps, under its own lock. */
 	struct hm_heap *reg_prev, *reg_next;
 	struct hm_core *fork_spare;	/* empty core for the child, made in prepare */
@@ -136,9 +146,8 @@ struct hm_heap {
 	/* No slab could be had even by growing: front end off until a growth. */
 	bool slab_starved;
 	uint64_t orphan_bytes, orphan_blocks;	/* in slabs whose thread exited */
-	/* Freed by other threads, not yet drained: (granules << 32) + blocks, lock-free. */
-	_Alignas(64) _Atomic uint64_t remote_acct;
-	_Atomic unsigned int remote_inflight;	/* lock-free remote frees running (tcache.c) */
+	/* Remote frees pushing a slab onto its owner's pending list (tcache.c, free_remote()). */
+	_Alignas(64) _Atomic unsigned int remote_pushing;
 };
 
 /*

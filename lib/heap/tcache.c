@@ -41,9 +41,11 @@
  * Statistics stay O(1) per operation and exact when no operation runs
  * concurrently with the query: each cache keeps one packed count of its
  * live granules and blocks (single writer, read under the heap lock by
- * hm_heap_stats()).  The core's peak counts every slab whole, so with the
- * front end the peak is the heap's footprint, an upper bound of the bytes
- * in use (by at most the free slots of the slabs at that time).
+ * hm_heap_stats()); the blocks freed remotely and not yet drained are
+ * counted from the slabs' remote words at query time.  The core's peak
+ * counts every slab whole, so with the front end the peak is the heap's
+ * footprint, an upper bound of the bytes in use (by at most the free
+ * slots of the slabs at that time).
  *
  * Lock order: g_lock (thread/heap registry) before a heap's lock.
  */
@@ -258,7 +260,7 @@ static void part_push(struct hm_tcache *tc, struct hm_slab *s)
 /* Give an empty slab back to the core.  Heap lock held; owner-side lists already clean. */
 static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 {
-	HM_TC_ASSERT(HM_TC_LOAD(&s->free) == s->all && s->heap == h);
+	HM_TC_ASSERT(HM_TC_LOAD(&s->free) == s->all && HM_TC_LOAD(&s->heap) == h);
 	HM_TC_ASSERT(h->nslabs && h->slab_bytes >= s->bytes);
 	slab_map_set(s->base, s->bytes, NULL);
 	if (s->all_prev)
@@ -273,7 +275,7 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 	h->nslabs--;
 	h->slab_bytes -= s->bytes;
 	HM_TC_STORE(&s->owner, NULL);
-	s->heap = NULL;
+	HM_TC_STORE(&s->heap, NULL);
 	s->all_next = h->slab_pool;
 	h->slab_pool = s;
 }
@@ -401,22 +403,19 @@ static void slab_emptied(struct hm_tcache *tc, struct hm_slab *s);
  */
 static void drain(struct hm_tcache *tc)
 {
-	struct hm_heap *h = tc->heap;
 	struct hm_slab *s, *next;
 
 	for (s = atomic_exchange(&tc->pending, NULL); s; s = next) {
 		uint64_t r, old;
-		unsigned int all, n;
+		unsigned int n;
 
 		next = atomic_load_explicit(&s->pend_next, memory_order_relaxed);
 		r = atomic_exchange(&s->remote, 0);
 		old = HM_TC_LOAD(&s->free);
-		all = (unsigned int)__builtin_popcountll(r);
 		r &= ~old;
 		n = (unsigned int)__builtin_popcountll(r);
 		HM_TC_STORE(&s->free, old | r);
 		HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - n * s->acct);
-		atomic_fetch_sub(&h->remote_acct, all * s->acct);
 		if (s->state == SLAB_ACTIVE || s->state == SLAB_SPARE)
 			continue;
 		if ((old | r) == s->all)
@@ -428,19 +427,18 @@ static void drain(struct hm_tcache *tc)
 
 /*
  * Heap lock held, the cache's slabs already orphaned (owner NULL) and no
- * lock-free remote free in flight: fold the remote bits into the free
- * words.
+ * push onto its pending list in flight: fold the remote bits into the
+ * free words.  A remote free that sets its bit after this finds the owner
+ * gone and folds its own bit under the lock (free_remote_late()).
  */
 static void fold_remote_locked(struct hm_tcache *tc)
 {
-	struct hm_heap *h = tc->heap;
 	struct hm_slab *s;
 
 	atomic_store(&tc->pending, NULL);
 	for (s = tc->owned; s; s = s->own_next) {
 		uint64_t r = atomic_exchange(&s->remote, 0), old = HM_TC_LOAD(&s->free);
 
-		atomic_fetch_sub(&h->remote_acct, (uint64_t)__builtin_popcountll(r) * s->acct);
 		HM_TC_STORE(&s->free, old | r);
 	}
 }
@@ -452,10 +450,14 @@ static void detach_locked(struct hm_tcache *tc)
 	struct hm_slab *s, *next;
 	unsigned int c;
 
-	/* Remote frees from now on take the heap lock (free_remote()). */
+	/*
+	 * Remote frees from now on take the heap lock (free_remote()); one
+	 * that saw the owner before this may still be pushing a slab onto
+	 * the pending list: wait for it.
+	 */
 	for (s = tc->owned; s; s = s->own_next)
 		atomic_store(&s->owner, NULL);
-	while (atomic_load(&h->remote_inflight))
+	while (atomic_load(&h->remote_pushing))
 		sched_yield();
 	fold_remote_locked(tc);
 	for (s = tc->owned; s; s = next) {
@@ -584,53 +586,77 @@ static uint32_t inverse32(uint32_t d)
 }
 
 /*
- * A fresh slab of class @cls for @tc, or NULL.  When the heap cannot give
- * a slab of the class's length (and cannot grow), a slab of one chunk (or
- * one slot) is tried: a nearly full heap gets small slabs.
+ * A descriptor for a new slab of @tc: a recycled one of the heap's pool
+ * or a new one; NULL on ENOMEM.  The cache's spares go back to the core
+ * first (in the same lock hold): their memory may serve another class.
  */
-static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
+static struct hm_slab *desc_get(struct hm_tcache *tc)
 {
 	struct hm_heap *h = tc->heap;
-	uint32_t bytes = class_bytes[cls], bsize = hm_class_size[cls];
-	unsigned int n = class_slots[cls];
 	struct hm_slab *s;
-	uintptr_t base;
-	bool low = false;
 
-	/* A spare of the class: no lock, no radix map update. */
-	s = spare_take(tc, cls);
-	if (s)
-		return s;
-	if (tc->owned_bytes + bytes > HM_TC_MAX_OWNED)
-		return NULL;
 	pthread_mutex_lock(&h->lock);
-	spares_release_locked(tc);	/* others' classes: their memory may serve this one */
+	spares_release_locked(tc);
 	s = h->slab_pool;
 	if (s)
 		h->slab_pool = s->all_next;
 	hm_heap_unlock(h);
-	if (!s && !(s = malloc(sizeof(*s))))
-		return NULL;
-	pthread_mutex_lock(&h->lock);
-	if (hm_heap_alloc_locked(h, bytes, class_align[cls], &base, &low)) {
-		bytes = (uint32_t)((bsize + HM_TC_CHUNK_SIZE - 1) & ~(HM_TC_CHUNK_SIZE - 1));
-		if (bytes == class_bytes[cls] ||
-		    hm_heap_alloc_locked(h, bytes, HM_TC_CHUNK_SIZE, &base, &low)) {
-			/*
-			 * The heap is at its backend's limit: serve it from
-			 * the core, exact to the granule, until it grows
-			 * again (heap.c); the slabs drain meanwhile.
-			 */
-			h->slab_starved = true;
-			hm_tc_set_fast_locked(h, false);
-			goto fail;
-		}
-		n = bytes / bsize;
-		n = n > HM_TC_SLAB_MAX_SLOTS ? HM_TC_SLAB_MAX_SLOTS : n;
+	if (!s)
+		s = calloc(1, sizeof(*s));
+	return s;
+}
+
+/* Heap lock held: @s back to the heap's pool of descriptors. */
+static void desc_put_locked(struct hm_heap *h, struct hm_slab *s)
+{
+	s->all_next = h->slab_pool;
+	h->slab_pool = s;
+}
+
+/*
+ * Heap lock held: memory for a slab of class @cls from the core, at
+ * *@base, *@bytes long with *@n slots.  When the heap cannot give the
+ * class's length (and cannot grow), one chunk (or one slot) is tried: a
+ * nearly full heap gets small slabs.  -ENOMEM when neither fits: the heap
+ * is at its backend's limit and is served from the core, exact to the
+ * granule, until it grows again (heap.c); the slabs drain meanwhile.
+ */
+static int slab_carve_locked(struct hm_heap *h, unsigned int cls, uintptr_t *base,
+			     uint32_t *bytes, unsigned int *n, bool *low)
+{
+	uint32_t bsize = hm_class_size[cls];
+
+	*bytes = class_bytes[cls];
+	*n = class_slots[cls];
+	if (!hm_heap_alloc_locked(h, *bytes, class_align[cls], base, low))
+		return 0;
+	*bytes = (uint32_t)((bsize + HM_TC_CHUNK_SIZE - 1) & ~(HM_TC_CHUNK_SIZE - 1));
+	if (*bytes == class_bytes[cls] ||
+	    hm_heap_alloc_locked(h, *bytes, HM_TC_CHUNK_SIZE, base, low)) {
+		h->slab_starved = true;
+		hm_tc_set_fast_locked(h, false);
+		return -ENOMEM;
 	}
+	*n = *bytes / bsize;
+	if (*n > HM_TC_SLAB_MAX_SLOTS)
+		*n = HM_TC_SLAB_MAX_SLOTS;
+	return 0;
+}
+
+/*
+ * Heap lock held: @s describes @n slots of class @cls at @base, all
+ * free, owned by @tc.  The incarnation count survives the reset
+ * (free_remote_late()).
+ */
+static void slab_init(struct hm_slab *s, struct hm_tcache *tc, unsigned int cls,
+		      uintptr_t base, uint32_t bytes, unsigned int n)
+{
+	uint32_t bsize = hm_class_size[cls], gen = HM_TC_LOAD(&s->gen);
+
 	memset(s, 0, sizeof(*s));
+	HM_TC_STORE(&s->gen, gen + 1);
 	s->base = base;
-	s->heap = h;
+	HM_TC_STORE(&s->heap, tc->heap);
 	s->cls = (uint8_t)cls;
 	s->bsize = bsize;
 	s->shift = (uint8_t)__builtin_ctz(bsize);
@@ -641,29 +667,64 @@ static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
 	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
 	HM_TC_STORE(&s->free, s->all);
 	HM_TC_STORE(&s->owner, tc);
-	if (slab_map_set(base, bytes, s)) {
-		slab_map_set(base, bytes, NULL);
-		hm_core_free(h->core, base);
-		goto fail;
-	}
+}
+
+/* Heap lock held: @s onto its owner's list of slabs and the heap's. */
+static void slab_link_locked(struct hm_tcache *tc, struct hm_slab *s)
+{
+	struct hm_heap *h = tc->heap;
+
 	s->own_next = tc->owned;
 	if (s->own_next)
 		s->own_next->own_prev = s;
 	tc->owned = s;
-	tc->owned_bytes += bytes;
+	tc->owned_bytes += s->bytes;
 	s->all_next = h->slabs;
 	if (s->all_next)
 		s->all_next->all_prev = s;
 	h->slabs = s;
 	h->nslabs++;
-	h->slab_bytes += bytes;
+	h->slab_bytes += s->bytes;
+}
+
+/*
+ * A fresh slab of class @cls for @tc, or NULL: a spare of the class (no
+ * lock, no radix map update), else a descriptor, memory from the core and
+ * the radix map's entries for it.
+ */
+static struct hm_slab *slab_new(struct hm_tcache *tc, unsigned int cls)
+{
+	struct hm_heap *h = tc->heap;
+	struct hm_slab *s;
+	unsigned int n;
+	uintptr_t base;
+	uint32_t bytes;
+	bool low = false;
+
+	s = spare_take(tc, cls);
+	if (s)
+		return s;
+	if (tc->owned_bytes + class_bytes[cls] > HM_TC_MAX_OWNED)
+		return NULL;
+	s = desc_get(tc);
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&h->lock);
+	if (slab_carve_locked(h, cls, &base, &bytes, &n, &low))
+		goto fail;
+	slab_init(s, tc, cls, base, bytes, n);
+	if (slab_map_set(base, bytes, s)) {
+		slab_map_set(base, bytes, NULL);
+		hm_core_free(h->core, base);
+		goto fail;
+	}
+	slab_link_locked(tc, s);
 	pthread_mutex_unlock(&h->lock);
 	if (low)
 		hm_heap_pregrow(h);
 	return s;
 fail:
-	s->all_next = h->slab_pool;
-	h->slab_pool = s;
+	desc_put_locked(h, s);
 	pthread_mutex_unlock(&h->lock);
 	return NULL;
 }
@@ -787,7 +848,7 @@ static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 	int err = 0;
 
 	pthread_mutex_lock(&h->lock);
-	if (HM_TC_LOAD(&s->owner) || s->heap != h) {
+	if (HM_TC_LOAD(&s->owner) || HM_TC_LOAD(&s->heap) != h) {
 		/* Reused for another slab meanwhile: the block was freed already. */
 		err = -EINVAL;
 	} else if ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & bit) {
@@ -805,49 +866,88 @@ static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 }
 
 /*
- * Free by a thread that does not own the slab, without the heap lock
- * while the slab has an owner: the slot's bit goes into the slab's remote
- * word (an atomic OR, which also catches a second remote free of it), and
- * the first bit since the owner's last drain queues the slab on the
- * owner's pending list (a push by compare-and-swap; the owner takes the
- * list whole).  remote_inflight lets an exiting owner wait until no such
- * free can still reach its list.  Orphaned slabs are freed into under the
- * heap lock.
+ * A remote free set its bit in @s's remote word, then found the slab
+ * orphaned: the exiting owner's fold (fold_remote_locked()) may or may
+ * not have taken the bit.  Under the heap lock the owner is gone for
+ * good: a bit still in the remote word of the same slab (@gen: not
+ * released and reused since) was missed, and is freed here as into an
+ * orphan; otherwise the fold took it.
  */
+static int free_remote_late(struct hm_heap *h, struct hm_slab *s, uint64_t bit, uint32_t gen)
+{
+	pthread_mutex_lock(&h->lock);
+	if (HM_TC_LOAD(&s->heap) == h && HM_TC_LOAD(&s->gen) == gen && (HM_TC_LOAD(&s->remote) & bit)) {
+		atomic_fetch_and(&s->remote, ~bit);
+		if (!(HM_TC_LOAD(&s->free) & bit)) {
+			HM_TC_STORE(&s->free, HM_TC_LOAD(&s->free) | bit);
+			h->orphan_bytes -= s->bsize;
+			h->orphan_blocks--;
+			if (HM_TC_LOAD(&s->free) == s->all)
+				slab_release_locked(h, s);
+		}
+	}
+	hm_heap_unlock(h);
+	return 0;
+}
+
+/*
+ * Free by a thread that does not own the slab, without the heap lock
+ * while the slab has an owner: one atomic OR of the slot's bit into the
+ * slab's remote word (which also catches a second remote free of it);
+ * the owner accounts for it when it drains the slab, and statistics
+ * count the remote words (remote_live_locked()).  The first bit since the
+ * owner's last drain queues the slab on the owner's pending list (a push
+ * by compare-and-swap; the owner takes the list whole); only that push
+ * announces itself in the heap's @remote_pushing, so that an exiting
+ * owner waits until no push can still reach its list.
+ *
+ * Every access to @owner and @remote here and in detach_locked() is
+ * sequentially consistent: a free that sees the owner after its OR set
+ * its bit before the owner was cleared, hence before the exiting owner's
+ * fold; one that sees it cleared resolves its bit under the lock
+ * (free_remote_late()).  Orphaned slabs are freed into under the heap lock.
+ */
+void (*hm_tc_remote_hook)(struct hm_slab *s, bool after_or);
+
 static int free_remote(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 {
 	struct hm_tcache *owner;
 	struct hm_slab *head;
+	uint32_t gen;
 	uint64_t old;
-	int err = 0;
 
-	atomic_fetch_add(&h->remote_inflight, 1);
+	gen = HM_TC_LOAD(&s->gen);
+	if (!atomic_load(&s->owner))
+		return free_orphan(h, s, bit);
+	if (HM_TC_LOAD(&s->free) & bit)
+		return -EINVAL;		/* double free */
+	if (__builtin_expect(hm_tc_remote_hook != NULL, 0))
+		hm_tc_remote_hook(s, false);
+	old = atomic_fetch_or(&s->remote, bit);
+	if (old & bit)
+		return -EINVAL;		/* double free */
+	if (__builtin_expect(hm_tc_remote_hook != NULL, 0))
+		hm_tc_remote_hook(s, true);
+	if (old) {
+		/* Queued already (or its first free is on the way). */
+		if (!atomic_load(&s->owner))
+			return free_remote_late(h, s, bit, gen);
+		return 0;
+	}
+	atomic_fetch_add(&h->remote_pushing, 1);
 	owner = atomic_load(&s->owner);
 	if (!owner) {
-		atomic_fetch_sub(&h->remote_inflight, 1);
-		return free_orphan(h, s, bit);
+		atomic_fetch_sub(&h->remote_pushing, 1);
+		return free_remote_late(h, s, bit, gen);
 	}
-	if (HM_TC_LOAD(&s->free) & bit) {
-		err = -EINVAL;		/* double free */
-		goto out;
-	}
-	old = atomic_fetch_or(&s->remote, bit);
-	if (old & bit) {
-		err = -EINVAL;		/* double free */
-		goto out;
-	}
-	atomic_fetch_add(&h->remote_acct, s->acct);
-	if (!old) {
-		head = atomic_load_explicit(&owner->pending, memory_order_relaxed);
-		do
-			atomic_store_explicit(&s->pend_next, head, memory_order_relaxed);
-		while (!atomic_compare_exchange_weak_explicit(&owner->pending, &head, s,
-							      memory_order_release,
-							      memory_order_relaxed));
-	}
-out:
-	atomic_fetch_sub(&h->remote_inflight, 1);
-	return err;
+	head = atomic_load_explicit(&owner->pending, memory_order_relaxed);
+	do
+		atomic_store_explicit(&s->pend_next, head, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&owner->pending, &head, s,
+						      memory_order_release,
+						      memory_order_relaxed));
+	atomic_fetch_sub(&h->remote_pushing, 1);
+	return 0;
 }
 
 /* Any free of a slab block: -ENOENT when @ptr is in no slab. */
@@ -860,7 +960,7 @@ int hm_tc_free_any(struct hm_heap *h, void *ptr)
 
 	if (!s)
 		return -ENOENT;
-	if (s->heap != h)
+	if (HM_TC_LOAD(&s->heap) != h)
 		return -EFAULT;
 	idx = hm_slot_of(s, addr);
 	if (idx >= s->nslots)
@@ -879,7 +979,7 @@ int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
 
 	if (!s)
 		return -ENOENT;
-	if (s->heap != h)
+	if (HM_TC_LOAD(&s->heap) != h)
 		return -EFAULT;
 	idx = hm_slot_of(s, addr);
 	if (idx >= s->nslots || ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & (1ull << idx)))
@@ -889,6 +989,34 @@ int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size)
 }
 
 /* ---- statistics and trimming ---------------------------------------------- */
+
+/*
+ * Lock held: blocks freed by other threads and not yet drained by their
+ * slabs' owners, (granules << 32) + blocks: the owners' counts still hold
+ * them.  Such a slab is on its owner's pending list from its first remote
+ * free until the owner drains it, so only those lists are walked: O(slabs
+ * with undrained remote frees), nothing while no thread frees another's
+ * blocks.  The lists may change under the walk (pushes and drains take no
+ * lock; descriptors are never freed while the heap lives), so the walk is
+ * bounded by the number of slabs and exact only when no operation runs
+ * concurrently, like the rest of the statistics.
+ */
+static uint64_t remote_live_locked(const struct hm_heap *h)
+{
+	const struct hm_tcache *tc;
+	uint64_t sum = 0, left = h->nslabs;
+
+	for (tc = h->tcaches; tc; tc = tc->h_next) {
+		const struct hm_slab *s = atomic_load_explicit(&tc->pending, memory_order_acquire);
+
+		for (; s && left; s = atomic_load_explicit(&s->pend_next, memory_order_relaxed), left--) {
+			uint64_t r = HM_TC_LOAD(&s->remote);
+
+			sum += (uint64_t)__builtin_popcountll(r) * s->acct;
+		}
+	}
+	return sum;
+}
 
 /* Granules of live blocks outside slabs (the core counts each slab as one live block). */
 static uint64_t core_own_gran_locked(const struct hm_heap *h)
@@ -911,7 +1039,7 @@ static uint64_t peak_reclaim_locked(struct hm_heap *h)
 		HM_TC_STORE(&tc->limit, LIMIT(a));
 		sum += a;
 	}
-	g += sum - (atomic_load(&h->remote_acct) >> 32);
+	g += sum - (remote_live_locked(h) >> 32);
 	h->limit_sum = sum;
 	if (g > h->peak_gran)
 		h->peak_gran = g;
@@ -960,7 +1088,7 @@ void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st)
 		bytes += (a >> 32) * HM_CORE_GRANULE;
 		blocks += (uint32_t)a;
 	}
-	r = atomic_load(&h->remote_acct);
+	r = remote_live_locked(h);
 	bytes -= (r >> 32) * HM_CORE_GRANULE;
 	blocks -= (uint32_t)r;
 	/* The core counts each slab as one live block of its length. */
@@ -1000,7 +1128,7 @@ bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
 	struct hm_slab *s = hm_slab_lookup(base);
 	uint64_t f;
 
-	if (!s || s->heap != h || s->base != base)
+	if (!s || HM_TC_LOAD(&s->heap) != h || s->base != base)
 		return false;
 	/* Another thread's slab: it allocates from its free slots without the lock. */
 	owner = HM_TC_LOAD(&s->owner);
@@ -1081,7 +1209,8 @@ void hm_tc_fork_reset(struct hm_heap *h)
 	h->tcaches = NULL;
 	forget_slabs(h);
 	h->orphan_bytes = h->orphan_blocks = 0;
-	HM_TC_STORE(&h->remote_acct, 0);
+	/* Pushes that were in flight in the parent's other threads. */
+	HM_TC_STORE(&h->remote_pushing, 0);
 	h->limit_sum = 0;
 	h->peak_gran = 0;
 	if (hm_tls_cur.h == h)

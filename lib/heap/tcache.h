@@ -80,8 +80,9 @@ struct hm_slab {
 	uint8_t state;			/* enum hm_slab_state; owner-private */
 	uint8_t bin;			/* ACTIVE: the class whose active slab it is (>= cls - BORROW) */
 	uint32_t bytes;			/* slab length (a multiple of HM_TC_CHUNK_SIZE) */
+	_Atomic uint32_t gen;		/* incarnation: bumped when the descriptor is reused */
 
-	struct hm_heap *heap;
+	_Atomic(struct hm_heap *) heap;	/* NULL once released; read by frees without the lock */
 	struct hm_slab *part_prev, *part_next;	/* owner's partial list (spare list: part_next) */
 	struct hm_slab *own_prev, *own_next;	/* owner's slabs */
 	_Atomic(struct hm_slab *) pend_next;	/* owner's pending list (lock-free push) */
@@ -183,6 +184,11 @@ void hm_tc_fork_unlock(void);
 void hm_tc_fork_lock_map(void);
 void hm_tc_fork_unlock_map(void);
 void hm_tc_fork_reset(struct hm_heap *h);
+/*
+ * Test hook, NULL: called by a remote free that saw the slab's owner,
+ * before (@after_or false) and after (true) its OR into the remote word.
+ */
+extern void (*hm_tc_remote_hook)(struct hm_slab *s, bool after_or);
 
 struct hm_tcache *hm_tc_slow(struct hm_heap *h);
 int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out);

@@ -3,7 +3,9 @@
  * fork() and the capability heaps: fork while threads allocate, free and
  * wait; in the child, inherited pointers are refused (-EFAULT) and fault,
  * the child's own allocations work, user regions, waiters and debug
- * records are gone; no fork deadlocks (every child runs under alarm()).
+ * records are gone, a protected region's segment went back and its
+ * placeholder stays reserved; no fork deadlocks (every child runs under
+ * alarm()).
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -146,6 +148,53 @@ TEST(user_region_dropped_in_child)
 	EXPECT_EQ(0, caps_free(q));
 	EXPECT_EQ(0, caps_region_remove(id));
 	free(m);
+}
+
+static bool seg_of(const struct caps_walk_block *b, void *arg)
+{
+	uintptr_t *seg = arg;
+
+	seg[0] = b->seg_start;
+	seg[1] = b->seg_end;
+	return true;
+}
+
+/*
+ * A protected (CPU-less) region in the child: its segment went back to
+ * the backend, the placeholder stays reserved, new blocks land elsewhere.
+ */
+TEST(protected_region_reset_in_child)
+{
+	uintptr_t seg[2] = { 0, 0 };
+	struct fake_be *f;
+	void *p, *q;
+	pid_t pid;
+	int rel;
+
+	ASSERT_GT(add_region("prot", HAPMEM_CAP_PROTECTED, 0, 0, 0, &f), 0);
+	p = caps_malloc(4096, HAPMEM_CAP_PROTECTED);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(1, atomic_load(&f->grows));
+	ASSERT_EQ(0, caps_walk(HAPMEM_CAP_PROTECTED, seg_of, seg));
+	ASSERT_EQ(1 * MiB, seg[1] - seg[0]);
+	rel = atomic_load(&f->releases);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		alarm(20);
+		HM_CHILD_EXIT_UNLESS(30, atomic_load(&f->releases) == rel + 1);
+		HM_CHILD_EXIT_UNLESS(31, caps_free(p) == -EFAULT);
+		HM_CHILD_EXIT_UNLESS(32, !cpu_readable(p));
+		q = caps_malloc(4096, HAPMEM_CAP_PROTECTED);
+		HM_CHILD_EXIT_UNLESS(33, q && atomic_load(&f->grows) == 2);
+		HM_CHILD_EXIT_UNLESS(34, (uintptr_t)q + 4096 <= seg[0] || (uintptr_t)q >= seg[1]);
+		HM_CHILD_EXIT_UNLESS(35, caps_free(q) == 0);
+		_exit(0);
+	}
+	EXPECT_EQ(0, hm_child_status(pid));
+	EXPECT_EQ(rel, atomic_load(&f->releases));
+	EXPECT_EQ(4096, caps_block_size(p));
+	EXPECT_EQ(0, caps_free(p));
 }
 
 struct waiter_arg {

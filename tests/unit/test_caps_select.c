@@ -103,6 +103,49 @@ TEST(unsatisfiable_fails_at_once)
 	caps_free(p);
 }
 
+/*
+ * A growth adds max(need, min_grow) rounded to 1 MiB, cut to the room
+ * left under max_bytes; at most one fully unused segment is kept.
+ */
+TEST(growth_fits_capacity_and_one_unused_segment_kept)
+{
+	struct caps_region_cfg cfg = { .name = "fit", .caps = { HAPMEM_CAP_CACHED, 0, 0 },
+				       .max_bytes = 5 * MiB, .min_grow = 4 * MiB };
+	struct fake_be *f = fake_new(false, 0x900000000ull, 0), *g;
+	struct caps_stats st;
+	void *a, *b;
+
+	ASSERT_GT(hm_caps_region_add_backend(&cfg, &fake_ops, f, fake_free), 0);
+	a = caps_malloc(3 * MiB + MiB / 2, HAPMEM_CAP_CACHED);	/* one 4 MiB segment */
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, caps_stats(HAPMEM_CAP_CACHED, &st));
+	EXPECT_EQ(4 * MiB, st.total_bytes);
+	b = caps_malloc(900 * KiB, HAPMEM_CAP_CACHED);	/* 4 MiB cut to the 1 MiB left */
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, caps_stats(HAPMEM_CAP_CACHED, &st));
+	EXPECT_EQ(5 * MiB, st.total_bytes);
+	EXPECT_EQ(2, atomic_load(&f->grows));
+	errno = 0;
+	EXPECT_EQ(NULL, caps_malloc(600 * KiB, HAPMEM_CAP_CACHED));	/* no room left */
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(2, atomic_load(&f->grows));
+	caps_free(a);					/* one unused segment: kept */
+	EXPECT_EQ(0, atomic_load(&f->releases));
+	caps_free(b);					/* a second one: goes back */
+	EXPECT_EQ(1, atomic_load(&f->releases));
+	ASSERT_EQ(0, caps_stats(HAPMEM_CAP_CACHED, &st));
+	EXPECT_EQ(0, st.allocated_bytes);
+	EXPECT_EQ(f->live, st.total_bytes);
+	EXPECT_TRUE(st.total_bytes == 1 * MiB || st.total_bytes == 4 * MiB);
+
+	/* Beyond what a core block can be: no growth is even tried. */
+	ASSERT_GT(add_region("huge", HAPMEM_CAP_UNCACHED, 0, 0, 0, &g), 0);
+	errno = 0;
+	EXPECT_EQ(NULL, caps_malloc((size_t)1 << 40, HAPMEM_CAP_UNCACHED));
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(0, atomic_load(&g->grows));
+}
+
 static struct {
 	size_t size;
 	uint32_t caps;

@@ -789,6 +789,54 @@ TEST_F(front, peak_is_exact_across_threads)
 	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
 }
 
+static void *stats_thread(void *arg)
+{
+	struct remote *r = arg;
+	struct hm_heap_stats *st = (struct hm_heap_stats *)r->p;
+
+	hm_heap_stats(r->h, st);
+	return NULL;
+}
+
+/*
+ * Blocks freed by another thread and not yet drained by their live owner
+ * are free in the statistics (read by a third thread, which drains
+ * nothing of the owner's) and in the peak (the owner allocating again
+ * before it drains them).
+ */
+TEST_F(front, undrained_remote_frees_are_free)
+{
+	static void *p[3000];
+	struct remote r = { .h = self->h, .p = p, .n = 3000 };
+	struct hm_heap_stats st;
+	pthread_t t;
+	int i;
+
+	for (i = 0; i < r.n; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 32, 0, &p[i]));
+	ASSERT_EQ(3000u * 32, heap_stats(self->h).core.peak_used_bytes);
+	ASSERT_EQ(0, pthread_create(&t, NULL, free_them, &r));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, r.errors);
+
+	memset(&st, 0xff, sizeof(st));
+	r.p = (void **)&st;
+	ASSERT_EQ(0, pthread_create(&t, NULL, stats_thread, &r));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, st.core.used_bytes);
+	EXPECT_EQ(0, st.core.live_blocks);
+	EXPECT_EQ(3000u * 32, st.core.peak_used_bytes);
+
+	/* 1000 again: below the peak, whether or not they drain first. */
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, hm_heap_alloc(self->h, 32, 0, &p[i]));
+	st = heap_stats(self->h);
+	EXPECT_EQ(1000u * 32, st.core.used_bytes);
+	EXPECT_EQ(3000u * 32, st.core.peak_used_bytes);
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, hm_heap_free(self->h, p[i]));
+}
+
 /*
  * Owners that exit while other threads still free their blocks without
  * the lock: each round a producer allocates 2000 blocks, hands them over
@@ -855,6 +903,74 @@ TEST_F(front, remote_frees_race_owner_exit)
 	EXPECT_EQ(0, heap_stats(self->h).core.used_bytes);
 	EXPECT_EQ(0, heap_stats(self->h).core.live_blocks);
 	EXPECT_EQ(0, self->h->nslabs);
+}
+
+/*
+ * The owner exits inside a remote free (hm_tc_remote_hook): after the
+ * free saw the owner, either before its OR (the exiting owner's fold
+ * cannot see the bit: the free must fold it itself, under the lock) or
+ * after it (the fold took the bit: the free must not free it again).
+ * Either way the block is freed once and the statistics stay exact.
+ */
+static pthread_t late_owner;
+static atomic_int late_exit, late_calls;
+static bool late_after_or;
+
+static void late_hook(struct hm_slab *s, bool after_or)
+{
+	(void)s;
+	if (after_or != late_after_or || atomic_fetch_add(&late_calls, 1))
+		return;
+	atomic_store(&late_exit, 1);
+	pthread_join(late_owner, NULL);
+}
+
+struct late {
+	struct hm_heap *h;
+	void *p[2];
+	atomic_int ready;
+};
+
+static void *late_alloc(void *arg)
+{
+	struct late *l = arg;
+
+	if (hm_heap_alloc(l->h, 64, 0, &l->p[0]) || hm_heap_alloc(l->h, 64, 0, &l->p[1]))
+		l->p[0] = l->p[1] = NULL;
+	atomic_store(&l->ready, 1);
+	while (!atomic_load(&late_exit))
+		sched_yield();
+	return NULL;	/* exits: its slab is orphaned inside the remote free */
+}
+
+static void late_case(struct __test_metadata *_metadata, struct hm_heap *h, bool after_or)
+{
+	struct late l = { .h = h };
+
+	late_after_or = after_or;
+	atomic_store(&late_exit, 0);
+	atomic_store(&late_calls, 0);
+	ASSERT_EQ(0, pthread_create(&late_owner, NULL, late_alloc, &l));
+	while (!atomic_load(&l.ready))
+		sched_yield();
+	ASSERT_NE(NULL, l.p[0]);
+	hm_tc_remote_hook = late_hook;
+	EXPECT_EQ(0, hm_heap_free(h, l.p[0]));
+	hm_tc_remote_hook = NULL;
+	EXPECT_EQ(1, atomic_load(&late_calls));
+	EXPECT_EQ(1, heap_stats(h).core.live_blocks);
+	EXPECT_EQ(64, heap_stats(h).core.used_bytes);
+	EXPECT_EQ(-EINVAL, hm_heap_free(h, l.p[0]));
+	EXPECT_EQ(0, hm_heap_free(h, l.p[1]));	/* into the orphan: it empties */
+	EXPECT_EQ(0, heap_stats(h).core.live_blocks);
+	EXPECT_EQ(0, heap_stats(h).core.used_bytes);
+	EXPECT_EQ(0, h->nslabs);
+}
+
+TEST_F(front, owner_exits_inside_a_remote_free)
+{
+	late_case(_metadata, self->h, false);
+	late_case(_metadata, self->h, true);
 }
 
 TEST_HARNESS_MAIN
