@@ -424,6 +424,7 @@ static void *ph_blk[PH_MAX];
 static uint32_t ph_sz[PH_MAX];
 static unsigned int ph_n;
 static uint64_t ph_live, ph_peak_live, ph_seg_peak;
+static double ph_pinned_max;
 
 static void ph_alloc(size_t size)
 {
@@ -499,10 +500,18 @@ static void ph_report(void)
 	ph_no++;
 	printf("phases_%s_p%u_ms: %.1f\n", A->name, ph_no, (now_ns() - ph_t0) / 1e6);
 	printf("phases_%s_p%u_live_mib: %.2f\n", A->name, ph_no, ph_live / 1048576.0);
-	if (getenv("PH_PINNED"))	/* its array would add to the RSS measured */
-		printf("phases_%s_p%u_pinned_mib: %.2f\n", A->name, ph_no, ph_pinned_mib());
+	if (getenv("PH_PINNED")) {	/* its array would add to the RSS measured */
+		double pinned = ph_pinned_mib();
+
+		printf("phases_%s_p%u_pinned_mib: %.2f\n", A->name, ph_no, pinned);
+		if (pinned > ph_pinned_max)
+			ph_pinned_max = pinned;
+	}
 	printf("phases_%s_p%u_rss_mib: %.2f\n", A->name, ph_no,
 	       (rss > ph_base ? rss - ph_base : 0) / 1048576.0);
+	/* The peak so far: the phase in which the key's peak RSS is reached. */
+	printf("phases_%s_p%u_hwm_mib: %.2f\n", A->name, ph_no,
+	       (proc_kb("VmHWM:") - ph_base) / 1048576.0);
 #if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
 	/* The backend's counters: reading them does not touch the heap. */
 	if (hap_ctx) {
@@ -563,6 +572,7 @@ static void phases(void)
 	base = proc_kb("VmRSS:");
 	ph_base = base;
 	ph_no = 0;
+	ph_pinned_max = 0;
 	ph_t0 = now_ns();
 	ph_grow(64 << 20, 4, 12);		/* 1 growth */
 	ph_report();
@@ -590,6 +600,14 @@ static void phases(void)
 	printf("phases_%s_peak_live_bytes: %llu\n", A->name, (unsigned long long)ph_peak_live);
 	printf("phases_%s_peak_rss_bytes: %llu\n", A->name, (unsigned long long)(hwm - base));
 	printf("phases_%s_rss_over_live: %.3f\n", A->name, (double)(hwm - base) / ph_peak_live);
+	/*
+	 * A floor under the key with these placements: the most pages
+	 * holding a live byte at a phase's end, over the peak live bytes
+	 * (resident at that moment whatever the release policy).
+	 */
+	if (ph_pinned_max > 0)
+		printf("phases_%s_pinned_floor: %.3f\n", A->name,
+		       ph_pinned_max * 1048576.0 / ph_peak_live);
 	printf("phases_%s_rss_after_free_all_bytes: %llu\n", A->name,
 	       (unsigned long long)(end > base ? end - base : 0));
 	printf("phases_%s_release_pct: %.1f\n", A->name,

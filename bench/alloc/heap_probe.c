@@ -17,10 +17,18 @@
  *                                      after the median timer cost, and how
  *                                      many of the ops above the overall
  *                                      p99.9 each path holds
+ *   build/bench/heap_probe phases      alloc_bench's phase trace on the
+ *                                      default heap: after each phase (and
+ *                                      every 500 steps of the early churn
+ *                                      phase 5), the heap's resident pages
+ *                                      by what they hold: a byte of a live
+ *                                      block (pinned), only free slots of
+ *                                      a slab, only free core memory
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <x86intrin.h>
 
 #include "heap/backend_host.h"
@@ -224,14 +232,191 @@ static void latency(void)
 	}
 }
 
+/* ---- phases: where the resident pages are ---------------------------------- */
+
+#define PG		4096u
+#define PH_MAX		(1u << 20)
+static void *ph_blk[PH_MAX];
+static uint32_t ph_sz[PH_MAX];
+static unsigned int ph_n;
+static uint64_t ph_live;
+static struct hm_heap *ph_h;
+
+enum { PG_NONE, PG_LIVE, PG_SLAB, PG_FREE, PG_KINDS };
+
+struct ph_seg {
+	uintptr_t base;
+	size_t len;
+	uint8_t *kind;
+};
+
+static struct ph_seg ph_seg[256];
+
+static struct ph_seg *seg_of(uintptr_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < 256; i++)
+		if (ph_seg[i].kind && a >= ph_seg[i].base && a - ph_seg[i].base < ph_seg[i].len)
+			return &ph_seg[i];
+	return NULL;
+}
+
+/* Mark the pages of [a, a + n) as @k unless they hold a live byte. */
+static void mark(uintptr_t a, size_t n, uint8_t k)
+{
+	struct ph_seg *g = seg_of(a);
+	uintptr_t p;
+
+	if (!g || !n)
+		return;
+	for (p = (a - g->base) / PG; p <= (a + n - 1 - g->base) / PG; p++)
+		if (g->kind[p] != PG_LIVE)
+			g->kind[p] = k;
+}
+
+static void visit(const struct hm_block_info *b, void *arg)
+{
+	struct hm_slab *s = hm_slab_lookup(b->addr);
+
+	(void)arg;
+	if (b->seg >= 256)
+		return;
+	if (!ph_seg[b->seg].kind) {
+		uintptr_t base;
+		uint64_t dev;
+		size_t len;
+		uintptr_t handle;
+
+		if (hm_core_segment(ph_h->core, b->seg, &base, &dev, &len, &handle))
+			return;
+		ph_seg[b->seg] = (struct ph_seg){ .base = base, .len = len,
+						   .kind = calloc(len / PG + 1, 1) };
+	}
+	if (b->state != HM_BLOCK_USED)
+		mark(b->addr, b->size, PG_FREE);
+	else if (s && s->base == b->addr)
+		mark(b->addr, b->size, PG_SLAB);
+}
+
+/* Resident MiB by kind: live (holds a live byte), slab free slots, free core memory. */
+static void ph_resident(const char *at)
+{
+	struct hm_core_cursor cur = { 0 };
+	uint64_t n[PG_KINDS] = { 0 };
+	unsigned int i;
+	uintptr_t p;
+
+	for (i = 0; i < 256; i++) {
+		free(ph_seg[i].kind);
+		ph_seg[i].kind = NULL;
+	}
+	pthread_mutex_lock(&ph_h->lock);
+	while (hm_core_walk(ph_h->core, &cur, 256, visit, NULL))
+		;
+	pthread_mutex_unlock(&ph_h->lock);
+	for (i = 0; i < ph_n; i++)
+		mark((uintptr_t)ph_blk[i], ph_sz[i], PG_LIVE);
+	/* Pages holding a live byte last: they win over the free marks. */
+	for (i = 0; i < 256; i++) {
+		struct ph_seg *g = &ph_seg[i];
+		unsigned char *v;
+
+		if (!g->kind || !(v = malloc(g->len / PG + 1)))
+			continue;
+		if (!mincore((void *)g->base, g->len, v))
+			for (p = 0; p < g->len / PG; p++)
+				if (v[p] & 1)
+					n[g->kind[p]]++;
+		free(v);
+	}
+	printf("%-10s live %6.2f MiB  resident: live pages %6.2f  slab-free %6.2f  core-free %6.2f"
+	       "  other %5.2f\n", at, ph_live / 1048576.0, n[PG_LIVE] * (PG / 1048576.0),
+	       n[PG_SLAB] * (PG / 1048576.0), n[PG_FREE] * (PG / 1048576.0),
+	       n[PG_NONE] * (PG / 1048576.0));
+}
+
+static void ph_alloc(size_t size)
+{
+	void *p;
+
+	if (ph_n == PH_MAX || !(p = hm_heap_malloc(ph_h, size)))
+		return;
+	memset(p, 0x5a, size);
+	ph_blk[ph_n] = p;
+	ph_sz[ph_n++] = (uint32_t)size;
+	ph_live += size;
+}
+
+static void ph_free(unsigned int i)
+{
+	hm_heap_free(ph_h, ph_blk[i]);
+	ph_live -= ph_sz[i];
+	ph_blk[i] = ph_blk[--ph_n];
+	ph_sz[i] = ph_sz[ph_n];
+}
+
+static void ph_release(unsigned int pct)
+{
+	unsigned int k = (unsigned int)((uint64_t)ph_n * pct / 100);
+
+	while (k--)
+		ph_free(rnd() % ph_n);
+}
+
+static void ph_grow(uint64_t target, unsigned int lo, unsigned int hi)
+{
+	while (ph_live < target && ph_n < PH_MAX)
+		ph_alloc(log_size(lo, hi));
+}
+
+/* alloc_bench's phases(), step for step (the same seed and draws). */
+static void phases(void)
+{
+	unsigned int i;
+	char at[32];
+
+	ph_h = hm_heap_create_default(&hm_backend_host, hm_backend_host_ctx_new());
+	if (!ph_h)
+		exit(1);
+	lcg = 13;
+	ph_grow(64 << 20, 4, 12);
+	ph_resident("1 growth");
+	for (i = 0; i < 300000; i++) {
+		ph_free(rnd() % ph_n);
+		ph_alloc(log_size(4, 12));
+	}
+	ph_resident("2 churn");
+	ph_release(80);
+	ph_resident("3 release");
+	ph_grow(64 << 20, 12, 16);
+	ph_resident("4 regrowth");
+	for (i = 0; i < 200000; i++) {
+		while (ph_live > 64 << 20)
+			ph_free(rnd() % ph_n);
+		ph_alloc(rnd() % 2 ? log_size(4, 12) : log_size(12, 16));
+		if (i && i <= 5000 && i % 500 == 0) {
+			snprintf(at, sizeof(at), "5 @%u", i);
+			ph_resident(at);
+		}
+	}
+	ph_resident("5 churn");
+	ph_release(95);
+	ph_resident("6 release");
+	ph_grow(32 << 20, 4, 8);
+	ph_resident("7 small");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "footprint"))
 		footprint();
 	else if (argc == 2 && !strcmp(argv[1], "latency"))
 		latency();
+	else if (argc == 2 && !strcmp(argv[1], "phases"))
+		phases();
 	else {
-		fprintf(stderr, "usage: %s footprint|latency\n", argv[0]);
+		fprintf(stderr, "usage: %s footprint|latency|phases\n", argv[0]);
 		return 2;
 	}
 	return 0;

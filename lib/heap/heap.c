@@ -328,16 +328,24 @@ static void purge_locked(struct hm_heap *h, uint64_t used)
 /*
  * Lock held: purge when the heap holds more free bytes than an eighth of
  * its segments, than the minimum growth and than the maximum growth step
- * (32 MiB by default), and, since the last purge,
- * either the bytes in use fell by that much from their highest (a phase
- * of frees) or a quarter of the heap went back to the core (churn that
- * leaves freed pages resident while it touches others).  Checked before
- * each growth, after every minimum growth's worth of bytes allocated
- * from the core and after every minimum growth's worth (1 MiB at least)
- * freed to it: a
- * few O(1) counter reads; the walk and the discards only when due.
+ * (32 MiB by default), and, since the last purge, either
+ * - the bytes in use fell by that much from their highest (a phase of
+ *   frees), or
+ * - they fell by more than a 32nd of the heap and the heap allocates
+ *   again (@allocating: the end of a phase of frees, whose last frees
+ *   the rule before may not have reached; at most one walk per 32nd of
+ *   the heap freed, however the bytes in use swing), or
+ * - a quarter of the heap went back to the core, an eighth when more than
+ *   a third of it is free (churn that leaves freed pages resident while
+ *   it touches others: the rarer the purge, the higher RSS climbs between
+ *   two, and the more so in a heap that shrank and churns in what is
+ *   left).
+ * Checked before each growth, after every minimum growth's worth of bytes
+ * allocated from the core and after every minimum growth's worth (1 MiB
+ * at least) freed to it: a few O(1) counter reads; the walk and the
+ * discards only when due.
  */
-static void purge_check_locked(struct hm_heap *h)
+static void purge_check_locked(struct hm_heap *h, bool allocating)
 {
 	struct hm_core_stats st;
 	uint64_t free_b, floor;
@@ -359,7 +367,8 @@ static void purge_check_locked(struct hm_heap *h)
 	if (free_b <= floor || free_b <= h->grow_max)
 		return;
 	if (h->purge_used_peak - st.used_bytes > floor ||
-	    h->freed_since_purge > st.total_bytes / 4)
+	    (allocating && h->purge_used_peak - st.used_bytes > st.total_bytes / 32) ||
+	    h->freed_since_purge > st.total_bytes / (free_b > st.total_bytes / 3 ? 8 : 4))
 		purge_locked(h, st.used_bytes);
 }
 
@@ -388,7 +397,7 @@ void hm_heap_note_freed_locked(struct hm_heap *h, uint64_t bytes)
 
 	h->freed_since_purge += bytes;
 	if (before / step != h->freed_since_purge / step)
-		purge_check_locked(h);
+		purge_check_locked(h, false);
 }
 
 /*
@@ -404,12 +413,12 @@ int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 	for (;;) {
 		err = hm_core_alloc(h->core, size, align, addr);
 		if (!err && (h->alloc_since_check += size) >= purge_step(h))
-			purge_check_locked(h);
+			purge_check_locked(h, true);
 		if (err != -ENOMEM)
 			break;
 		if (hm_grow_gate_wait(&h->gate, &h->lock))
 			continue;
-		purge_check_locked(h);
+		purge_check_locked(h, true);
 		/* On success the new segment fits the request, and we still hold the lock. */
 		err = grow_locked(h, grow_request(size, align));
 		if (err)

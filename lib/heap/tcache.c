@@ -3,7 +3,8 @@
  * The HAP heap's front end: per-thread caches over bitmap slabs.
  *
  * A slab is one block of the core cut into at most 64 equal slots of one
- * size class (16 B .. 4 KiB, 48 classes, 8 per doubling above 128 B).  Its
+ * size class (16 B .. 4 KiB, 48 classes, 8 per doubling above 128 B;
+ * requests above 2560 B take the 4 KiB class, PAGE_SLOT_MIN).  Its
  * length depends on the class (slab_geometry()): 64 slots for small
  * classes, fewer for large ones, so that a partly used slab holds little
  * memory.  Slabs are multiples of a 1 KiB chunk and aligned to it.  Their
@@ -106,6 +107,15 @@ static __thread struct hm_tcache *tls_list __attribute__((tls_model("initial-exe
  */
 #define PAGE_BYTES	4096u
 #define PAGE_CLASS_MIN	1024u
+/*
+ * Requests above PAGE_SLOT_MIN take a whole page (hm_class_of maps them
+ * to the 4 KiB class; the classes between stay in the table, unused): no
+ * slot straddles a page boundary, so a block that outlives its
+ * neighbours pins one page, not two or three.  The price is the
+ * rounding, up to 1.6x for a 2561-byte request
+ * (Documentation/benchmarks.rst, alloc_phase_rss_over_live).
+ */
+#define PAGE_SLOT_MIN	2560u
 static uint8_t class_slots[HM_TC_NCLASSES];
 static uint32_t class_bytes[HM_TC_NCLASSES];
 static uint32_t class_align[HM_TC_NCLASSES];
@@ -167,6 +177,13 @@ static void slab_geometry(void)
 		uint32_t unit = b >= PAGE_CLASS_MIN ? PAGE_BYTES : HM_TC_CHUNK_SIZE;
 
 		n = n < MIN_SLOTS ? MIN_SLOTS : n > HM_TC_SLAB_MAX_SLOTS ? HM_TC_SLAB_MAX_SLOTS : n;
+		/*
+		 * The page class also takes the requests above PAGE_SLOT_MIN:
+		 * twice the slots keep its refills per allocation (and the
+		 * instructions per operation) where they were.
+		 */
+		if (b == PAGE_BYTES)
+			n = 2 * MIN_SLOTS;
 		bytes = (n * b + unit - 1) & ~(unit - 1);
 		class_align[c] = unit;
 		n = bytes / b;
@@ -188,7 +205,7 @@ static void g_init(void)
 	for (i = 0; i <= HM_TC_MAX_SMALL / 16; i++) {
 		while (hm_class_size[c] < i * 16)
 			c++;
-		hm_class_of[i] = (uint8_t)c;
+		hm_class_of[i] = (uint8_t)(i * 16 > PAGE_SLOT_MIN ? HM_TC_NCLASSES - 1 : c);
 	}
 	slab_geometry();
 	/*

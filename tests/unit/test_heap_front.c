@@ -260,7 +260,7 @@ TEST_F(front, producers_and_consumers)
 	EXPECT_EQ(0, st.core.used_bytes);
 }
 
-/* Slabs are sized per class: 64 slots of 16 B in 1 KiB; 8 slots of 4 KiB. */
+/* Slabs are sized per class: 64 slots of 16 B in 1 KiB; 16 slots of 4 KiB. */
 TEST_F(front, slab_sizing_and_peak)
 {
 	void *a, *b;
@@ -274,10 +274,10 @@ TEST_F(front, slab_sizing_and_peak)
 	EXPECT_EQ(16, st.core.peak_used_bytes);
 	EXPECT_EQ(1024, st.peak_footprint_bytes);
 	ASSERT_EQ(0, hm_heap_alloc(self->h, 4000, 0, &b));
-	EXPECT_EQ(1024 + 8 * 4096, self->h->slab_bytes);
+	EXPECT_EQ(1024 + 16 * 4096, self->h->slab_bytes);
 	st = heap_stats(self->h);
 	EXPECT_EQ(16 + 4096, st.core.peak_used_bytes);
-	EXPECT_EQ(1024 + 8 * 4096, st.peak_footprint_bytes);
+	EXPECT_EQ(1024 + 16 * 4096, st.peak_footprint_bytes);
 	EXPECT_EQ(0, hm_heap_free(self->h, b));
 	EXPECT_EQ(0, hm_heap_free(self->h, a));
 	heap_stats(self->h);	/* releases the caller's empty active slabs */
