@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The HAP heap: the allocator core, a growth and release policy, and a
- * backend that supplies segments.
+ * The HAP heap's lower layer: the instance over the allocator core and a
+ * backend that supplies segments, its lock, its growth, release and purge
+ * policy, and the allocations and frees made in the core under the lock.
+ * The per-thread front end (tcache.c) and the public entry points
+ * (heap_api.c) sit above; this file calls neither, and asks the front end
+ * what it must know through the hooks in h->front (heap_impl.h).
  *
  * Locking.  One mutex per heap guards the core and the policy state.  It
  * is held only for O(1) core operations (and for bounded batches of an
@@ -25,9 +29,44 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "heap/tcache.h"
+#include "heap/heap_impl.h"
 
-struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
+/* No front end: hooks that do nothing (hm_heap_instance_create()). */
+static void no_fast(struct hm_heap *h, bool on)
+{
+	(void)h;
+	(void)on;
+}
+
+static void no_peak(struct hm_heap *h)
+{
+	(void)h;
+}
+
+static void no_adjust(struct hm_heap *h, struct hm_core_stats *st)
+{
+	(void)h;
+	(void)st;
+}
+
+static bool no_slab(struct hm_heap *h, uintptr_t base,
+		    void (*fn)(void *arg, uintptr_t lo, uintptr_t hi), void *arg)
+{
+	(void)h;
+	(void)base;
+	(void)fn;
+	(void)arg;
+	return false;
+}
+
+static const struct hm_heap_front_ops no_front = {
+	.set_fast_locked = no_fast,
+	.peak_check_locked = no_peak,
+	.adjust_stats_locked = no_adjust,
+	.slab_free_runs_locked = no_slab,
+};
+
+struct hm_heap *hm_heap_instance_create(const struct hm_backend_ops *ops, void *ctx)
 {
 	/* Cache-line aligned: see the layout of struct hm_heap. */
 	struct hm_heap *h = aligned_alloc(_Alignof(struct hm_heap), sizeof(*h));
@@ -44,6 +83,7 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 	hm_grow_gate_init(&h->gate);
 	h->ops = ops;
 	h->ctx = ctx;
+	h->front = &no_front;
 	h->grow_min = HM_HEAP_DEFAULT_MIN_GROW;
 	h->grow_max = HM_HEAP_DEFAULT_MAX_GROW;
 	h->min_grow_bytes = HM_HEAP_DEFAULT_MIN_GROW;
@@ -52,19 +92,6 @@ struct hm_heap *hm_heap_create(const struct hm_backend_ops *ops, void *ctx)
 	h->page = (size_t)sysconf(_SC_PAGESIZE);
 	if (h->page < 4096 || (h->page & (h->page - 1)))
 		h->page = 4096;
-	hm_tc_heap_init(h);
-	hm_heap_fork_register(h);
-	return h;
-}
-
-struct hm_heap *hm_heap_create_default(const struct hm_backend_ops *ops, void *ctx)
-{
-	struct hm_heap *h = hm_heap_create(ops, ctx);
-
-	if (h) {
-		hm_heap_set_front_end(h, true);
-		hm_heap_set_release(h, true);
-	}
 	return h;
 }
 
@@ -78,15 +105,13 @@ static int segment_desc(const struct hm_heap *h, unsigned int seg, struct hm_seg
 	return err;
 }
 
-void hm_heap_destroy(struct hm_heap *h)
+void hm_heap_instance_destroy(struct hm_heap *h)
 {
 	struct hm_core_stats st;
 	unsigned int s;
 
 	if (!h)
 		return;
-	hm_heap_fork_unregister(h);
-	hm_tc_heap_destroy(h);
 	/* Every segment goes back, whatever it still holds. */
 	hm_core_stats(h->core, &st);
 	for (s = 0; st.segments; s++) {
@@ -200,7 +225,7 @@ static int grow_locked(struct hm_heap *h, uint64_t request)
 			h->releases_at_grow = h->release_events;
 			if (h->slab_starved) {
 				h->slab_starved = false;
-				hm_tc_set_fast_locked(h, h->front_on && !h->markers_open);
+				h->front->set_fast_locked(h, h->front_on && !h->markers_open);
 			}
 		}
 	}
@@ -284,7 +309,7 @@ static void purge_visit(const struct hm_block_info *b, void *arg)
 	if (b->state != HM_BLOCK_USED)
 		purge_range(p, b->addr, b->addr + b->size);
 	else
-		hm_tc_slab_free_runs_locked(p->h, b->addr, purge_range, p);
+		p->h->front->slab_free_runs_locked(p->h, b->addr, purge_range, p);
 }
 
 static void purge_locked(struct hm_heap *h, uint64_t used)
@@ -329,7 +354,7 @@ static void purge_check_locked(struct hm_heap *h, bool allocating)
 	if (!h->ops->discard || !release_policy_on(h))
 		return;
 	hm_core_stats(h->core, &st);
-	hm_tc_adjust_stats_locked(h, &st);
+	h->front->adjust_stats_locked(h, &st);
 	if (st.used_bytes > h->purge_used_peak)
 		h->purge_used_peak = st.used_bytes;
 	free_b = st.total_bytes - st.used_bytes;
@@ -354,7 +379,7 @@ void hm_heap_purge(struct hm_heap *h)
 	pthread_mutex_lock(&h->lock);
 	if (h->ops->discard) {
 		hm_core_stats(h->core, &st);
-		hm_tc_adjust_stats_locked(h, &st);
+		h->front->adjust_stats_locked(h, &st);
 		purge_locked(h, st.used_bytes);
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -403,8 +428,8 @@ int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 	return err;
 }
 
-static __attribute__((noinline)) int alloc_slow(struct hm_heap *h, size_t size, size_t align,
-						 void **out)
+/* An allocation from the core, under the lock. */
+int hm_heap_alloc_core(struct hm_heap *h, size_t size, size_t align, void **out)
 {
 	uintptr_t addr = 0;
 	bool low;
@@ -418,7 +443,7 @@ static __attribute__((noinline)) int alloc_slow(struct hm_heap *h, size_t size, 
 	pthread_mutex_lock(&h->lock);
 	err = hm_heap_alloc_locked(h, size, align, &addr, &low);
 	if (!err)
-		hm_tc_peak_check_locked(h);
+		h->front->peak_check_locked(h);
 	pthread_mutex_unlock(&h->lock);
 	if (err)
 		return err;
@@ -426,90 +451,6 @@ static __attribute__((noinline)) int alloc_slow(struct hm_heap *h, size_t size, 
 	if (low)
 		hm_heap_pregrow(h);
 	return 0;
-}
-
-/* Any allocation the inline fast path below did not complete. */
-static __attribute__((noinline)) int alloc_any(struct hm_heap *h, size_t size, size_t align,
-						void **out)
-{
-	struct hm_tcache *tc;
-	int err;
-
-	/* Front end: small blocks from the calling thread's slabs, no lock. */
-	if (align <= HM_CORE_GRANULE && size <= HM_TC_MAX_SMALL &&
-	    atomic_load_explicit(&h->fast, memory_order_relaxed)) {
-		tc = hm_tls_cur.uid == h->uid ? hm_tls_cur.tc : hm_tc_slow(h);
-		if (tc) {
-			err = hm_tc_alloc_miss(tc, hm_class_of[(size + 15) >> 4], out);
-			if (err != -ENOENT)
-				return err;
-		}
-	}
-	return alloc_slow(h, size, align, out);
-}
-
-/*
- * The fast path: the front end is on for @h (fast_uid) and this thread's
- * cache is @h's, the block is small, and the class's active slab has a
- * free slot.  false: anything else (alloc_any()).
- */
-static inline __attribute__((always_inline)) bool alloc_fast(struct hm_heap *h, size_t size,
-							     void **out)
-{
-	struct hm_tcache *tc;
-	struct hm_slab *s;
-	uint64_t word, a;
-
-	if (__builtin_expect(size > HM_TC_MAX_SMALL || hm_tls_cur.uid != HM_TC_LOAD(&h->fast_uid), 0))
-		return false;
-	tc = hm_tls_cur.tc;
-	s = tc->bin[hm_class_of[(size + 15) >> 4]].active;
-	word = HM_TC_LOAD(&s->free);
-	if (__builtin_expect(!word, 0))
-		return false;
-	HM_TC_STORE(&s->free, word & (word - 1));
-	a = HM_TC_LOAD(&tc->acct) + HM_TC_LOAD(&s->acct);
-	HM_TC_STORE(&tc->acct, a);
-	*out = (void *)(s->base + (uint32_t)__builtin_ctzll(word) * s->bsize);
-	if (__builtin_expect(a > HM_TC_LOAD(&tc->limit), 0))
-		hm_tc_peak(tc);
-	return true;
-}
-
-int hm_heap_alloc(struct hm_heap *h, size_t size, size_t align, void **out)
-{
-	if (__builtin_expect(align <= HM_CORE_GRANULE, 1) && alloc_fast(h, size, out))
-		return 0;
-	return alloc_any(h, size, align, out);
-}
-
-static __attribute__((noinline)) void *malloc_any(struct hm_heap *h, size_t size)
-{
-	void *p;
-
-	return alloc_any(h, size, 0, &p) ? NULL : p;
-}
-
-void *hm_heap_malloc(struct hm_heap *h, size_t size)
-{
-	void *p;
-
-	return __builtin_expect(alloc_fast(h, size, &p), 1) ? p : malloc_any(h, size);
-}
-
-int hm_heap_calloc(struct hm_heap *h, size_t num, size_t size, void **out)
-{
-	size_t bytes;
-	int err;
-
-	if (__builtin_mul_overflow(num, size, &bytes)) {
-		*out = NULL;
-		return -ENOMEM;
-	}
-	err = hm_heap_alloc(h, bytes, 0, out);
-	if (!err)
-		memset(*out, 0, bytes);
-	return err;
 }
 
 /* ---- release ------------------------------------------------------------ */
@@ -662,7 +603,7 @@ void hm_heap_note_unused_locked(struct hm_heap *h)
 	/*
 	 * Free memory the policy cannot give back because segments are
 	 * pinned by something else (empty slabs kept by idle threads):
-	 * they let them go (tcache.c, hm_tc_free_edge()).
+	 * they let them go (the front end reads @idle_release).
 	 */
 	free_b = hm_core_free_bytes(h->core);
 	unused = hm_core_unused_bytes(h->core);
@@ -685,7 +626,8 @@ void hm_heap_unlock(struct hm_heap *h)
 	unlock_release(h, rel, n);
 }
 
-static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
+/* A free to the core, under the lock; segments made unused go back. */
+int hm_heap_free_core(struct hm_heap *h, void *ptr)
 {
 	struct hm_segment_desc rel[TRIM_BATCH];
 	unsigned int n = 0;
@@ -712,71 +654,19 @@ static __attribute__((noinline)) int free_slow(struct hm_heap *h, void *ptr)
 	return err;
 }
 
-static __attribute__((noinline)) int free_any(struct hm_heap *h, void *ptr)
+/* A core block resized in place: -ENOMEM if it cannot grow there; *old: its size. */
+int hm_heap_resize_core(struct hm_heap *h, void *ptr, size_t size, size_t *old)
 {
-	int err = hm_tc_free_any(h, ptr);
-
-	return err != -ENOENT ? err : free_slow(h, ptr);
-}
-
-int hm_heap_free(struct hm_heap *h, void *ptr)
-{
-	/* Fast path: a slab block of this thread's cache; anything else: free_any(). */
-	if (__builtin_expect(hm_tls_cur.uid == HM_TC_LOAD(&h->fast_uid), 1)) {
-		uintptr_t addr = (uintptr_t)ptr;
-		struct hm_slab *s = hm_slab_lookup_fast(addr);
-
-		if (s && HM_TC_LOAD(&s->owner) == hm_tls_cur.tc) {
-			uint32_t idx = hm_slot_of(s, addr);
-
-			if (idx < s->nslots)
-				return hm_tc_free_owner(hm_tls_cur.tc, s, idx);
-		}
-	}
-	return free_any(h, ptr);
-}
-
-/* ---- realloc ------------------------------------------------------------ */
-
-int hm_heap_realloc(struct hm_heap *h, void *ptr, size_t size, void **out)
-{
-	size_t old = 0;
-	void *n;
 	int err;
 
-	if (!ptr)
-		return hm_heap_alloc(h, size, 0, out);
-	err = hm_tc_block_size(h, ptr, &old);
-	if (err != -ENOENT) {
-		/* A slab block: it stays while the new size fits its class. */
-		if (err || size <= old) {
-			*out = err ? NULL : ptr;
-			return err;
-		}
-		goto move;
-	}
 	pthread_mutex_lock(&h->lock);
-	err = hm_core_block_size(h->core, (uintptr_t)ptr, &old);
+	err = hm_core_block_size(h->core, (uintptr_t)ptr, old);
 	if (!err)
 		err = hm_core_resize(h->core, (uintptr_t)ptr, size);
 	if (!err)
-		hm_tc_peak_check_locked(h);
+		h->front->peak_check_locked(h);
 	pthread_mutex_unlock(&h->lock);
-	if (err != -ENOMEM) {
-		*out = err ? NULL : ptr;
-		return err;
-	}
-move:
-	/* Cannot grow in place: move.  The old block stays valid on failure. */
-	err = hm_heap_alloc(h, size, 0, &n);
-	if (err) {
-		*out = NULL;
-		return err;
-	}
-	memcpy(n, ptr, old < size ? old : size);
-	hm_heap_free(h, ptr);
-	*out = n;
-	return 0;
+	return err;
 }
 
 int hm_heap_dev_addr(struct hm_heap *h, const void *ptr, uint64_t *dev)
@@ -848,20 +738,19 @@ void hm_heap_set_front_end(struct hm_heap *h, bool on)
 {
 	pthread_mutex_lock(&h->lock);
 	h->front_on = on;
-	hm_tc_set_fast_locked(h, h->front_on && !h->markers_open);
+	h->front->set_fast_locked(h, h->front_on && !h->markers_open);
 	pthread_mutex_unlock(&h->lock);
 }
 
-void hm_heap_stats(struct hm_heap *h, struct hm_heap_stats *st)
+/* The statistics, the front end's slabs counted by their blocks. */
+void hm_heap_stats_core(struct hm_heap *h, struct hm_heap_stats *st)
 {
-	/* The caller's own empty slabs go back first (others' stay cached). */
-	hm_tc_trim_self(h);
 	pthread_mutex_lock(&h->lock);
 	/* Parked blocks are free memory: report the heap as the user left it. */
 	hm_core_flush_cache(h->core);
 	hm_core_stats(h->core, &st->core);
 	st->peak_footprint_bytes = st->core.peak_used_bytes;
-	hm_tc_adjust_stats_locked(h, &st->core);
+	h->front->adjust_stats_locked(h, &st->core);
 	st->min_grow_bytes = h->min_grow_bytes;
 	st->grow_events = h->grow_events;
 	st->release_events = h->release_events;
@@ -928,7 +817,7 @@ int hm_heap_marker_start(struct hm_heap *h, uint16_t *instance)
 		h->next_marker = m + 1;
 		/* Slab blocks carry no tag: allocate from the core while a marker is open. */
 		h->markers_open++;
-		hm_tc_set_fast_locked(h, false);
+		h->front->set_fast_locked(h, false);
 		*instance = (uint16_t)m;
 		err = 0;
 		break;
@@ -969,7 +858,7 @@ int hm_heap_marker_end(struct hm_heap *h, uint16_t instance, FILE *report)
 	if (tag) {
 		h->marker_tag[instance] = 0;
 		h->markers_open--;
-		hm_tc_set_fast_locked(h, h->front_on && !h->markers_open);
+		h->front->set_fast_locked(h, h->front_on && !h->markers_open);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!tag) {

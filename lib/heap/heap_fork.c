@@ -43,7 +43,7 @@
 #include <sys/mman.h>
 
 #include "util/fork.h"
-#include "heap/heap_impl.h"
+#include "heap/tcache.h"
 
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Internals of a HAP heap shared by heap.c (policy, locked core path) and
- * tcache.c (the lock-free per-thread front end over bitmap slabs).
+ * The HAP heap's lower layer (heap.c): the instance, its lock, growth,
+ * release and purge policy, allocation from the core under the lock.
+ * Above it: the per-thread front end (tcache.c) and the public entry
+ * points (heap_api.c, heap_fork.c).  Nothing here knows the front end's
+ * types: where the lower layer needs the front end (the fast-path switch,
+ * the peak, statistics and purges of slabs) it calls the hooks the front
+ * end registered in @front (struct hm_heap_front_ops).  This header does
+ * not include the front end's header, and heap.c calls none of its functions.
  */
 #ifndef HAPMEM_HEAP_HEAP_IMPL_H
 #define HAPMEM_HEAP_HEAP_IMPL_H
@@ -21,6 +27,29 @@
 
 struct hm_slab;
 struct hm_tcache;
+struct hm_heap;
+
+/*
+ * What the lower layer asks of the front end, every hook called with the
+ * heap lock held.  hm_heap_instance_create() installs hooks that do
+ * nothing (no front end); the front end puts its own in at its init.
+ */
+struct hm_heap_front_ops {
+	/* Open (or close) the lock-free fast path: front end on, no marker open. */
+	void (*set_fast_locked)(struct hm_heap *h, bool on);
+	/* A core allocation or resize: the used bytes may have passed the peak. */
+	void (*peak_check_locked)(struct hm_heap *h);
+	/* The core counts each slab as one used block: give the heap's figures. */
+	void (*adjust_stats_locked)(struct hm_heap *h, struct hm_core_stats *st);
+	/*
+	 * If @base starts a slab of @h whose free slots the calling thread
+	 * may touch (its own cache's, or an orphan's), call @fn with each
+	 * run [lo, hi) of free slots (and the slab's unused tail); true if
+	 * so (a purge).
+	 */
+	bool (*slab_free_runs_locked)(struct hm_heap *h, uintptr_t base,
+				      void (*fn)(void *arg, uintptr_t lo, uintptr_t hi), void *arg);
+};
 
 struct hm_heap {
 	pthread_mutex_t lock;
@@ -28,6 +57,7 @@ struct hm_heap {
 	struct hm_core *core;
 	const struct hm_backend_ops *ops;
 	void *ctx;
+	const struct hm_heap_front_ops *front;	/* never NULL */
 	uint64_t uid;			/* unique for the process's life (tcache.c) */
 
 	/* Growth policy (HAP_mem_set_grow_size). */
@@ -76,7 +106,7 @@ struct hm_heap {
 	 * @peak_gran, so the used bytes cannot pass the peak unseen.  A cache
 	 * that passes its limit (or a core allocation that would pass the
 	 * bound) takes the lock, sets every limit back to its cache's live
-	 * count and compares the exact sum with the peak (hm_tc_peak_locked()).
+	 * count and compares the exact sum with the peak (tcache.c).
 	 */
 	uint64_t peak_gran;
 	uint64_t limit_sum;		/* sum of the caches' limits, granules */
@@ -120,50 +150,37 @@ struct hm_heap {
 	_Alignas(64) _Atomic unsigned int remote_pushing;
 };
 
-/* heap.c: unlock, releasing segments first if a tcache path made some unused. */
+/*
+ * heap.c, the lower layer.  An instance without a front end (hooks that
+ * do nothing), not registered for fork(); hm_heap_create() (heap_api.c)
+ * adds both.  hm_heap_instance_destroy() releases every segment.
+ */
+struct hm_heap *hm_heap_instance_create(const struct hm_backend_ops *ops, void *ctx);
+void hm_heap_instance_destroy(struct hm_heap *h);
+/* Unlock, releasing segments first if a front-end path made some unused. */
 void hm_heap_unlock(struct hm_heap *h);
-/* heap.c, lock held: a segment may have become unused (default release policy). */
+/* Lock held: a segment may have become unused (default release policy). */
 void hm_heap_note_unused_locked(struct hm_heap *h);
-/* heap.c, lock held: @bytes went back to the core (purge policy). */
+/* Lock held: @bytes went back to the core (purge policy). */
 void hm_heap_note_freed_locked(struct hm_heap *h, uint64_t bytes);
-/* heap.c: allocate from the core (lock held; may drop it to grow). */
+/* Allocate from the core (lock held; may drop it to grow). */
 int hm_heap_alloc_locked(struct hm_heap *h, size_t size, size_t align,
 			 uintptr_t *addr, bool *low);
 void hm_heap_pregrow(struct hm_heap *h);
+/*
+ * The public calls' paths through the core alone, taking the lock:
+ * allocate, free, resize in place (-ENOMEM: it does not fit there; *old:
+ * the block's size), and the statistics.
+ */
+int hm_heap_alloc_core(struct hm_heap *h, size_t size, size_t align, void **out);
+int hm_heap_free_core(struct hm_heap *h, void *ptr);
+int hm_heap_resize_core(struct hm_heap *h, void *ptr, size_t size, size_t *old);
+void hm_heap_stats_core(struct hm_heap *h, struct hm_heap_stats *st);
 
 /* heap_fork.c: every heap is registered from creation to destruction. */
 void hm_heap_fork_register(struct hm_heap *h);
 void hm_heap_fork_unregister(struct hm_heap *h);
 /* Test hook, NULL: called (h->lock held) when fork() waits for a growth or release. */
 extern void (*hm_heap_fork_wait_hook)(struct hm_heap *h);
-
-/* tcache.c */
-#define HM_TC_NO_UID	UINT64_MAX	/* matches no thread's cache */
-void hm_tc_set_fast_locked(struct hm_heap *h, bool on);	/* @fast and @fast_uid */
-int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size);	/* -ENOENT as above */
-void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st);
-/* Lock held: the used bytes may have passed the peak (core allocation). */
-void hm_tc_peak_check_locked(struct hm_heap *h);
-void hm_tc_trim_self(struct hm_heap *h);	/* release the caller's empty slabs */
-/*
- * Lock held: if @base starts a slab of @h whose free slots the calling
- * thread may touch (its own cache's, or an orphan's), call @fn with each
- * run [lo, hi) of free slots (and the slab's unused tail); true if so.
- */
-bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
-				 void (*fn)(void *arg, uintptr_t lo, uintptr_t hi), void *arg);
-void hm_tc_heap_destroy(struct hm_heap *h);
-void hm_tc_heap_init(struct hm_heap *h);
-/*
- * fork(): the front end's locks (registry g_lock, taken before any heap
- * lock; radix map_lock, a leaf, taken after them), and in the child the
- * reset of one heap's front end: its slabs and thread caches are dropped
- * and the heap gets a new uid (single-threaded child, locks held).
- */
-void hm_tc_fork_lock(void);
-void hm_tc_fork_unlock(void);
-void hm_tc_fork_lock_map(void);
-void hm_tc_fork_unlock_map(void);
-void hm_tc_fork_reset(struct hm_heap *h);
 
 #endif /* HAPMEM_HEAP_HEAP_IMPL_H */

@@ -222,11 +222,20 @@ static void g_init(void)
 		atomic_store_explicit(&hm_slab_map[i], hm_slab_map_zero, HM_TC_RELAXED);
 }
 
+/* What the heap's lower layer asks of the front end (heap_impl.h). */
+static const struct hm_heap_front_ops tc_front_ops = {
+	.set_fast_locked = hm_tc_set_fast_locked,
+	.peak_check_locked = hm_tc_peak_check_locked,
+	.adjust_stats_locked = hm_tc_adjust_stats_locked,
+	.slab_free_runs_locked = hm_tc_slab_free_runs_locked,
+};
+
 void hm_tc_heap_init(struct hm_heap *h)
 {
 	pthread_once(&g_once, g_init);
 	h->uid = atomic_fetch_add(&g_uid, 1) + 1;
 	HM_TC_STORE(&h->fast_uid, HM_TC_NO_UID);
+	h->front = &tc_front_ops;
 }
 
 void hm_tc_set_fast_locked(struct hm_heap *h, bool on)
@@ -240,6 +249,7 @@ static void part_unlink(struct hm_tcache *tc, struct hm_slab *s)
 {
 	struct hm_bin *b = &tc->bin[s->cls];
 
+	HM_TC_ASSERT(s->state == SLAB_PARTIAL && (tc->partial_mask >> s->cls & 1));
 	if (s->part_prev)
 		s->part_prev->part_next = s->part_next;
 	else if (!(b->partial = s->part_next))
@@ -252,6 +262,9 @@ static void part_push(struct hm_tcache *tc, struct hm_slab *s)
 {
 	struct hm_bin *b = &tc->bin[s->cls];
 
+	/* Only a full slab that got a free slot back joins the list. */
+	HM_TC_ASSERT(s->state == SLAB_FULL && s->cls < HM_TC_NCLASSES);
+	HM_TC_ASSERT(HM_TC_LOAD(&s->free) && HM_TC_LOAD(&s->free) != s->all);
 	s->part_prev = NULL;
 	s->part_next = b->partial;
 	if (s->part_next)
@@ -264,6 +277,8 @@ static void part_push(struct hm_tcache *tc, struct hm_slab *s)
 /* Give an empty slab back to the core.  Heap lock held; owner-side lists already clean. */
 static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 {
+	HM_TC_ASSERT(HM_TC_LOAD(&s->free) == s->all && HM_TC_LOAD(&s->heap) == h);
+	HM_TC_ASSERT(h->nslabs && h->slab_bytes >= s->bytes);
 	slab_map_set(s->base, s->bytes, NULL);
 	if (s->all_prev)
 		s->all_prev->all_next = s->all_next;
@@ -285,6 +300,7 @@ static void slab_release_locked(struct hm_heap *h, struct hm_slab *s)
 /* Owner: take @s off its own lists (not the active slot). */
 static void own_unlink(struct hm_tcache *tc, struct hm_slab *s)
 {
+	HM_TC_ASSERT(HM_TC_LOAD(&s->owner) == tc && tc->owned_bytes >= s->bytes);
 	if (s->state == SLAB_PARTIAL)
 		part_unlink(tc, s);
 	if (s->own_prev)
@@ -341,6 +357,8 @@ static void spares_release(struct hm_tcache *tc)
  */
 static void stash(struct hm_tcache *tc, struct hm_slab *s)
 {
+	HM_TC_ASSERT((s->state == SLAB_FULL || s->state == SLAB_PARTIAL) &&
+		     HM_TC_LOAD(&s->free) == s->all);
 	if (s->state == SLAB_PARTIAL)
 		part_unlink(tc, s);
 	if (tc->nspare >= HM_TC_SPARES && (tc->spare_bytes + s->bytes) * 2 > tc->owned_bytes)
@@ -358,6 +376,7 @@ static struct hm_slab *spare_take(struct hm_tcache *tc, unsigned int cls)
 	struct hm_slab **pp, *s;
 
 	for (pp = &tc->spare; (s = *pp) != NULL; pp = &s->part_next) {
+		HM_TC_ASSERT(s->state == SLAB_SPARE && HM_TC_LOAD(&s->free) == s->all);
 		if (s->cls == cls) {
 			*pp = s->part_next;
 			tc->nspare--;
@@ -802,6 +821,7 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 		part_unlink(tc, s);
 	else if (!(s = slab_new(tc, cls)))
 		return NULL;
+	HM_TC_ASSERT(s->cls >= cls && s->cls < HM_TC_NCLASSES && HM_TC_LOAD(&s->owner) == tc);
 	s->state = SLAB_ACTIVE;
 	s->bin = (uint8_t)cls;
 	b->active = s;
@@ -811,15 +831,22 @@ static struct hm_slab *refill(struct hm_tcache *tc, unsigned int cls)
 /* Allocation in @tc, refilling the class when its active slab is dry; -ENOENT: use the core. */
 int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
 {
-	struct hm_slab *s = tc->bin[cls].active;
-	uint64_t word = HM_TC_LOAD(&s->free);
+	struct hm_slab *s;
+	uint64_t word;
 
+	HM_TC_ASSERT(cls < HM_TC_NCLASSES);
+	s = tc->bin[cls].active;
+	word = HM_TC_LOAD(&s->free);
 	if (!word) {
 		s = refill(tc, cls);
 		if (!s)
 			return -ENOENT;	/* no slab: the core may still fit it */
 		word = HM_TC_LOAD(&s->free);
 	}
+	/* The class's active slab, the caller's, with free slots inside it only. */
+	HM_TC_ASSERT(s->state == SLAB_ACTIVE && s->bin == cls && HM_TC_LOAD(&s->owner) == tc);
+	HM_TC_ASSERT(word && !(word & ~s->all));
+	HM_TC_ASSERT((uint64_t)(__builtin_ctzll(word) + 1) * s->bsize <= s->bytes);
 	HM_TC_STORE(&s->free, word & (word - 1));
 	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) + HM_TC_LOAD(&s->acct));
 	*out = (void *)(s->base + (uintptr_t)__builtin_ctzll(word) * s->bsize);
@@ -848,6 +875,7 @@ static void slab_emptied(struct hm_tcache *tc, struct hm_slab *s)
 
 int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 {
+	HM_TC_ASSERT(HM_TC_LOAD(&s->owner) == tc && s->state <= SLAB_SPARE);
 	if (s->state == SLAB_ACTIVE) {
 		/* Starved heap (see slab_new()): the active slab goes too. */
 		if (HM_TC_LOAD(&s->free) == s->all && !atomic_load_explicit(&tc->heap->fast, HM_TC_RELAXED)) {
@@ -892,6 +920,7 @@ static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 	} else if ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & bit) {
 		err = -EINVAL;		/* double free */
 	} else {
+		HM_TC_ASSERT(h->orphan_blocks && h->orphan_bytes >= s->bsize);
 		HM_TC_STORE(&s->free, HM_TC_LOAD(&s->free) | bit);
 		h->orphan_bytes -= s->bsize;
 		h->orphan_blocks--;
@@ -1172,6 +1201,7 @@ bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
 	if (owner && owner != self)
 		return false;
 	f = HM_TC_LOAD(&s->free);
+	HM_TC_ASSERT(!(f & ~s->all));
 	while (f) {
 		unsigned int lo = (unsigned int)__builtin_ctzll(f), hi;
 		uint64_t run = f >> lo;

@@ -2,7 +2,9 @@
 /*
  * The HAP heap's per-thread front end (see tcache.c for the design): the
  * slab and cache structures and the lock-free fast paths, inlined into
- * hm_heap_alloc() and hm_heap_free().
+ * hm_heap_alloc() and hm_heap_free() (heap_api.c).  It sits on the heap's
+ * lower layer (heap_impl.h), which reaches back only through the hooks
+ * hm_tc_heap_init() registers (struct hm_heap_front_ops).
  */
 #ifndef HAPMEM_HEAP_TCACHE_H
 #define HAPMEM_HEAP_TCACHE_H
@@ -13,6 +15,31 @@
 #include <stdint.h>
 
 #include "heap/heap_impl.h"
+
+/*
+ * Cheap checks of the front end's invariants (slab words, owner-private
+ * slab states, live counts, classes, slot bounds): compiled in with
+ * HAPMEM_DEBUG (the sanitizer builds, the tests), nothing otherwise.  A
+ * broken one aborts with "invariant broken" on stderr, like the core's
+ * HM_CORE_ASSERT.
+ */
+#ifdef HAPMEM_DEBUG
+#include <stdio.h>
+#include <stdlib.h>
+
+static inline __attribute__((noreturn, cold)) void hm_tc_assert_fail(const char *cond,
+									const char *file,
+									int line)
+{
+	fprintf(stderr, "hapmem tcache: %s:%d: invariant broken: %s\n", file, line, cond);
+	abort();
+}
+
+#define HM_TC_ASSERT(cond) \
+	(__builtin_expect(!!(cond), 1) ? (void)0 : hm_tc_assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define HM_TC_ASSERT(cond) ((void)0)
+#endif
 
 #define HM_TC_NCLASSES	48
 #define HM_TC_MAX_SMALL	4096u
@@ -131,6 +158,34 @@ extern __thread struct tc_ref hm_tls_cur __attribute__((tls_model("initial-exec"
 #define HM_TC_LOAD(p) atomic_load_explicit((p), HM_TC_RELAXED)
 #define HM_TC_STORE(p, v) atomic_store_explicit((p), (v), HM_TC_RELAXED)
 
+#define HM_TC_NO_UID	UINT64_MAX	/* matches no thread's cache */
+
+/*
+ * A new heap's front end (off until hm_heap_set_front_end()): its uid and
+ * its hooks in the lower layer.  destroy: its slabs and caches go.
+ */
+void hm_tc_heap_init(struct hm_heap *h);
+void hm_tc_heap_destroy(struct hm_heap *h);
+/* The hooks (struct hm_heap_front_ops), callable directly from above too. */
+void hm_tc_set_fast_locked(struct hm_heap *h, bool on);	/* @fast and @fast_uid */
+void hm_tc_peak_check_locked(struct hm_heap *h);
+void hm_tc_adjust_stats_locked(struct hm_heap *h, struct hm_core_stats *st);
+bool hm_tc_slab_free_runs_locked(struct hm_heap *h, uintptr_t base,
+				 void (*fn)(void *arg, uintptr_t lo, uintptr_t hi), void *arg);
+/* A slab block's size: -ENOENT if @ptr is in no slab, -EFAULT another heap's, -EINVAL not live. */
+int hm_tc_block_size(struct hm_heap *h, const void *ptr, size_t *size);
+void hm_tc_trim_self(struct hm_heap *h);	/* release the caller's empty slabs */
+/*
+ * fork(): the front end's locks (registry g_lock, taken before any heap
+ * lock; radix map_lock, a leaf, taken after them), and in the child the
+ * reset of one heap's front end: its slabs and thread caches are dropped
+ * and the heap gets a new uid (single-threaded child, locks held).
+ */
+void hm_tc_fork_lock(void);
+void hm_tc_fork_unlock(void);
+void hm_tc_fork_lock_map(void);
+void hm_tc_fork_unlock_map(void);
+void hm_tc_fork_reset(struct hm_heap *h);
 /*
  * Test hook, NULL: called by a remote free that saw the slab's owner,
  * before (@after_or false) and after (true) its OR into the remote word.
@@ -194,8 +249,12 @@ hm_tc_free_owner(struct hm_tcache *tc, struct hm_slab *s, uint32_t idx)
 {
 	uint64_t bit = 1ull << idx, old = HM_TC_LOAD(&s->free);
 
+	HM_TC_ASSERT(idx < s->nslots && s->nslots <= HM_TC_SLAB_MAX_SLOTS && !(old & ~s->all));
 	if (__builtin_expect((old | HM_TC_LOAD(&s->remote)) & bit, 0))
 		return -EINVAL;		/* double free */
+	/* The owner's live count holds this block: neither half may wrap. */
+	HM_TC_ASSERT((uint32_t)HM_TC_LOAD(&tc->acct) >= 1 &&
+		     HM_TC_LOAD(&tc->acct) >> 32 >= HM_TC_LOAD(&s->acct) >> 32);
 	HM_TC_STORE(&s->free, old | bit);
 	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - HM_TC_LOAD(&s->acct));
 	if (__builtin_expect(!old || (old | bit) == s->all, 0))
