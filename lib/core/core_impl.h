@@ -42,10 +42,10 @@
  * Internal invariant checks, cheap ones (a few loads and bitmap tests,
  * bounded by BM_LEVELS at most), at the points where a broken invariant
  * would spread: a block handed out or taken back, a merge, a counter
- * going down.  Compiled in with HAPMEM_DEBUG (the sanitizer builds of the
- * library, the fuzzer, tests that build the core themselves), where a
- * failure aborts with the condition; the release library has none of
- * them.  hm_core_check() remains the full O(n) audit.
+ * going down.  Compiled in with HAPMEM_DEBUG (build/lib-debug, which the
+ * plain unit tests link, the sanitizer builds of the library and the
+ * fuzzer), where a failure aborts with the condition; the release library
+ * has none of them.  hm_core_check() remains the full O(n) audit.
  */
 #ifdef HAPMEM_DEBUG
 #include <stdio.h>
