@@ -90,7 +90,7 @@ static inline __attribute__((always_inline)) bool alloc_fast(struct hm_heap *h, 
 		return false;
 	HM_TC_ASSERT(!(word & ~s->all));
 	HM_TC_STORE(&s->free, word & (word - 1));
-	a = HM_TC_LOAD(&tc->acct) + HM_TC_LOAD(&s->acct);
+	a = HM_TC_LOAD(&tc->acct) + s->acct;
 	HM_TC_STORE(&tc->acct, a);
 	*out = (void *)(s->base + (uint32_t)__builtin_ctzll(word) * s->bsize);
 	if (__builtin_expect(a > HM_TC_LOAD(&tc->limit), 0))

@@ -420,7 +420,8 @@ static struct hm_slab *spare_reshape(struct hm_tcache *tc, unsigned int cls)
 		s->inv = inverse32(bsize >> s->shift);
 		s->nslots = (uint8_t)n;
 		s->all = n == 64 ? ~0ull : (1ull << n) - 1;
-		HM_TC_STORE(&s->acct, ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1);
+		s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
+		HM_TC_STORE(&s->stat_acct, s->acct);
 		HM_TC_STORE(&s->free, s->all);
 		return s;
 	}
@@ -478,7 +479,7 @@ static void drain(struct hm_tcache *tc)
 		r &= ~old;
 		n = (unsigned int)__builtin_popcountll(r);
 		HM_TC_STORE(&s->free, old | r);
-		HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - n * HM_TC_LOAD(&s->acct));
+		HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - n * s->acct);
 		if (s->state == SLAB_ACTIVE || s->state == SLAB_SPARE)
 			continue;
 		if ((old | r) == s->all)
@@ -728,7 +729,8 @@ static void slab_init(struct hm_slab *s, struct hm_tcache *tc, unsigned int cls,
 	s->nslots = (uint8_t)n;
 	s->bytes = bytes;
 	s->all = n == 64 ? ~0ull : (1ull << n) - 1;
-	HM_TC_STORE(&s->acct, ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1);
+	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
+	HM_TC_STORE(&s->stat_acct, s->acct);
 	HM_TC_STORE(&s->free, s->all);
 	HM_TC_STORE(&s->owner, tc);
 }
@@ -848,7 +850,7 @@ int hm_tc_alloc_miss(struct hm_tcache *tc, unsigned int cls, void **out)
 	HM_TC_ASSERT(word && !(word & ~s->all));
 	HM_TC_ASSERT((uint64_t)(__builtin_ctzll(word) + 1) * s->bsize <= s->bytes);
 	HM_TC_STORE(&s->free, word & (word - 1));
-	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) + HM_TC_LOAD(&s->acct));
+	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) + s->acct);
 	*out = (void *)(s->base + (uintptr_t)__builtin_ctzll(word) * s->bsize);
 	if (HM_TC_LOAD(&tc->acct) > HM_TC_LOAD(&tc->limit))
 		hm_tc_peak(tc);
@@ -1078,7 +1080,7 @@ static uint64_t remote_live_locked(const struct hm_heap *h)
 		for (; s && left; s = atomic_load_explicit(&s->pend_next, memory_order_relaxed), left--) {
 			uint64_t r = HM_TC_LOAD(&s->remote);
 
-			sum += (uint64_t)__builtin_popcountll(r) * HM_TC_LOAD(&s->acct);
+			sum += (uint64_t)__builtin_popcountll(r) * HM_TC_LOAD(&s->stat_acct);
 		}
 	}
 	return sum;

@@ -71,7 +71,7 @@ struct hm_slab {
 	uintptr_t base;
 	_Atomic(struct hm_tcache *) owner;	/* NULL: orphaned (then under the heap lock) */
 	uint64_t all;			/* free == all: the slab is empty */
-	_Atomic uint64_t acct;		/* (bsize / 16) << 32 | 1: see hm_tcache.acct */
+	uint64_t acct;			/* (bsize / 16) << 32 | 1: see hm_tcache.acct */
 	uint32_t bsize;
 	uint32_t inv;			/* inverse of bsize's odd part, mod 2^32 */
 	uint8_t shift;			/* bsize's trailing zero bits */
@@ -81,6 +81,8 @@ struct hm_slab {
 	uint8_t bin;			/* ACTIVE: the class whose active slab it is (>= cls - BORROW) */
 	uint32_t bytes;			/* slab length (a multiple of HM_TC_CHUNK_SIZE) */
 	_Atomic uint32_t gen;		/* incarnation: bumped when the descriptor is reused */
+	/* acct, for the statistics walk: it may read it while the owner reshapes the slab */
+	_Atomic uint64_t stat_acct;
 
 	_Atomic(struct hm_heap *) heap;	/* NULL once released; read by frees without the lock */
 	struct hm_slab *part_prev, *part_next;	/* owner's partial list (spare list: part_next) */
@@ -254,9 +256,9 @@ hm_tc_free_owner(struct hm_tcache *tc, struct hm_slab *s, uint32_t idx)
 		return -EINVAL;		/* double free */
 	/* The owner's live count holds this block: neither half may wrap. */
 	HM_TC_ASSERT((uint32_t)HM_TC_LOAD(&tc->acct) >= 1 &&
-		     HM_TC_LOAD(&tc->acct) >> 32 >= HM_TC_LOAD(&s->acct) >> 32);
+		     HM_TC_LOAD(&tc->acct) >> 32 >= s->acct >> 32);
 	HM_TC_STORE(&s->free, old | bit);
-	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - HM_TC_LOAD(&s->acct));
+	HM_TC_STORE(&tc->acct, HM_TC_LOAD(&tc->acct) - s->acct);
 	if (__builtin_expect(!old || (old | bit) == s->all, 0))
 		return hm_tc_free_edge(tc, s, old);
 	return 0;
