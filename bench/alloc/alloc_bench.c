@@ -16,9 +16,10 @@
  *   alloc_bench ALLOCATOR WORKLOAD [ARG]
  * prints "name: value" lines.  WORKLOAD is one of
  *   pairs SIZE | mixed random|fifo|lifo | larson | stress PCT |
- *   stress-inband PCT | phases | xthread | latency FILE | cg-pairs SIZE |
- *   cg-mixed     (the cg- ones for callgrind)
+ *   stress-inband PCT | phases | xthread [same|split] | latency FILE |
+ *   cg-pairs SIZE | cg-mixed     (the cg- ones for callgrind)
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -637,6 +638,20 @@ static void xt_wait(unsigned int *spins)
 }
 
 static double xt_free_cpu;	/* consumer: CPU ns in its free loops */
+static const char *xt_tag = "";	/* "", "same_cpu_" or "split_cpu_" */
+static int xt_cpu[2] = { -1, -1 };	/* producer's and consumer's CPU, -1: any */
+
+static void xt_pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		fprintf(stderr, "xthread: cannot pin to CPU %d\n", cpu);
+}
 
 static void *xt_consumer(void *arg)
 {
@@ -644,6 +659,7 @@ static void *xt_consumer(void *arg)
 	double sum = 0;
 
 	(void)arg;
+	xt_pin(xt_cpu[1]);
 	for (i = 0; i < XT_N; i++) {
 		unsigned int k = i % XT_SLOTS, spins = 0;
 		double c0;
@@ -668,13 +684,26 @@ static void *xt_consumer(void *arg)
  * free loops (each thread's CPU clock around each batch: waits for the
  * other thread, spinning or preempted, do not count), and per second of
  * wall time (hand-over waits and preemption included) beside it.
+ * @pin: "" the scheduler places the threads; "same" both on CPU 0 (they
+ * take turns: the allocator's own work, no cache line crosses cores);
+ * "split" producer on CPU 0, consumer on CPU 1 (every remote free pulls
+ * the block's and the slab's lines across cores).
  */
-static void xthread(void)
+static void xthread(const char *pin)
 {
 	pthread_t t;
 	unsigned int i, j;
 	double t0, alloc_cpu = 0;
 
+	if (!strcmp(pin, "same")) {
+		xt_tag = "same_cpu_";
+		xt_cpu[0] = xt_cpu[1] = 0;
+	} else if (!strcmp(pin, "split")) {
+		xt_tag = "split_cpu_";
+		xt_cpu[0] = 0;
+		xt_cpu[1] = 1;
+	}
+	xt_pin(xt_cpu[0]);
 	lcg = 17;
 	t0 = now_ns();
 	pthread_create(&t, NULL, xt_consumer, NULL);
@@ -695,8 +724,10 @@ static void xthread(void)
 		atomic_store_explicit(&xt_full[k], 1, memory_order_release);
 	}
 	pthread_join(t, NULL);
-	printf("xthread_%s_mblocks_per_s: %.2f\n", A->name,
+	printf("xthread_%s%s_mblocks_per_s: %.2f\n", xt_tag, A->name,
 	       (double)XT_N * XT_BATCH / (alloc_cpu + xt_free_cpu) * 1e3);
+	if (*xt_tag)
+		return;
 	printf("xthread_%s_alloc_cpu_ns: %.2f\n", A->name, alloc_cpu / ((double)XT_N * XT_BATCH));
 	printf("xthread_%s_free_cpu_ns: %.2f\n", A->name, xt_free_cpu / ((double)XT_N * XT_BATCH));
 	printf("xthread_%s_wall_mblocks_per_s: %.2f\n", A->name,
@@ -964,7 +995,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(w, "phases")) {
 		phases();
 	} else if (!strcmp(w, "xthread")) {
-		xthread();
+		xthread(arg);
 	} else if (!strcmp(w, "latency")) {
 		latency(arg);
 #if !defined(PEER_JEMALLOC) && !defined(PEER_MIMALLOC)
