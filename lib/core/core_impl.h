@@ -37,6 +37,7 @@
 
 #include "core.h"
 #include "seg_index.h"
+#include "util/invariant.h"
 
 /*
  * Internal invariant checks, cheap ones (a few loads and bitmap tests,
@@ -47,23 +48,7 @@
  * fuzzer), where a failure aborts with the condition; the release library
  * has none of them.  hm_core_check() remains the full O(n) audit.
  */
-#ifdef HAPMEM_DEBUG
-#include <stdio.h>
-#include <stdlib.h>
-
-static inline __attribute__((noreturn, cold)) void hm_core_assert_fail(const char *cond,
-									  const char *file,
-									  int line)
-{
-	fprintf(stderr, "hapmem core: %s:%d: invariant broken: %s\n", file, line, cond);
-	abort();
-}
-
-#define HM_CORE_ASSERT(cond) \
-	(__builtin_expect(!!(cond), 1) ? (void)0 : hm_core_assert_fail(#cond, __FILE__, __LINE__))
-#else
-#define HM_CORE_ASSERT(cond) ((void)0)
-#endif
+#define HM_CORE_ASSERT(cond) HM_INVARIANT("hapmem core", cond)
 
 #define GRAN_SHIFT	4
 #define SL_LOG2		4

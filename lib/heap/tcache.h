@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "heap/heap_impl.h"
+#include "util/invariant.h"
 
 /*
  * Cheap checks of the front end's invariants (slab words, owner-private
@@ -23,23 +24,7 @@
  * broken one aborts with "invariant broken" on stderr, like the core's
  * HM_CORE_ASSERT.
  */
-#ifdef HAPMEM_DEBUG
-#include <stdio.h>
-#include <stdlib.h>
-
-static inline __attribute__((noreturn, cold)) void hm_tc_assert_fail(const char *cond,
-									const char *file,
-									int line)
-{
-	fprintf(stderr, "hapmem tcache: %s:%d: invariant broken: %s\n", file, line, cond);
-	abort();
-}
-
-#define HM_TC_ASSERT(cond) \
-	(__builtin_expect(!!(cond), 1) ? (void)0 : hm_tc_assert_fail(#cond, __FILE__, __LINE__))
-#else
-#define HM_TC_ASSERT(cond) ((void)0)
-#endif
+#define HM_TC_ASSERT(cond) HM_INVARIANT("hapmem tcache", cond)
 
 #define HM_TC_NCLASSES	48
 #define HM_TC_MAX_SMALL	4096u

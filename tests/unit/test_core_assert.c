@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "death_test.h"
 
 #define SEG_LEN	(1u << 20)
 
@@ -36,38 +37,6 @@ static struct hm_core *core_on_segment(void)
 		return NULL;
 	}
 	return c;
-}
-
-/*
- * Run @corrupt in a child and expect it to die of SIGABRT with the core's
- * message on stderr.  @corrupt returns only when no check fired (the
- * child then exits 0) or when its setup failed (exit 2).  (The harness
- * counts SIGABRT as a failed ASSERT, hence no TEST_SIGNAL.)
- */
-static void expect_abort(struct __test_metadata *_metadata, int (*corrupt)(void))
-{
-	char msg[512] = "";
-	int fds[2], status;
-	ssize_t len;
-	pid_t pid;
-
-	ASSERT_EQ(0, pipe(fds));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		close(fds[0]);
-		dup2(fds[1], STDERR_FILENO);
-		_exit(corrupt() ? 2 : 0);
-	}
-	close(fds[1]);
-	len = read(fds[0], msg, sizeof(msg) - 1);
-	close(fds[0]);
-	if (len > 0)
-		msg[len] = 0;
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT)
-		TH_LOG("child status %#x: no check fired", status);
-	EXPECT_NE(NULL, strstr(msg, "invariant broken")) TH_LOG("stderr: %s", msg);
 }
 
 /* The same steps as the corruptions below, without corrupting: no abort. */
@@ -145,17 +114,17 @@ static int cached_block_marked_live(void)
 
 TEST(free_with_counter_underflow_aborts)
 {
-	expect_abort(_metadata, counter_underflow);
+	expect_abort(_metadata, "hapmem core", counter_underflow);
 }
 
 TEST(merge_with_wrong_record_size_aborts)
 {
-	expect_abort(_metadata, wrong_record_size);
+	expect_abort(_metadata, "hapmem core", wrong_record_size);
 }
 
 TEST(cached_block_marked_live_aborts)
 {
-	expect_abort(_metadata, cached_block_marked_live);
+	expect_abort(_metadata, "hapmem core", cached_block_marked_live);
 }
 
 TEST_HARNESS_MAIN

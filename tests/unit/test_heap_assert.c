@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "death_test.h"
 #include "heap/backend_host.h"
 #include "heap/tcache.h"
 
@@ -29,39 +30,6 @@ static struct hm_heap *front_heap(void)
 	if (h)
 		hm_heap_set_front_end(h, true);
 	return h;
-}
-
-/*
- * Run @corrupt in a child and expect it to die of SIGABRT with the
- * front end's message on stderr.  @corrupt returns only when no check
- * fired (the child then exits 0) or when its setup failed (exit 2).
- * (The harness counts SIGABRT as a failed ASSERT, hence no TEST_SIGNAL.)
- */
-static void expect_abort(struct __test_metadata *_metadata, int (*corrupt)(void))
-{
-	char msg[512] = "";
-	int fds[2], status;
-	ssize_t len;
-	pid_t pid;
-
-	ASSERT_EQ(0, pipe(fds));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		close(fds[0]);
-		dup2(fds[1], STDERR_FILENO);
-		_exit(corrupt() ? 2 : 0);
-	}
-	close(fds[1]);
-	len = read(fds[0], msg, sizeof(msg) - 1);
-	close(fds[0]);
-	if (len > 0)
-		msg[len] = 0;
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT)
-		TH_LOG("child status %#x: no check fired", status);
-	EXPECT_NE(NULL, strstr(msg, "hapmem tcache")) TH_LOG("stderr: %s", msg);
-	EXPECT_NE(NULL, strstr(msg, "invariant broken")) TH_LOG("stderr: %s", msg);
 }
 
 /* Allocate @n blocks of BLOCK bytes into @p from @h's front end; 0 or -1. */
@@ -162,22 +130,22 @@ static int class_out_of_range(void)
 
 TEST(free_bit_outside_slab_aborts)
 {
-	expect_abort(_metadata, free_bit_outside_slab);
+	expect_abort(_metadata, "hapmem tcache", free_bit_outside_slab);
 }
 
 TEST(live_count_underflow_aborts)
 {
-	expect_abort(_metadata, live_count_underflow);
+	expect_abort(_metadata, "hapmem tcache", live_count_underflow);
 }
 
 TEST(full_slab_marked_partial_aborts)
 {
-	expect_abort(_metadata, full_slab_marked_partial);
+	expect_abort(_metadata, "hapmem tcache", full_slab_marked_partial);
 }
 
 TEST(class_out_of_range_aborts)
 {
-	expect_abort(_metadata, class_out_of_range);
+	expect_abort(_metadata, "hapmem tcache", class_out_of_range);
 }
 
 TEST_HARNESS_MAIN
