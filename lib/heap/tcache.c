@@ -397,6 +397,26 @@ static struct hm_slab *spare_take(struct hm_tcache *tc, unsigned int cls)
  */
 static uint32_t inverse32(uint32_t d);
 
+/*
+ * @s, empty, becomes a slab of @n slots of class @cls (a new incarnation:
+ * free_remote_late()); its memory, owner and links are the caller's.
+ */
+static void slab_shape(struct hm_slab *s, unsigned int cls, unsigned int n)
+{
+	uint32_t bsize = hm_class_size[cls];
+
+	HM_TC_STORE(&s->gen, HM_TC_LOAD(&s->gen) + 1);
+	s->cls = (uint8_t)cls;
+	s->bsize = bsize;
+	s->shift = (uint8_t)__builtin_ctz(bsize);
+	s->inv = inverse32(bsize >> s->shift);
+	s->nslots = (uint8_t)n;
+	s->all = n == 64 ? ~0ull : (1ull << n) - 1;
+	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
+	HM_TC_STORE(&s->stat_acct, s->acct);
+	HM_TC_STORE(&s->free, s->all);
+}
+
 static struct hm_slab *spare_reshape(struct hm_tcache *tc, unsigned int cls)
 {
 	uint32_t want = class_bytes[cls], bsize = hm_class_size[cls];
@@ -411,18 +431,7 @@ static struct hm_slab *spare_reshape(struct hm_tcache *tc, unsigned int cls)
 		tc->nspare--;
 		tc->spare_bytes -= s->bytes;
 		n = s->bytes / bsize;
-		if (n > HM_TC_SLAB_MAX_SLOTS)
-			n = HM_TC_SLAB_MAX_SLOTS;
-		HM_TC_STORE(&s->gen, HM_TC_LOAD(&s->gen) + 1);
-		s->cls = (uint8_t)cls;
-		s->bsize = bsize;
-		s->shift = (uint8_t)__builtin_ctz(bsize);
-		s->inv = inverse32(bsize >> s->shift);
-		s->nslots = (uint8_t)n;
-		s->all = n == 64 ? ~0ull : (1ull << n) - 1;
-		s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
-		HM_TC_STORE(&s->stat_acct, s->acct);
-		HM_TC_STORE(&s->free, s->all);
+		slab_shape(s, cls, n > HM_TC_SLAB_MAX_SLOTS ? HM_TC_SLAB_MAX_SLOTS : n);
 		return s;
 	}
 	return NULL;
@@ -716,22 +725,14 @@ static int slab_carve_locked(struct hm_heap *h, unsigned int cls, uintptr_t *bas
 static void slab_init(struct hm_slab *s, struct hm_tcache *tc, unsigned int cls,
 		      uintptr_t base, uint32_t bytes, unsigned int n)
 {
-	uint32_t bsize = hm_class_size[cls], gen = HM_TC_LOAD(&s->gen);
+	uint32_t gen = HM_TC_LOAD(&s->gen);
 
 	memset(s, 0, sizeof(*s));
-	HM_TC_STORE(&s->gen, gen + 1);
+	HM_TC_STORE(&s->gen, gen);
 	s->base = base;
 	HM_TC_STORE(&s->heap, tc->heap);
-	s->cls = (uint8_t)cls;
-	s->bsize = bsize;
-	s->shift = (uint8_t)__builtin_ctz(bsize);
-	s->inv = inverse32(bsize >> s->shift);
-	s->nslots = (uint8_t)n;
 	s->bytes = bytes;
-	s->all = n == 64 ? ~0ull : (1ull << n) - 1;
-	s->acct = ((uint64_t)(bsize / HM_CORE_GRANULE) << 32) | 1;
-	HM_TC_STORE(&s->stat_acct, s->acct);
-	HM_TC_STORE(&s->free, s->all);
+	slab_shape(s, cls, n);
 	HM_TC_STORE(&s->owner, tc);
 }
 
@@ -910,6 +911,17 @@ int hm_tc_free_edge(struct hm_tcache *tc, struct hm_slab *s, uint64_t old)
 	return 0;
 }
 
+/* Heap lock held: the live slot @bit of orphaned slab @s becomes free. */
+static void orphan_slot_free_locked(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
+{
+	HM_TC_ASSERT(h->orphan_blocks && h->orphan_bytes >= s->bsize);
+	HM_TC_STORE(&s->free, HM_TC_LOAD(&s->free) | bit);
+	h->orphan_bytes -= s->bsize;
+	h->orphan_blocks--;
+	if (HM_TC_LOAD(&s->free) == s->all)
+		slab_release_locked(h, s);
+}
+
 /* Free into a slab whose thread exited: under the heap lock. */
 static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 {
@@ -922,12 +934,7 @@ static int free_orphan(struct hm_heap *h, struct hm_slab *s, uint64_t bit)
 	} else if ((HM_TC_LOAD(&s->free) | HM_TC_LOAD(&s->remote)) & bit) {
 		err = -EINVAL;		/* double free */
 	} else {
-		HM_TC_ASSERT(h->orphan_blocks && h->orphan_bytes >= s->bsize);
-		HM_TC_STORE(&s->free, HM_TC_LOAD(&s->free) | bit);
-		h->orphan_bytes -= s->bsize;
-		h->orphan_blocks--;
-		if (HM_TC_LOAD(&s->free) == s->all)
-			slab_release_locked(h, s);
+		orphan_slot_free_locked(h, s, bit);
 	}
 	hm_heap_unlock(h);
 	return err;
@@ -946,13 +953,8 @@ static int free_remote_late(struct hm_heap *h, struct hm_slab *s, uint64_t bit, 
 	pthread_mutex_lock(&h->lock);
 	if (HM_TC_LOAD(&s->heap) == h && HM_TC_LOAD(&s->gen) == gen && (HM_TC_LOAD(&s->remote) & bit)) {
 		atomic_fetch_and(&s->remote, ~bit);
-		if (!(HM_TC_LOAD(&s->free) & bit)) {
-			HM_TC_STORE(&s->free, HM_TC_LOAD(&s->free) | bit);
-			h->orphan_bytes -= s->bsize;
-			h->orphan_blocks--;
-			if (HM_TC_LOAD(&s->free) == s->all)
-				slab_release_locked(h, s);
-		}
+		if (!(HM_TC_LOAD(&s->free) & bit))
+			orphan_slot_free_locked(h, s, bit);
 	}
 	hm_heap_unlock(h);
 	return 0;
